@@ -1,0 +1,6 @@
+class ModelError(Exception):
+    pass
+class ModelMissingError(ModelError):
+    pass
+class ModelCorruptError(ModelError):
+    pass

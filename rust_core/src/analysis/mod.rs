@@ -1,0 +1,303 @@
+//! Multilingual text analysis: the same pipeline turns documents and queries into index terms.
+//!
+//! 1. The text is cut into runs by script class: CJK (Han, Kana, Hangul), the South-East Asian scripts written
+//!    without spaces (Thai, Lao, Khmer, Myanmar), and everything else.
+//! 2. Each run is segmented its own way: UAX #29 word boundaries for the rest, overlapping character bigrams for
+//!    CJK (as Lucene's CJK analyzer does), ICU4X dictionary segmentation for Thai and its neighbours.
+//! 3. Each word is normalised (NFKC, lower case, script rules for Arabic, Devanagari, Greek), then, when the
+//!    language is known, stop words are dropped and the word is stemmed.
+//!
+//! Offsets refer to the original text, so hits can be highlighted in what the user wrote.
+
+mod hindi;
+mod normalize;
+mod stopwords;
+
+use std::sync::LazyLock;
+
+use icu_segmenter::{options::WordBreakInvariantOptions, WordSegmenter, WordSegmenterBorrowed};
+use rust_stemmers::{Algorithm, Stemmer};
+use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
+
+pub use normalize::normalize_word;
+
+/// Words longer than this (in bytes, before normalisation) are noise such as base64 or hashes: skipped.
+const MAX_WORD_BYTES: usize = 128;
+
+static DICTIONARY_SEGMENTER: LazyLock<WordSegmenterBorrowed<'static>> =
+    LazyLock::new(|| WordSegmenter::new_dictionary(WordBreakInvariantOptions::default()));
+
+/// A term with the byte range of the original text it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub term: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// What the analyzer does beyond segmentation and normalisation; stored with an index so that queries are
+/// analysed the way its documents were.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyzerConfig {
+    /// Snowball stemming (and a light Hindi stemmer) when the language is known.
+    pub stem: bool,
+    /// Drop the language's stop words when the language is known.
+    pub stopwords: bool,
+}
+
+impl Default for AnalyzerConfig {
+    fn default() -> Self {
+        AnalyzerConfig { stem: true, stopwords: true }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScriptClass {
+    /// Han, Kana, Hangul: indexed as overlapping bigrams.
+    Cjk,
+    /// Thai, Lao, Khmer, Myanmar: no spaces between words, dictionary segmentation.
+    SouthEastAsian,
+    Other,
+}
+
+fn script_class(c: char) -> ScriptClass {
+    match c as u32 {
+        0x0E00..=0x0EFF | 0x1000..=0x109F | 0x1780..=0x17FF | 0x19E0..=0x19FF | 0xA9E0..=0xA9FF
+        | 0xAA60..=0xAA7F => ScriptClass::SouthEastAsian,
+        0x2E80..=0x2FDF
+        | 0x3005
+        | 0x3007
+        | 0x3021..=0x3029
+        | 0x3041..=0x30FA
+        | 0x30FC..=0x30FF
+        | 0x3105..=0x318F
+        | 0x31F0..=0x31FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xAC00..=0xD7AF
+        | 0x1100..=0x11FF
+        | 0xF900..=0xFAFF
+        | 0xFF66..=0xFF9F
+        | 0xFFA0..=0xFFDC
+        | 0x20000..=0x3134F => ScriptClass::Cjk,
+        _ => ScriptClass::Other,
+    }
+}
+
+/// The language-specific tail of the pipeline.
+struct LanguageRules {
+    stemmer: Option<LanguageStemmer>,
+    stopwords: Option<&'static stopwords::StopwordSet>,
+}
+
+enum LanguageStemmer {
+    Snowball(Stemmer),
+    Hindi,
+}
+
+fn snowball_algorithm(lang: &str) -> Option<Algorithm> {
+    Some(match lang {
+        "ar" => Algorithm::Arabic,
+        "da" => Algorithm::Danish,
+        "nl" => Algorithm::Dutch,
+        "en" => Algorithm::English,
+        "fi" => Algorithm::Finnish,
+        "fr" => Algorithm::French,
+        "de" => Algorithm::German,
+        "el" => Algorithm::Greek,
+        "hu" => Algorithm::Hungarian,
+        "it" => Algorithm::Italian,
+        "no" | "nb" | "nn" => Algorithm::Norwegian,
+        "pt" => Algorithm::Portuguese,
+        "ro" => Algorithm::Romanian,
+        "ru" => Algorithm::Russian,
+        "es" => Algorithm::Spanish,
+        "sv" => Algorithm::Swedish,
+        "ta" => Algorithm::Tamil,
+        "tr" => Algorithm::Turkish,
+        _ => return None,
+    })
+}
+
+/// Whether the analyzer has a stemmer for this (ISO 639-1) language.
+pub fn has_stemmer(lang: &str) -> bool {
+    lang == "hi" || snowball_algorithm(lang).is_some()
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Analyzer {
+    pub config: AnalyzerConfig,
+}
+
+impl Analyzer {
+    pub fn new(config: AnalyzerConfig) -> Self {
+        Analyzer { config }
+    }
+
+    /// Index terms of `text`; `lang` is an ISO 639-1 code (see [`crate::lang::normalize_lang`]) or None.
+    pub fn analyze(&self, text: &str, lang: Option<&str>) -> Vec<String> {
+        let mut terms = Vec::new();
+        self.for_each_token(text, lang, |t| terms.push(t.term));
+        terms
+    }
+
+    /// Index terms of `text` with their byte ranges in `text`.
+    pub fn tokens(&self, text: &str, lang: Option<&str>) -> Vec<Token> {
+        let mut tokens = Vec::new();
+        self.for_each_token(text, lang, |t| tokens.push(t));
+        tokens
+    }
+
+    /// Streams tokens to `sink` without collecting them: indexing a large document allocates only its terms.
+    pub fn for_each_token(&self, text: &str, lang: Option<&str>, mut sink: impl FnMut(Token)) {
+        let rules = self.rules(lang);
+        let mut emit = |raw: &str, start: usize| {
+            if raw.len() > MAX_WORD_BYTES {
+                return;
+            }
+            let word = normalize_word(raw);
+            if word.is_empty() {
+                return;
+            }
+            if let Some(stop) = rules.stopwords {
+                if stop.contains(&word) {
+                    return;
+                }
+            }
+            let term = match &rules.stemmer {
+                Some(_) if word.bytes().all(|b| b.is_ascii_digit()) => word,
+                Some(LanguageStemmer::Snowball(s)) => s.stem(&word).into_owned(),
+                Some(LanguageStemmer::Hindi) => hindi::stem(&word).to_string(),
+                None => word,
+            };
+            if !term.is_empty() {
+                sink(Token { term, start, end: start + raw.len() });
+            }
+        };
+        for (run_start, run, class) in script_runs(text) {
+            match class {
+                ScriptClass::Other => {
+                    for (offset, word) in run.unicode_word_indices() {
+                        emit(word, run_start + offset);
+                    }
+                }
+                ScriptClass::Cjk => {
+                    let chars: Vec<(usize, char)> = run.char_indices().collect();
+                    if chars.len() == 1 {
+                        emit(run, run_start);
+                    } else {
+                        for pair in chars.windows(2) {
+                            let (a, _) = pair[0];
+                            let (b, cb) = pair[1];
+                            emit(&run[a..b + cb.len_utf8()], run_start + a);
+                        }
+                    }
+                }
+                ScriptClass::SouthEastAsian => {
+                    let mut last = 0;
+                    for (boundary, kind) in DICTIONARY_SEGMENTER.segment_str(run).iter_with_word_type() {
+                        if boundary > last && kind.is_word_like() {
+                            emit(&run[last..boundary], run_start + last);
+                        }
+                        last = boundary;
+                    }
+                }
+            }
+        }
+    }
+
+    fn rules(&self, lang: Option<&str>) -> LanguageRules {
+        let Some(lang) = lang else {
+            return LanguageRules { stemmer: None, stopwords: None };
+        };
+        let stemmer = if !self.config.stem {
+            None
+        } else if lang == "hi" {
+            Some(LanguageStemmer::Hindi)
+        } else {
+            snowball_algorithm(lang).map(|a| LanguageStemmer::Snowball(Stemmer::create(a)))
+        };
+        let stopwords = if self.config.stopwords { stopwords::for_language(lang) } else { None };
+        LanguageRules { stemmer, stopwords }
+    }
+}
+
+/// Splits `text` into maximal runs of one script class: (byte offset, run, class).
+fn script_runs(text: &str) -> impl Iterator<Item = (usize, &str, ScriptClass)> {
+    let mut chars = text.char_indices().peekable();
+    std::iter::from_fn(move || {
+        let (start, first) = chars.next()?;
+        let class = script_class(first);
+        let mut end = start + first.len_utf8();
+        while let Some(&(i, c)) = chars.peek() {
+            if script_class(c) != class {
+                break;
+            }
+            end = i + c.len_utf8();
+            chars.next();
+        }
+        Some((start, &text[start..end], class))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(text: &str) -> Vec<String> {
+        Analyzer::new(AnalyzerConfig { stem: false, stopwords: false }).analyze(text, None)
+    }
+
+    #[test]
+    fn latin_words_are_case_folded_and_nfkc_normalised() {
+        assert_eq!(plain("Hello, WORLD! ﬁne Ｆｕｌｌ"), ["hello", "world", "fine", "full"]);
+    }
+
+    #[test]
+    fn cjk_runs_become_overlapping_bigrams() {
+        assert_eq!(plain("北京大学"), ["北京", "京大", "大学"]);
+        assert_eq!(plain("猫"), ["猫"]);
+        assert_eq!(plain("2015年に東京"), ["2015", "年に", "に東", "東京"]);
+    }
+
+    #[test]
+    fn thai_is_segmented_with_a_dictionary() {
+        // "every two weeks": the ICU4X example splits it into three words.
+        assert_eq!(plain("ทุกสองสัปดาห์"), ["ทุก", "สอง", "สัปดาห์"]);
+    }
+
+    #[test]
+    fn arabic_forms_and_diacritics_are_normalised() {
+        // tatweel, fatha/damma and hamza-on-alef fold away; teh marbuta becomes heh.
+        assert_eq!(plain("أَحْمَـــد"), plain("احمد"));
+        assert_eq!(plain("مدرسة"), ["مدرسه"]);
+    }
+
+    #[test]
+    fn stemming_and_stopwords_apply_when_the_language_is_known() {
+        let a = Analyzer::default();
+        assert_eq!(a.analyze("The running dogs", Some("en")), ["run", "dog"]);
+        assert_eq!(a.analyze("The running dogs", None), ["the", "running", "dogs"]);
+        assert_eq!(a.analyze("Die Häuser", Some("de")), ["haus"]);
+    }
+
+    #[test]
+    fn offsets_point_into_the_original_text() {
+        let text = "Ａpple 北京大学";
+        for t in Analyzer::default().tokens(text, None) {
+            assert!(text.is_char_boundary(t.start) && text.is_char_boundary(t.end));
+        }
+        let t = &Analyzer::default().tokens(text, None)[0];
+        assert_eq!(&text[t.start..t.end], "Ａpple");
+    }
+
+    #[test]
+    fn odd_input_never_panics() {
+        let nasty = "\u{200F}\u{202E}a\u{0301}\u{0301}\u{0000}\u{FEFF}e\u{0301}\u{10FFFF}";
+        let _ = Analyzer::default().analyze(nasty, Some("en"));
+        let _ = Analyzer::default().analyze(&"ก".repeat(10_000), Some("th"));
+        assert!(plain("").is_empty());
+        assert!(plain(" \t\n…!?").is_empty());
+    }
+}

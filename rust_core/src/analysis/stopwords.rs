@@ -1,0 +1,34 @@
+//! Stop words: NLTK's lists (via the `stop-words` crate) where they exist, and a short Hindi list of
+//! postpositions, auxiliaries and pronouns, which NLTK lacks.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use super::normalize::normalize_word;
+
+pub type StopwordSet = HashSet<String>;
+
+const HINDI: &[&str] = &[
+    "का", "की", "के", "को", "में", "से", "पर", "ने", "है", "हैं", "था", "थी", "थे", "हो", "होता", "होती", "होते", "और",
+    "या", "भी", "तो", "ही", "यह", "वह", "ये", "वे", "इस", "उस", "इन", "उन", "इसके", "उसके", "इसका", "उसका", "जो",
+    "कि", "एक", "लिए", "तक", "द्वारा", "साथ", "गया", "गई", "गए", "कर", "रहा", "रही", "रहे",
+];
+
+static SETS: LazyLock<HashMap<&'static str, StopwordSet>> = LazyLock::new(|| {
+    let mut sets = HashMap::new();
+    let nltk = [
+        "ar", "az", "da", "de", "el", "en", "es", "eu", "fi", "fr", "hu", "id", "it", "kk", "ne", "nl", "no", "pt",
+        "ro", "ru", "sl", "sv", "tg", "tr",
+    ];
+    for lang in nltk {
+        if let Some(words) = stop_words::lookup(lang) {
+            sets.insert(lang, words.iter().map(|w| normalize_word(w)).collect());
+        }
+    }
+    sets.insert("hi", HINDI.iter().map(|w| normalize_word(w)).collect());
+    sets
+});
+
+pub fn for_language(lang: &str) -> Option<&'static StopwordSet> {
+    SETS.get(lang)
+}

@@ -1,0 +1,14 @@
+//! xlqe-core: the engine of xlqe-lite, usable from Rust without Python.
+//!
+//! - [`analysis`]: multilingual tokenisation, normalisation, stemming.
+//! - [`lexical`]: BM25 scoring over postings.
+//! - [`storage`]: the index directory, its binary segment format and atomic commits.
+//! - [`index`]: the document index users open, add to, search and commit.
+
+pub mod analysis;
+pub mod error;
+pub mod lang;
+
+pub use analysis::{Analyzer, AnalyzerConfig, Token};
+pub use error::{Error, Result};
+pub use lang::normalize_lang;
