@@ -234,15 +234,22 @@ class _GraphBuilder:
         self.inits.append(numpy_helper.from_array(np.ascontiguousarray(arr), name))
         return name
 
-    def op(self, op_type: str, inputs: list[str], out: str | None = None, domain: str = "", **attrs) -> str:
+    def op(
+        self, op_type: str, inputs: list[str], out: str | None = None, domain: str = "", node_name: str | None = None,
+        **attrs,
+    ) -> str:
         from onnx import helper
 
         out = out or self.name(op_type.lower())
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=self.name("n_" + op_type), domain=domain, **attrs))
+        node_name = node_name or self.name("n_" + op_type)
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=node_name, domain=domain, **attrs))
         return out
 
 
-def build_onnx(ckpt: E5Checkpoint, mode: WeightMode = "q4", accuracy_level: int = 4):
+def build_onnx(
+    ckpt: E5Checkpoint, mode: WeightMode = "q4", accuracy_level: int = 4,
+    smooth: dict[str, np.ndarray] | None = None, rownorm: tuple[str, ...] = (),
+):
     """Return an onnx.ModelProto for the encoder with mean pooling + L2 norm inside.
 
     mode "q4" keeps the 4-bit weights (MatMulNBits, com.microsoft);
@@ -305,11 +312,21 @@ def build_onnx(ckpt: E5Checkpoint, mode: WeightMode = "q4", accuracy_level: int 
             if with_bias:
                 inputs += ["", "", g.const(prefix + "_b", b)]
             return g.op(
-                "MatMulNBits", inputs, domain=ms, K=nin, N=nout, bits=4, block_size=BLOCK,
-                accuracy_level=accuracy_level,
+                "MatMulNBits", inputs, domain=ms, node_name=prefix + "_matmul", K=nin, N=nout, bits=4,
+                block_size=BLOCK, accuracy_level=accuracy_level,
             )
         w = np.concatenate([t.dequantize() for t in ws]).T  # [nin, nout]
-        y = g.op("MatMul", [x_in, g.const(prefix + "_w", np.ascontiguousarray(w))])
+        if smooth and prefix in smooth:
+            sm = smooth[prefix].astype(np.float32)
+            x_in = g.op("Mul", [x_in, g.const(prefix + "_inv_smooth", (1.0 / sm).astype(np.float32))])
+            w = w * sm[:, None]
+        r = None
+        if prefix.split("_")[1] in rownorm:
+            r = g.op("ReduceMax", [g.op("Abs", [x_in]), "ax_last"], keepdims=1)
+            x_in = g.op("Div", [x_in, r])
+        y = g.op("MatMul", [x_in, g.const(prefix + "_w", np.ascontiguousarray(w))], node_name=prefix + "_matmul")
+        if r is not None:
+            y = g.op("Mul", [y, r])
         if with_bias:
             y = g.op("Add", [y, g.const(prefix + "_b", b)])
         return y

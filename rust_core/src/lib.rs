@@ -12,3 +12,10 @@ pub mod lang;
 pub use analysis::{Analyzer, AnalyzerConfig, Token};
 pub use error::{Error, Result};
 pub use lang::normalize_lang;
+pub mod index;
+pub mod lexical;
+pub mod snippet;
+pub mod storage;
+
+pub use index::{Document, Hit, Index, StoredDocument};
+pub use storage::IndexConfig;

@@ -207,6 +207,16 @@ impl Analyzer {
         }
     }
 
+    /// The raw words of `text` that are stop words of `lang` (used to drop a query's own function words
+    /// when it is matched against documents of another language).
+    pub fn stopword_tokens(&self, text: &str, lang: &str) -> std::collections::HashSet<String> {
+        let Some(stop) = stopwords::for_language(lang).filter(|_| self.config.stopwords) else {
+            return Default::default();
+        };
+        let plain = Analyzer::new(AnalyzerConfig { stem: false, stopwords: false });
+        plain.tokens(text, None).into_iter().filter(|t| stop.contains(&t.term)).map(|t| text[t.start..t.end].to_string()).collect()
+    }
+
     fn rules(&self, lang: Option<&str>) -> LanguageRules {
         let Some(lang) = lang else {
             return LanguageRules { stemmer: None, stopwords: None };

@@ -14,6 +14,10 @@ const HINDI: &[&str] = &[
     "कि", "एक", "लिए", "तक", "द्वारा", "साथ", "गया", "गई", "गए", "कर", "रहा", "रही", "रहे",
 ];
 
+/// NLTK's English list carries fragments of contractions ("won" of "won't", "don" of "don't") that are
+/// real words elsewhere; UAX #29 keeps contractions whole, so those fragments only ever remove real words.
+const ENGLISH_FRAGMENTS: &[&str] = &["won", "don", "ma", "shan", "ain", "y", "o", "d", "m", "ll", "re", "ve"];
+
 static SETS: LazyLock<HashMap<&'static str, StopwordSet>> = LazyLock::new(|| {
     let mut sets = HashMap::new();
     let nltk = [
@@ -22,7 +26,8 @@ static SETS: LazyLock<HashMap<&'static str, StopwordSet>> = LazyLock::new(|| {
     ];
     for lang in nltk {
         if let Some(words) = stop_words::lookup(lang) {
-            sets.insert(lang, words.iter().map(|w| normalize_word(w)).collect());
+            let keep = |w: &&&str| !(lang == "en" && ENGLISH_FRAGMENTS.contains(*w));
+            sets.insert(lang, words.iter().filter(keep).map(|w| normalize_word(w)).collect());
         }
     }
     sets.insert("hi", HINDI.iter().map(|w| normalize_word(w)).collect());

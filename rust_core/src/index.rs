@@ -1,0 +1,686 @@
+//! The document index: the committed segment (memory-mapped) plus the changes made since, searched
+//! together; `commit` merges them into a new segment and makes it the committed state atomically.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use crate::analysis::{Analyzer, Token};
+use crate::error::{Error, Result};
+use crate::lang::normalize_lang;
+use crate::lexical::{self, Bm25, ScoredPostings};
+use crate::storage::segment::{self, Segment, SegmentData, NO_LANG};
+use crate::storage::{self, FileEntry, IndexConfig, Manifest, WriterLock};
+
+/// Longest accepted document id, in bytes.
+pub const MAX_ID_BYTES: usize = 4096;
+/// Longest accepted query, in bytes: far above any real query, low enough to bound the work.
+pub const MAX_QUERY_BYTES: usize = 1 << 20;
+/// Most distinct terms a query keeps (the heaviest ones).
+pub const MAX_QUERY_TERMS: usize = 4096;
+
+/// A document as the user gives it.
+#[derive(Debug, Clone, Default)]
+pub struct Document {
+    pub id: String,
+    pub text: String,
+    /// ISO 639-1 code or any tag [`normalize_lang`] accepts; None when unknown.
+    pub lang: Option<String>,
+    /// Free metadata as a JSON text ("" for none).
+    pub metadata: String,
+}
+
+/// A search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub id: String,
+    pub score: f32,
+    pub lang: Option<String>,
+    /// The stable key of the document (survives commits; shared with the vector index).
+    pub key: u64,
+}
+
+/// A document as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDocument {
+    pub id: String,
+    pub text: String,
+    pub lang: Option<String>,
+    pub metadata: String,
+    pub key: u64,
+}
+
+/// Documents added since the last commit, numbered after the segment's.
+#[derive(Default)]
+struct Pending {
+    term_ids: HashMap<String, u32>,
+    /// Per pending term: local document numbers and frequencies.
+    postings: Vec<(Vec<u32>, Vec<u32>)>,
+    lens: Vec<u32>,
+    langs: Vec<u16>,
+    keys: Vec<u64>,
+    ids: Vec<String>,
+    texts: Vec<String>,
+    metas: Vec<String>,
+    by_id: HashMap<String, u32>,
+}
+
+pub struct Index {
+    dir: PathBuf,
+    lock: Option<WriterLock>,
+    manifest: Manifest,
+    analyzer: Analyzer,
+    bm25: Bm25,
+    base: Segment,
+    pending: Pending,
+    /// One flag per document number (segment first, then pending).
+    deleted: Vec<bool>,
+    deleted_count: usize,
+    langs: Vec<String>,
+    live_len_total: u64,
+    next_key: u64,
+    dirty: bool,
+}
+
+impl Index {
+    /// Creates a new index in `dir` (which must not exist or be empty) and opens it for writing.
+    pub fn create(dir: &Path, config: IndexConfig) -> Result<Index> {
+        if !(config.k1 >= 0.0 && config.k1.is_finite()) || !(0.0..=1.0).contains(&config.b) {
+            return Err(Error::InvalidInput(format!("BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={} b={}", config.k1, config.b)));
+        }
+        storage::create_index_dir(dir, config)?;
+        Index::open(dir, true)
+    }
+
+    /// Opens the index at `dir`. A writer takes the directory's lock; readers take none.
+    pub fn open(dir: &Path, writer: bool) -> Result<Index> {
+        let lock = if writer {
+            storage::read_manifest(dir)?; // a clear "not an index" before creating a lock file in it
+            Some(WriterLock::acquire(dir)?)
+        } else {
+            None
+        };
+        let (manifest, base) = Self::load_committed(dir)?;
+        if lock.is_some() {
+            storage::collect_garbage(dir, &manifest);
+        }
+        let mut index = Index {
+            dir: dir.into(),
+            lock,
+            analyzer: Analyzer::new(manifest.config.analyzer),
+            bm25: Bm25 { k1: manifest.config.k1, b: manifest.config.b },
+            manifest,
+            base,
+            pending: Pending::default(),
+            deleted: Vec::new(),
+            deleted_count: 0,
+            langs: Vec::new(),
+            live_len_total: 0,
+            next_key: 0,
+            dirty: false,
+        };
+        index.reset_to_base();
+        Ok(index)
+    }
+
+    /// Reads the manifest and maps its segment, retrying if a concurrent commit replaced both in between.
+    fn load_committed(dir: &Path) -> Result<(Manifest, Segment)> {
+        let mut attempts = 0;
+        loop {
+            let manifest = storage::read_manifest(dir)?;
+            let opened = match &manifest.segment {
+                None => Ok(Segment::empty()),
+                Some(f) => Segment::open(&dir.join(&f.file), f.bytes, f.crc32),
+            };
+            match opened {
+                Ok(seg) => {
+                    if seg.n_docs() as u64 != manifest.documents {
+                        return Err(Error::corrupt(dir, "manifest and segment disagree on the document count"));
+                    }
+                    return Ok((manifest, seg));
+                }
+                Err(Error::Corrupt { .. }) if attempts < 5 && storage::read_manifest(dir).is_ok_and(|m| m.generation != manifest.generation) => {
+                    attempts += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn reset_to_base(&mut self) {
+        self.pending = Pending::default();
+        self.deleted = vec![false; self.base.n_docs()];
+        self.deleted_count = 0;
+        self.langs = self.base.langs();
+        self.live_len_total = self.base.doc_lens().iter().map(|&l| l as u64).sum();
+        self.next_key = self.manifest.next_key;
+        self.dirty = false;
+    }
+
+    /// For a reader: picks up the latest commit. Returns whether anything changed.
+    pub fn reload(&mut self) -> Result<bool> {
+        if self.lock.is_some() {
+            return Ok(false); // a writer's view is always the newest
+        }
+        let current = storage::read_manifest(&self.dir)?;
+        if current.generation == self.manifest.generation {
+            return Ok(false);
+        }
+        let (manifest, base) = Self::load_committed(&self.dir)?;
+        self.manifest = manifest;
+        self.base = base;
+        self.reset_to_base();
+        Ok(true)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+    pub fn config(&self) -> IndexConfig {
+        self.manifest.config
+    }
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+    pub fn generation(&self) -> u64 {
+        self.manifest.generation
+    }
+    pub fn is_writer(&self) -> bool {
+        self.lock.is_some()
+    }
+    /// Whether there are changes not yet committed.
+    pub fn has_uncommitted_changes(&self) -> bool {
+        self.dirty
+    }
+
+    fn n_total(&self) -> usize {
+        self.base.n_docs() + self.pending.lens.len()
+    }
+
+    /// Live documents (committed and pending, minus deletions).
+    pub fn len(&self) -> usize {
+        self.n_total() - self.deleted_count
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Languages of the live documents, with counts, most frequent first.
+    pub fn languages(&self) -> Vec<(String, usize)> {
+        let mut counts: HashMap<u16, usize> = HashMap::new();
+        for d in 0..self.n_total() {
+            if !self.deleted[d] {
+                *counts.entry(self.lang_slot(d)).or_default() += 1;
+            }
+        }
+        let mut out: Vec<(String, usize)> = counts
+            .into_iter()
+            .filter(|(slot, _)| *slot != NO_LANG)
+            .map(|(slot, n)| (self.langs[slot as usize].clone(), n))
+            .collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    fn require_writer(&self) -> Result<()> {
+        if self.lock.is_none() {
+            return Err(Error::InvalidInput("this index was opened read-only".into()));
+        }
+        Ok(())
+    }
+
+    fn find_doc(&self, id: &str) -> Option<usize> {
+        if let Some(&local) = self.pending.by_id.get(id) {
+            let d = self.base.n_docs() + local as usize;
+            if !self.deleted[d] {
+                return Some(d);
+            }
+        }
+        self.base.find_id(id).filter(|&d| !self.deleted[d])
+    }
+
+    fn lang_slot(&self, d: usize) -> u16 {
+        let nb = self.base.n_docs();
+        if d < nb {
+            self.base.doc_langs()[d]
+        } else {
+            self.pending.langs[d - nb]
+        }
+    }
+
+    fn doc_len(&self, d: usize) -> u32 {
+        let nb = self.base.n_docs();
+        if d < nb {
+            self.base.doc_lens()[d]
+        } else {
+            self.pending.lens[d - nb]
+        }
+    }
+
+    fn lang_of_slot(&self, slot: u16) -> Option<String> {
+        (slot != NO_LANG).then(|| self.langs[slot as usize].clone())
+    }
+
+    fn intern_lang(&mut self, lang: &str) -> Result<u16> {
+        if let Some(i) = self.langs.iter().position(|l| l == lang) {
+            return Ok(i as u16);
+        }
+        if self.langs.len() >= NO_LANG as usize {
+            return Err(Error::InvalidInput("too many distinct languages".into()));
+        }
+        self.langs.push(lang.to_string());
+        Ok((self.langs.len() - 1) as u16)
+    }
+
+    /// Adds a document, replacing any live document with the same id. Returns its stable key.
+    pub fn add(&mut self, doc: Document) -> Result<u64> {
+        self.require_writer()?;
+        if doc.id.is_empty() || doc.id.len() > MAX_ID_BYTES {
+            return Err(Error::InvalidInput(format!("a document id must be 1 to {MAX_ID_BYTES} bytes long")));
+        }
+        let lang = doc.lang.as_deref().map(normalize_lang).transpose()?;
+        if !doc.metadata.is_empty() {
+            serde_json::from_str::<serde::de::IgnoredAny>(&doc.metadata)
+                .map_err(|e| Error::InvalidInput(format!("metadata of {:?} is not valid JSON: {e}", doc.id)))?;
+        }
+        let slot = match &lang {
+            Some(l) => self.intern_lang(l)?,
+            None => NO_LANG,
+        };
+        let mut freqs: HashMap<String, u32> = HashMap::new();
+        let mut len: u64 = 0;
+        self.analyzer.for_each_token(&doc.text, lang.as_deref(), |t: Token| {
+            *freqs.entry(t.term).or_default() += 1;
+            len += 1;
+        });
+        let len = u32::try_from(len).map_err(|_| Error::InvalidInput("document has too many terms".into()))?;
+        self.delete(&doc.id)?;
+        let local = self.pending.lens.len() as u32;
+        for (term, tf) in freqs {
+            let next = self.pending.postings.len() as u32;
+            let t = *self.pending.term_ids.entry(term).or_insert(next);
+            if t == next {
+                self.pending.postings.push((Vec::new(), Vec::new()));
+            }
+            let (docs, tfs) = &mut self.pending.postings[t as usize];
+            docs.push(local);
+            tfs.push(tf);
+        }
+        let key = self.next_key;
+        self.next_key += 1;
+        self.pending.lens.push(len);
+        self.pending.langs.push(slot);
+        self.pending.keys.push(key);
+        self.pending.by_id.insert(doc.id.clone(), local);
+        self.pending.ids.push(doc.id);
+        self.pending.texts.push(doc.text);
+        self.pending.metas.push(doc.metadata);
+        self.deleted.push(false);
+        self.live_len_total += len as u64;
+        self.dirty = true;
+        Ok(key)
+    }
+
+    /// Deletes the document with this id; returns whether one was live.
+    pub fn delete(&mut self, id: &str) -> Result<bool> {
+        self.require_writer()?;
+        let Some(d) = self.find_doc(id) else { return Ok(false) };
+        self.deleted[d] = true;
+        self.deleted_count += 1;
+        self.live_len_total -= self.doc_len(d) as u64;
+        self.dirty = true;
+        Ok(true)
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.find_doc(id).is_some()
+    }
+
+    fn stored(&self, d: usize) -> StoredDocument {
+        let nb = self.base.n_docs();
+        let lang = self.lang_of_slot(self.lang_slot(d));
+        if d < nb {
+            StoredDocument {
+                id: self.base.id(d).into(),
+                text: self.base.text(d).into(),
+                lang,
+                metadata: self.base.meta(d).into(),
+                key: self.base.doc_keys()[d],
+            }
+        } else {
+            let p = d - nb;
+            StoredDocument {
+                id: self.pending.ids[p].clone(),
+                text: self.pending.texts[p].clone(),
+                lang,
+                metadata: self.pending.metas[p].clone(),
+                key: self.pending.keys[p],
+            }
+        }
+    }
+
+    pub fn get(&self, id: &str) -> Option<StoredDocument> {
+        self.find_doc(id).map(|d| self.stored(d))
+    }
+
+    fn id_of(&self, d: usize) -> &str {
+        let nb = self.base.n_docs();
+        if d < nb {
+            self.base.id(d)
+        } else {
+            &self.pending.ids[d - nb]
+        }
+    }
+
+    fn key_of(&self, d: usize) -> u64 {
+        let nb = self.base.n_docs();
+        if d < nb {
+            self.base.doc_keys()[d]
+        } else {
+            self.pending.keys[d - nb]
+        }
+    }
+
+    /// Analyses a query into weighted terms the way documents of `doc_lang` were analysed: repeated terms
+    /// add up, as in Lucene's boolean query. When the query's own language is known and differs, its stop
+    /// words are dropped too.
+    pub fn analyze_query(&self, text: &str, doc_lang: Option<&str>, query_lang: Option<&str>) -> Result<Vec<(String, f32)>> {
+        check_query_text(text)?;
+        let doc_lang = doc_lang.map(normalize_lang).transpose()?;
+        let query_lang = query_lang.map(normalize_lang).transpose()?;
+        let query_stop: HashSet<String> = match &query_lang {
+            Some(q) if Some(q) != doc_lang.as_ref() => self.analyzer.stopword_tokens(text, q),
+            _ => HashSet::new(),
+        };
+        let mut weights: Vec<(String, f32)> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
+        self.analyzer.for_each_token(text, doc_lang.as_deref(), |t| {
+            if query_stop.contains(&text[t.start..t.end]) {
+                return;
+            }
+            match at.get(&t.term) {
+                Some(&i) => weights[i].1 += 1.0,
+                None => {
+                    at.insert(t.term.clone(), weights.len());
+                    weights.push((t.term, 1.0));
+                }
+            }
+        });
+        Ok(weights)
+    }
+
+    /// Searches with a query text. Documents of each language are matched against the query analysed
+    /// with that language's rules (stemming, stop words), so a query finds documents whatever language
+    /// it is typed in. `query_lang`, when known, also drops the query language's stop words.
+    /// `filter_langs` keeps only documents in those languages.
+    pub fn search(&self, text: &str, query_lang: Option<&str>, k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
+        check_query_text(text)?;
+        let query_lang = query_lang.map(normalize_lang).transpose()?;
+        let mut slots: Vec<u16> = match filter_langs {
+            Some(_) => self.allowed_slots(filter_langs)?.unwrap_or_default().into_iter().collect(),
+            None => (0..self.langs.len() as u16).chain([NO_LANG]).collect(),
+        };
+        slots.sort_unstable();
+        // Languages whose rules give the same terms share one scoring pass.
+        let mut groups: Vec<(Vec<(String, f32)>, HashSet<u16>)> = Vec::new();
+        for slot in slots {
+            let doc_lang = (slot != NO_LANG).then(|| self.langs[slot as usize].as_str());
+            let terms = self.analyze_query(text, doc_lang, query_lang.as_deref())?;
+            match groups.iter_mut().find(|(t, _)| *t == terms) {
+                Some((_, g)) => {
+                    g.insert(slot);
+                }
+                None => groups.push((terms, HashSet::from([slot]))),
+            }
+        }
+        let mut hits: Vec<Hit> = Vec::new();
+        for (terms, allowed) in groups {
+            hits.extend(self.search_allowed(&terms, k, Some(&allowed))?);
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        hits.truncate(k);
+        Ok(hits)
+    }
+
+    fn allowed_slots(&self, filter_langs: Option<&[String]>) -> Result<Option<HashSet<u16>>> {
+        let Some(langs) = filter_langs else { return Ok(None) };
+        let mut slots = HashSet::new();
+        for l in langs {
+            let l = normalize_lang(l)?;
+            if let Some(i) = self.langs.iter().position(|x| *x == l) {
+                slots.insert(i as u16);
+            }
+        }
+        Ok(Some(slots))
+    }
+
+    /// Searches with already analysed, weighted terms (weights > 0; repeated terms add up).
+    pub fn search_terms(&self, terms: &[(String, f32)], k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
+        let allowed = self.allowed_slots(filter_langs)?;
+        self.search_allowed(terms, k, allowed.as_ref())
+    }
+
+    fn search_allowed(&self, terms: &[(String, f32)], k: usize, allowed: Option<&HashSet<u16>>) -> Result<Vec<Hit>> {
+        if let Some((t, w)) = terms.iter().find(|(_, w)| !(w.is_finite() && *w > 0.0)) {
+            return Err(Error::InvalidInput(format!("term {t:?} has weight {w}; weights must be positive")));
+        }
+        let mut merged: HashMap<&str, f32> = HashMap::new();
+        for (t, w) in terms {
+            *merged.entry(t.as_str()).or_default() += w;
+        }
+        // A fixed order makes float sums, and so scores, identical from run to run.
+        let mut merged: Vec<(&str, f32)> = merged.into_iter().collect();
+        merged.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        merged.truncate(MAX_QUERY_TERMS);
+        let n_live = self.len() as u64;
+        if n_live == 0 || k == 0 || allowed.is_some_and(|a| a.is_empty()) {
+            return Ok(Vec::new());
+        }
+        let avgdl = self.live_len_total as f32 / n_live as f32;
+        let nb = self.base.n_docs() as u32;
+        let mut lists = Vec::new();
+        for (term, weight) in &merged {
+            let base_postings = self.base.find_term(term).map(|t| self.base.postings(t));
+            let pending_postings = self.pending.term_ids.get(*term).map(|&t| &self.pending.postings[t as usize]);
+            let df = base_postings.map_or(0, |p| p.0.len()) + pending_postings.map_or(0, |p| p.0.len());
+            if df == 0 {
+                continue;
+            }
+            let w = Bm25::idf(n_live, (df as u64).min(n_live)) * weight;
+            if let Some((docs, freqs)) = base_postings {
+                lists.push(ScoredPostings { docs, freqs, lens: self.base.doc_lens(), doc_base: 0, weight: w });
+            }
+            if let Some((docs, freqs)) = pending_postings {
+                lists.push(ScoredPostings { docs, freqs, lens: &self.pending.lens, doc_base: nb, weight: w });
+            }
+        }
+        let keep = |d: u32| {
+            let d = d as usize;
+            !self.deleted[d] && allowed.is_none_or(|a| a.contains(&self.lang_slot(d)))
+        };
+        let scored = lexical::top_k(&self.bm25, avgdl, self.n_total(), &lists, k, keep);
+        Ok(scored
+            .into_iter()
+            .map(|s| {
+                let d = s.doc as usize;
+                Hit { id: self.id_of(d).to_string(), score: s.score, lang: self.lang_of_slot(self.lang_slot(d)), key: self.key_of(d) }
+            })
+            .collect())
+    }
+
+    /// Makes every change since the last commit durable, atomically. A no-op without changes.
+    pub fn commit(&mut self) -> Result<()> {
+        self.require_writer()?;
+        if !self.dirty {
+            return Ok(());
+        }
+        let nb = self.base.n_docs();
+        let total = self.n_total();
+        // New document numbers: live documents in order.
+        let mut remap = vec![u32::MAX; total];
+        let mut live = 0u32;
+        for (d, slot) in remap.iter_mut().enumerate() {
+            if !self.deleted[d] {
+                *slot = live;
+                live += 1;
+            }
+        }
+        let live_docs: Vec<usize> = (0..total).filter(|&d| !self.deleted[d]).collect();
+
+        // Terms of both sources in byte order; postings merged and renumbered, empty ones dropped.
+        let mut pending_terms: Vec<(&str, u32)> = self.pending.term_ids.iter().map(|(t, &i)| (t.as_str(), i)).collect();
+        pending_terms.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let base_unchanged = self.deleted[..nb].iter().all(|d| !d);
+        let mut terms: Vec<&str> = Vec::new();
+        let mut owned: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
+        // Which postings each term uses: a borrowed segment list (when nothing changed under it) or owned.
+        enum Source {
+            Base(usize),
+            Owned(usize),
+        }
+        let mut sources: Vec<Source> = Vec::new();
+        let (mut bi, mut pi) = (0usize, 0usize);
+        let n_base_terms = self.base.n_terms();
+        while bi < n_base_terms || pi < pending_terms.len() {
+            let bt = (bi < n_base_terms).then(|| self.base.term(bi));
+            let pt = pending_terms.get(pi).copied();
+            let (term, from_base, from_pending) = match (bt, pt) {
+                (Some(b), Some((p, pidx))) if b == p => {
+                    bi += 1;
+                    pi += 1;
+                    (b, Some(bi - 1), Some(pidx))
+                }
+                (Some(b), Some((p, _))) if b < p => {
+                    bi += 1;
+                    (b, Some(bi - 1), None)
+                }
+                (Some(b), None) => {
+                    bi += 1;
+                    (b, Some(bi - 1), None)
+                }
+                (_, Some((p, pidx))) => {
+                    pi += 1;
+                    (p, None, Some(pidx))
+                }
+                (None, None) => unreachable!(),
+            };
+            if base_unchanged && from_pending.is_none() {
+                terms.push(term);
+                sources.push(Source::Base(from_base.unwrap()));
+                continue;
+            }
+            let mut docs = Vec::new();
+            let mut freqs = Vec::new();
+            if let Some(t) = from_base {
+                let (d, f) = self.base.postings(t);
+                for (&d, &f) in d.iter().zip(f) {
+                    if remap[d as usize] != u32::MAX {
+                        docs.push(remap[d as usize]);
+                        freqs.push(f);
+                    }
+                }
+            }
+            if let Some(t) = from_pending {
+                let (d, f) = &self.pending.postings[t as usize];
+                for (&d, &f) in d.iter().zip(f) {
+                    let g = nb + d as usize;
+                    if remap[g] != u32::MAX {
+                        docs.push(remap[g]);
+                        freqs.push(f);
+                    }
+                }
+            }
+            if !docs.is_empty() {
+                terms.push(term);
+                sources.push(Source::Owned(owned.len()));
+                owned.push((docs, freqs));
+            }
+        }
+        let postings: Vec<(&[u32], &[u32])> = sources
+            .iter()
+            .map(|s| match *s {
+                Source::Base(t) => self.base.postings(t),
+                Source::Owned(i) => (owned[i].0.as_slice(), owned[i].1.as_slice()),
+            })
+            .collect();
+        let doc_lens: Vec<u32> = live_docs.iter().map(|&d| self.doc_len(d)).collect();
+        let doc_langs: Vec<u16> = live_docs.iter().map(|&d| self.lang_slot(d)).collect();
+        let doc_keys: Vec<u64> = live_docs.iter().map(|&d| self.key_of(d)).collect();
+        let text_of = |d: usize| if d < nb { self.base.text(d) } else { self.pending.texts[d - nb].as_str() };
+        let meta_of = |d: usize| if d < nb { self.base.meta(d) } else { self.pending.metas[d - nb].as_str() };
+        let data = SegmentData {
+            terms,
+            postings,
+            doc_lens: &doc_lens,
+            doc_langs: &doc_langs,
+            doc_keys: &doc_keys,
+            ids: live_docs.iter().map(|&d| self.id_of(d)).collect(),
+            texts: live_docs.iter().map(|&d| text_of(d)).collect(),
+            metas: live_docs.iter().map(|&d| meta_of(d)).collect(),
+            langs: &self.langs,
+        };
+        let generation = self.manifest.generation + 1;
+        let file = storage::segment_file_name(generation);
+        let path = self.dir.join(&file);
+        let written = segment::write_segment(&path, &data);
+        let (bytes, crc32) = match written {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = std::fs::remove_file(&path); // e.g. a full disk: leave no partial file behind
+                return Err(e);
+            }
+        };
+        let mut manifest = self.manifest.clone();
+        manifest.generation = generation;
+        manifest.segment = Some(FileEntry { file, bytes, crc32 });
+        manifest.documents = live as u64;
+        manifest.next_key = self.next_key;
+        let new_base = Segment::open(&path, bytes, crc32)?;
+        drop(data);
+        drop(owned);
+        storage::write_manifest(&self.dir, &manifest)?;
+        self.manifest = manifest;
+        self.base = new_base;
+        self.reset_to_base();
+        storage::collect_garbage(&self.dir, &self.manifest);
+        Ok(())
+    }
+
+    /// Drops every change since the last commit.
+    pub fn rollback(&mut self) {
+        self.reset_to_base();
+    }
+
+    /// Full consistency check of the committed state: checksums, structure, postings against document
+    /// lengths, unique ids, manifest counts. Returns the problems found (empty when consistent).
+    pub fn verify(&self) -> Vec<String> {
+        let mut problems = self.base.verify();
+        if self.base.n_docs() as u64 != self.manifest.documents {
+            problems.push("manifest document count differs from the segment".into());
+        }
+        if let Some(max) = self.base.doc_keys().iter().max() {
+            if *max >= self.manifest.next_key {
+                problems.push("a document key is not below the manifest's next key".into());
+            }
+        }
+        problems
+    }
+
+    /// All live document ids (committed and pending).
+    pub fn ids(&self) -> Vec<String> {
+        (0..self.n_total()).filter(|&d| !self.deleted[d]).map(|d| self.id_of(d).to_string()).collect()
+    }
+}
+
+/// Rejects queries that cannot mean anything or would cost unbounded work.
+pub fn check_query_text(text: &str) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(Error::InvalidInput("the query is empty".into()));
+    }
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(Error::InvalidInput(format!(
+            "the query is {} bytes long; the limit is {MAX_QUERY_BYTES} bytes",
+            text.len()
+        )));
+    }
+    Ok(())
+}

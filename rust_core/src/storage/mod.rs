@@ -1,0 +1,179 @@
+//! The index directory: a manifest naming the committed generation, the files of that generation, and a
+//! writer lock.
+//!
+//! A commit writes the new generation's files under fresh names, fsyncs them, then replaces the manifest
+//! by an atomic rename (and fsyncs the directory). Until that rename the old manifest names the old
+//! files, which are untouched; after it the new ones are complete. So a crash at any point leaves the last
+//! committed state readable. Files no manifest names are garbage and are removed by the next writer.
+
+pub mod segment;
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use fs2::FileExt;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::AnalyzerConfig;
+use crate::error::{Error, Result};
+
+pub const MANIFEST_FILE: &str = "xlqe.manifest";
+pub const LOCK_FILE: &str = "xlqe.lock";
+pub const INDEX_FORMAT: &str = "xlqe-lite-index";
+pub const INDEX_FORMAT_VERSION: u32 = 1;
+
+/// Settings fixed when the index is created.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct IndexConfig {
+    /// BM25 term-frequency saturation.
+    pub k1: f32,
+    /// BM25 length normalisation.
+    pub b: f32,
+    pub analyzer: AnalyzerConfig,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig { k1: 1.2, b: 0.75, analyzer: AnalyzerConfig::default() }
+    }
+}
+
+/// A file of a generation, with what it must measure to be trusted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub file: String,
+    pub bytes: u64,
+    pub crc32: u32,
+}
+
+/// The commit point. Small JSON: it names files and counts, never postings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub format_version: u32,
+    pub generation: u64,
+    pub config: IndexConfig,
+    pub segment: Option<FileEntry>,
+    pub documents: u64,
+    /// The next stable document key; keys are never reused, so other structures can refer to them.
+    pub next_key: u64,
+}
+
+impl Manifest {
+    pub fn new(config: IndexConfig) -> Manifest {
+        Manifest {
+            format: INDEX_FORMAT.into(),
+            format_version: INDEX_FORMAT_VERSION,
+            generation: 0,
+            config,
+            segment: None,
+            documents: 0,
+            next_key: 0,
+        }
+    }
+}
+
+pub fn segment_file_name(generation: u64) -> String {
+    format!("seg-{generation:010}.xlqe")
+}
+
+/// Reads and validates the manifest of the index at `dir`.
+pub fn read_manifest(dir: &Path) -> Result<Manifest> {
+    if !dir.exists() {
+        return Err(Error::NotFound(dir.into()));
+    }
+    if !dir.is_dir() {
+        return Err(Error::corrupt(dir, "not a directory"));
+    }
+    let path = dir.join(MANIFEST_FILE);
+    let bytes = match fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::corrupt(dir, format!("not an xlqe index (no {MANIFEST_FILE})")))
+        }
+        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(dir, format!("unreadable manifest: {e}")))?;
+    if value.get("format").and_then(|f| f.as_str()) != Some(INDEX_FORMAT) {
+        return Err(Error::corrupt(dir, "not an xlqe index (foreign manifest)"));
+    }
+    let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    if version != INDEX_FORMAT_VERSION {
+        return Err(Error::FormatVersion { path: dir.into(), found: version, supported: INDEX_FORMAT_VERSION });
+    }
+    serde_json::from_value(value).map_err(|e| Error::corrupt(dir, format!("invalid manifest: {e}")))
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(format!("syncing {}", dir.display()), e))
+}
+
+/// Atomically replaces the manifest: write a temporary file, fsync it, rename it over the old one, fsync
+/// the directory so the rename itself is durable.
+pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
+    let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
+    let ctx = || format!("writing {}", tmp.display());
+    let json = serde_json::to_vec_pretty(manifest).expect("manifest serialises");
+    let mut f = File::create(&tmp).map_err(|e| Error::io(ctx(), e))?;
+    f.write_all(&json).and_then(|_| f.sync_all()).map_err(|e| Error::io(ctx(), e))?;
+    drop(f);
+    fs::rename(&tmp, dir.join(MANIFEST_FILE)).map_err(|e| Error::io(ctx(), e))?;
+    sync_dir(dir)
+}
+
+/// Makes `dir` a new, empty index. Refuses a directory that already holds files.
+pub fn create_index_dir(dir: &Path, config: IndexConfig) -> Result<()> {
+    if dir.join(MANIFEST_FILE).exists() {
+        return Err(Error::InvalidInput(format!("an index already exists at {}", dir.display())));
+    }
+    if dir.exists() {
+        let mut entries = fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+        if !dir.is_dir() || entries.next().is_some() {
+            return Err(Error::InvalidInput(format!(
+                "{} exists and is not an empty directory; refusing to create an index there",
+                dir.display()
+            )));
+        }
+    }
+    fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    write_manifest(dir, &Manifest::new(config))
+}
+
+/// The single-writer lock. `flock` locks are released by the kernel when the holder dies, so a crashed
+/// writer never leaves a stale lock behind.
+pub struct WriterLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+impl WriterLock {
+    pub fn acquire(dir: &Path) -> Result<WriterLock> {
+        let path = dir.join(LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+        file.try_lock_exclusive().map_err(|_| Error::Locked(dir.into()))?;
+        Ok(WriterLock { _file: file, path })
+    }
+}
+
+/// Removes files of generations the manifest does not name and temporary files of interrupted commits.
+/// Only a writer calls this (it holds the lock, so no commit is in flight).
+pub fn collect_garbage(dir: &Path, manifest: &Manifest) {
+    let keep: Vec<&str> = manifest.segment.iter().map(|s| s.file.as_str()).collect();
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let ours = (name.starts_with("seg-") && (name.ends_with(".xlqe") || name.ends_with(".tmp")))
+            || name == format!("{MANIFEST_FILE}.tmp");
+        if ours && !keep.contains(&name) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The index as a user drives it: create, add, search, delete, commit, reopen, and the failures.
+
+use std::fs;
+
+use xlqe_core::{Document, Error, Index, IndexConfig};
+
+fn doc(id: &str, text: &str, lang: &str) -> Document {
+    Document { id: id.into(), text: text.into(), lang: Some(lang.into()), metadata: String::new() }
+}
+
+fn ids(hits: &[xlqe_core::Hit]) -> Vec<&str> {
+    hits.iter().map(|h| h.id.as_str()).collect()
+}
+
+fn sample(dir: &std::path::Path) -> Index {
+    let mut ix = Index::create(dir, IndexConfig::default()).unwrap();
+    ix.add(doc("en1", "The Panthers won the Super Bowl in Santa Clara.", "en")).unwrap();
+    ix.add(doc("en2", "Denver's defense stopped the Panthers offense.", "en")).unwrap();
+    ix.add(doc("de1", "Die Panthers verloren den Super Bowl gegen Denver.", "de")).unwrap();
+    ix.add(doc("zh1", "北京大学是中国的一所大学。", "zh")).unwrap();
+    ix
+}
+
+#[test]
+fn pending_changes_are_searchable_and_survive_commit_and_reopen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = sample(&dir);
+    let before = ix.search("who won the super bowl", Some("en"), 10, None).unwrap();
+    assert_eq!(before[0].id, "en1", "{before:?}");
+    ix.commit().unwrap();
+    let after = ix.search("who won the super bowl", Some("en"), 10, None).unwrap();
+    assert_eq!(before, after, "commit must not change results");
+    drop(ix);
+    let reader = Index::open(&dir, false).unwrap();
+    assert_eq!(reader.len(), 4);
+    assert_eq!(reader.search("who won the super bowl", Some("en"), 10, None).unwrap(), after);
+    assert_eq!(ids(&reader.search("北京大学", Some("zh"), 10, None).unwrap()), ["zh1"]);
+    assert!(reader.verify().is_empty(), "{:?}", reader.verify());
+}
+
+#[test]
+fn delete_update_and_language_filter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = sample(&dir);
+    ix.commit().unwrap();
+    assert_eq!(ids(&ix.search("panthers", None, 10, Some(&["de".into()])).unwrap()), ["de1"]);
+    assert!(ix.delete("en1").unwrap());
+    assert!(!ix.delete("en1").unwrap());
+    assert!(!ids(&ix.search("panthers", Some("en"), 10, None).unwrap()).contains(&"en1"));
+    // Re-adding an id replaces the document.
+    ix.add(doc("en2", "A completely different text about rivers.", "en")).unwrap();
+    assert!(ix.search("denver", Some("en"), 10, Some(&["en".into()])).unwrap().is_empty());
+    assert_eq!(ix.len(), 3);
+    ix.commit().unwrap();
+    let reader = Index::open(&dir, false).unwrap();
+    assert_eq!(reader.len(), 3);
+    assert_eq!(reader.get("en2").unwrap().text, "A completely different text about rivers.");
+    assert!(reader.get("en1").is_none());
+    assert!(reader.verify().is_empty());
+}
+
+#[test]
+fn keys_are_stable_and_never_reused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = sample(&dir);
+    let k = ix.get("de1").unwrap().key;
+    ix.delete("en1").unwrap();
+    ix.commit().unwrap();
+    assert_eq!(ix.get("de1").unwrap().key, k);
+    let new_key = ix.add(doc("x", "new", "en")).unwrap();
+    assert_eq!(new_key, 4);
+}
+
+#[test]
+fn rollback_and_uncommitted_changes_are_invisible_to_readers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = sample(&dir);
+    ix.commit().unwrap();
+    ix.add(doc("new", "uncommitted words", "en")).unwrap();
+    let mut reader = Index::open(&dir, false).unwrap();
+    assert!(reader.search("uncommitted", Some("en"), 10, None).unwrap().is_empty());
+    ix.commit().unwrap();
+    assert!(reader.reload().unwrap());
+    assert_eq!(ids(&reader.search("uncommitted", Some("en"), 10, None).unwrap()), ["new"]);
+    ix.add(doc("gone", "rolled back", "en")).unwrap();
+    ix.rollback();
+    assert!(!ix.contains("gone"));
+}
+
+#[test]
+fn second_writer_is_refused_readers_are_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let _w = sample(&dir);
+    assert!(matches!(Index::open(&dir, true), Err(Error::Locked(_))));
+    assert!(Index::open(&dir, false).is_ok());
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = sample(&dir);
+    assert!(matches!(ix.search("   ", None, 10, None), Err(Error::InvalidInput(_))));
+    assert!(matches!(ix.search("x", Some("klingon"), 10, None), Err(Error::InvalidInput(_))));
+    assert!(matches!(ix.add(doc("", "text", "en")), Err(Error::InvalidInput(_))));
+    assert!(matches!(ix.add(doc("a", "text", "xx")), Err(Error::InvalidInput(_))));
+    let bad_meta = Document { id: "m".into(), text: "t".into(), lang: None, metadata: "{not json".into() };
+    assert!(matches!(ix.add(bad_meta), Err(Error::InvalidInput(_))));
+    assert!(matches!(ix.search_terms(&[("a".into(), -1.0)], 10, None), Err(Error::InvalidInput(_))));
+    let huge = "word ".repeat(20_000);
+    assert!(ix.search(&huge, Some("en"), 10, None).is_ok());
+    assert!(matches!(Index::open(&tmp.path().join("missing"), false), Err(Error::NotFound(_))));
+    fs::create_dir(tmp.path().join("foreign")).unwrap();
+    fs::write(tmp.path().join("foreign/notes.txt"), "hello").unwrap();
+    assert!(matches!(Index::open(&tmp.path().join("foreign"), false), Err(Error::Corrupt { .. })));
+    assert!(Index::create(&tmp.path().join("foreign"), IndexConfig::default()).is_err());
+}
+
+#[test]
+fn damaged_files_are_reported_not_crashed_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = sample(&dir);
+    ix.commit().unwrap();
+    drop(ix);
+    let seg = fs::read_dir(&dir).unwrap().flatten().find(|e| e.file_name().to_string_lossy().ends_with(".xlqe")).unwrap().path();
+    let original = fs::read(&seg).unwrap();
+    // A flipped byte anywhere, a truncation, an empty file.
+    for i in [0, 40, original.len() / 2, original.len() - 1] {
+        let mut bytes = original.clone();
+        bytes[i] ^= 0x5a;
+        fs::write(&seg, &bytes).unwrap();
+        assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })), "byte {i}");
+    }
+    fs::write(&seg, &original[..original.len() / 3]).unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
+    fs::write(&seg, &original).unwrap();
+    assert!(Index::open(&dir, false).is_ok());
+    // A manifest from a newer format.
+    let manifest = dir.join("xlqe.manifest");
+    let text = fs::read_to_string(&manifest).unwrap().replace("\"format_version\": 1", "\"format_version\": 99");
+    fs::write(&manifest, text).unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::FormatVersion { found: 99, .. })));
+    fs::write(&manifest, "{garbage").unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
+}
+
+#[test]
+fn an_interrupted_commit_leaves_the_last_committed_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = sample(&dir);
+    ix.commit().unwrap();
+    drop(ix);
+    // What a crash between writing the new segment and renaming the manifest leaves: an orphan segment
+    // and a half-written temporary manifest.
+    fs::write(dir.join("seg-0000000009.xlqe"), b"partial").unwrap();
+    fs::write(dir.join("xlqe.manifest.tmp"), b"{\"format\": \"xlqe-li").unwrap();
+    let ix = Index::open(&dir, true).unwrap();
+    assert_eq!(ix.len(), 4);
+    assert!(ix.verify().is_empty());
+    assert!(!dir.join("seg-0000000009.xlqe").exists(), "the writer removes orphans");
+    assert!(!dir.join("xlqe.manifest.tmp").exists());
+}
