@@ -6,6 +6,7 @@
 //! - [`index`]: the document index users open, add to, search and commit.
 
 pub mod analysis;
+pub mod detect;
 pub mod error;
 pub mod lang;
 
@@ -19,3 +20,6 @@ pub mod storage;
 
 pub use index::{Document, Hit, Index, StoredDocument};
 pub use storage::IndexConfig;
+
+#[cfg(feature = "python")]
+mod python;

@@ -1,0 +1,49 @@
+"""xlqe-lite: offline, on-device cross-lingual search.
+
+The public face of the package: `Index` for documents, `analyze` to see what the index makes of a text,
+`detect_language`, and the exception classes (all subclasses of `XlqeError`).
+"""
+
+from ._core import (
+    FormatVersionError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexNotFoundError,
+    InvalidInputError,
+    XlqeError,
+    __version__,
+    analyze,
+    normalize_lang,
+)
+from ._core import detect_language as _detect_language
+from .index import Document, Hit, Index, StoredDocument
+
+from typing import Optional
+
+
+def detect_language(text: str) -> Optional[str]:
+    """The ISO 639-1 code of `text`'s language, or None when it cannot be told (too short, no letters).
+
+    >>> detect_language("Der schnelle braune Fuchs springt über den faulen Hund.")
+    'de'
+    """
+    found = _detect_language(text)
+    return found[0] if found else None
+
+
+__all__ = [
+    "Document",
+    "FormatVersionError",
+    "Hit",
+    "Index",
+    "IndexCorruptError",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "InvalidInputError",
+    "StoredDocument",
+    "XlqeError",
+    "__version__",
+    "analyze",
+    "detect_language",
+    "normalize_lang",
+]

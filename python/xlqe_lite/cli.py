@@ -1,0 +1,245 @@
+"""The `xlqe` command: index folders and files, search, check an index, measure quality on the bench."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Optional, Sequence
+
+from . import __version__
+from ._core import IndexNotFoundError, XlqeError, analyze, normalize_lang
+from .index import Index
+from .progress import Progress
+from .sources import Skipped, iter_documents
+
+BOLD, RESET = "\033[1m", "\033[0m"
+
+
+def _langs(value: Optional[list[str]]) -> Optional[list[str]]:
+    """--lang may repeat or hold a comma-separated list; codes are validated here, with a clear error."""
+    if not value:
+        return None
+    return [normalize_lang(code) for item in value for code in item.split(",") if code.strip()]
+
+
+def _highlight(text: str, ranges: Sequence[tuple[int, int]]) -> str:
+    out, last = [], 0
+    for a, b in sorted(ranges):
+        if a < last:
+            continue
+        out += [text[last:a], BOLD, text[a:b], RESET]
+        last = b
+    out.append(text[last:])
+    return "".join(out)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    # Read every input first: a missing path fails before the index is created or touched.
+    docs = iter_documents(args.paths, lang=args.lang, detect=not args.no_detect, max_bytes=args.max_bytes)
+    index = Index.open_or_create(args.index_dir, k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords)
+    start, added, skipped = time.perf_counter(), 0, 0
+    progress = Progress("indexing")
+    batch = []
+    try:
+        for item in docs:
+            if isinstance(item, Skipped):
+                skipped += 1
+                print(f"xlqe: warning: skipped {item.where}: {item.reason}", file=sys.stderr)
+                continue
+            batch.append(item)
+            if len(batch) >= 500:
+                added += index.add_many(batch)
+                progress.advance(len(batch))
+                batch = []
+        added += index.add_many(batch)
+        progress.advance(len(batch))
+        progress.close()
+        index.commit()
+    except BaseException:
+        index.rollback()  # nothing partial is committed
+        raise
+    finally:
+        index.close()
+    elapsed = time.perf_counter() - start
+    print(f"indexed {added} documents into {args.index_dir} in {elapsed:.2f}s" + (f" ({skipped} skipped)" if skipped else ""))
+    return 0 if added or not skipped else 1
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    index = Index.open(args.index_dir)
+    hits = index.search(args.query, k=args.k, lang=args.query_lang, langs=_langs(args.lang), snippets=True,
+                        snippet_chars=args.snippet_chars)
+    if args.json:
+        rows = []
+        for rank, h in enumerate(hits, 1):
+            doc = index.get(h.id)
+            rows.append({"rank": rank, "id": h.id, "score": round(h.score, 6), "lang": h.lang, "snippet": h.snippet,
+                         "highlights": h.highlights, "metadata": dict(doc.metadata) if doc else {}})
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    if not hits:
+        print("no results")
+        return 0
+    color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    for rank, h in enumerate(hits, 1):
+        print(f"{rank:>3}. {h.id}  [{h.lang or '?'}]  {h.score:.3f}")
+        if h.snippet:
+            print("     " + (_highlight(h.snippet, h.highlights) if color else h.snippet))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    report: dict = {"ok": False, "documents": 0, "path": args.index_dir}
+    try:
+        index = Index.open(args.index_dir)
+        problems = index.verify()
+        report.update(ok=not problems, documents=len(index), generation=index.generation,
+                      languages=dict(index.languages()), problems=problems,
+                      bytes=sum(e.stat().st_size for e in os.scandir(args.index_dir) if e.is_file()))
+    except XlqeError as e:
+        report.update(error=str(e))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    elif report["ok"]:
+        langs = ", ".join(f"{k} {v}" for k, v in report["languages"].items()) or "none"
+        print(f"ok: {report['documents']} documents, generation {report['generation']}, {report['bytes']} bytes; languages: {langs}")
+    else:
+        for p in report.get("problems", []) or [report.get("error", "unknown problem")]:
+            print(f"xlqe: problem: {p}", file=sys.stderr)
+    return 0 if report["ok"] else 1
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    print(" ".join(analyze(args.text, args.lang, stem=not args.no_stem, stopwords=not args.no_stopwords)))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import XquadBench, bm25_builder, evaluate, format_report, read_run, write_run
+
+    if args.dataset != "xquad":
+        raise XlqeError(f"dataset {args.dataset!r} is not supported yet (xquad is)")
+    bench = XquadBench.load(args.bench, args.level, _langs(args.langs), args.max_queries)
+    if args.mode != "bm25":
+        raise XlqeError(f"mode {args.mode!r} is not available in this build (bm25 is)")
+    build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords)
+    pairs = bench.pairs(args.pairs)
+    progress = Progress("evaluating", total=len(pairs))
+    timings = write_run(bench, build, pairs, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(1, note))
+    progress.close()
+    result = evaluate(bench.qrels, read_run(args.run), langs=bench.langs)
+    result["config"] = {"dataset": args.dataset, "level": args.level, "mode": args.mode, "pairs": args.pairs,
+                        "langs": bench.langs, "max_queries": args.max_queries, "k1": args.k1, "b": args.b,
+                        "stem": not args.no_stem, "stopwords": not args.no_stopwords}
+    result["timings"] = timings
+    print(format_report(result, per_pair=not args.quiet))
+    print(f"run file: {args.run}; {timings['queries']} queries searched in {timings['search_s']:.2f}s, "
+          f"indexing {timings['index_s']:.2f}s")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(result, f, indent=1, ensure_ascii=False)
+    return 0
+
+
+def _default_bench() -> Optional[str]:
+    for candidate in (os.environ.get("XLQE_BENCH"), "../shared/bench"):
+        if candidate and os.path.isdir(candidate):
+            return candidate
+    return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xlqe", description="Offline cross-lingual search over your own files.")
+    parser.add_argument("--version", action="version", version=f"xlqe-lite {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("index", help="create an index or add files, folders and JSONL to it",
+                       description="Index text/Markdown files, folders (recursively) and JSONL files of "
+                                   '{"id", "text", "lang"?} records. Creates INDEX_DIR if needed; documents '
+                                   "with an existing id are replaced. Binary and non-UTF-8 files are skipped "
+                                   "with a warning. All changes are committed atomically at the end.")
+    p.add_argument("index_dir", metavar="INDEX_DIR")
+    p.add_argument("paths", metavar="PATH", nargs="+")
+    p.add_argument("--lang", help="language of all documents (ISO 639-1); default: the JSONL field, else detected")
+    p.add_argument("--no-detect", action="store_true", help="do not detect languages (unknown stays unknown)")
+    p.add_argument("--max-bytes", type=int, default=100 * 1024 * 1024, help="skip files larger than this")
+    p.add_argument("--k1", type=float, default=1.2, help="BM25 k1, for a new index (default 1.2)")
+    p.add_argument("--b", type=float, default=0.75, help="BM25 b, for a new index (default 0.75)")
+    p.add_argument("--no-stem", action="store_true", help="new index: no stemming")
+    p.add_argument("--no-stopwords", action="store_true", help="new index: keep stop words")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("search", help="search an index", description="Ranked hits with id, score, language and a snippet.")
+    p.add_argument("index_dir", metavar="INDEX_DIR")
+    p.add_argument("query")
+    p.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
+    p.add_argument("--lang", action="append", help="only documents in these languages (repeat or comma-separate)")
+    p.add_argument("--query-lang", help="the query's language, if known")
+    p.add_argument("--snippet-chars", type=int, default=160)
+    p.add_argument("--json", action="store_true", help="print hits as JSON")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("check", help="verify an index", description="Verifies checksums, postings, lengths and ids; exit 0 when consistent.")
+    p.add_argument("index_dir", metavar="INDEX_DIR")
+    p.add_argument("--json", action="store_true", help='print {"ok", "documents", ...} as JSON')
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("analyze", help="show the terms a text is indexed as")
+    p.add_argument("text")
+    p.add_argument("--lang", help="language of the text (enables stemming and stop words)")
+    p.add_argument("--no-stem", action="store_true")
+    p.add_argument("--no-stopwords", action="store_true")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("eval", help="measure quality on the CLIR bench",
+                       description="For each document language D, index D's corpus, run the queries of every "
+                                   "query language against it, write a TREC run file and print nDCG@10, "
+                                   "Recall@100 and MRR@10 per pair and macro over cross/mono pairs, as the "
+                                   "bench's evaluate.py computes them.")
+    p.add_argument("--bench", default=_default_bench(), required=_default_bench() is None,
+                   help="the bench directory (default: $XLQE_BENCH or ../shared/bench)")
+    p.add_argument("--dataset", default="xquad", choices=["xquad"])
+    p.add_argument("--level", default="paragraph", choices=["paragraph", "sentence"])
+    p.add_argument("--mode", default="bm25", choices=["bm25"])
+    p.add_argument("--langs", action="append", help="restrict query and document languages (comma-separated)")
+    p.add_argument("--pairs", default="all", choices=["all", "cross", "mono"])
+    p.add_argument("--max-queries", type=int, help="first N queries with qrels per language")
+    p.add_argument("--run", required=True, metavar="OUT.run", help="where to write the TREC run file")
+    p.add_argument("--json", metavar="OUT.json", help="also write the results as JSON")
+    p.add_argument("--quiet", action="store_true", help="only the aggregate rows")
+    p.add_argument("--k1", type=float, default=1.2)
+    p.add_argument("--b", type=float, default=0.75)
+    p.add_argument("--no-stem", action="store_true")
+    p.add_argument("--no-stopwords", action="store_true")
+    p.set_defaults(func=cmd_eval)
+
+    try:
+        from .models_cli import add_models_commands
+    except ImportError:
+        pass
+    else:
+        add_models_commands(sub)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except IndexNotFoundError as e:
+        print(f"xlqe: error: {e} (create one with `xlqe index {getattr(args, 'index_dir', 'DIR')} PATH...`)", file=sys.stderr)
+    except (XlqeError, OSError, ValueError) as e:
+        print(f"xlqe: error: {e}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("xlqe: interrupted; nothing was committed", file=sys.stderr)
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

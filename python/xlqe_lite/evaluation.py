@@ -1,0 +1,258 @@
+"""Measuring retrieval quality on the CLIR bench (`shared/bench`): build one index per document
+language, run every query language against it, write a TREC run file, and score it.
+
+The scores follow the bench's reference evaluator (`evaluate.py`) exactly, computed from the run file
+as written, so `xlqe eval` and the reference always agree:
+
+* per (query language Q, document language D) pair, each Q query is scored on the run's D documents in
+  run order (score descending, then rank, then doc id; repeated doc ids count once);
+* nDCG@10 with gain = relevance and log2(rank + 1) discount, Recall@100, MRR@10, Acc@1;
+* a pair is evaluated when the run holds a D document for some Q query, and then every Q query with
+  qrels for D counts (a query missing from the run scores 0);
+* aggregates are macro means over pairs (ALL, CROSS: Q != D, MONO: Q == D) and the micro mean.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional, Sequence
+
+METRICS = ("nDCG@10", "Recall@100", "MRR@10", "Acc@1")
+RUN_DEPTH = 100
+LEVELS = {"paragraph": ("corpus", "qrels.paragraph.tsv"), "sentence": ("sentences", "qrels.sentence.tsv")}
+
+
+def lang_of(item_id: str) -> str:
+    """The bench's rule: the language is what follows the last '.'."""
+    return item_id.rsplit(".", 1)[-1] if "." in item_id else ""
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def read_qrels(path: Path) -> dict[str, dict[str, int]]:
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            parts = line.split()
+            if not parts or parts[0].startswith("#"):
+                continue
+            if len(parts) == 4:
+                parts = [parts[0], parts[2], parts[3]]
+            if len(parts) != 3:
+                raise ValueError(f"{path}:{n + 1}: expected 3 or 4 columns")
+            q, d, r = parts
+            try:
+                rel = int(float(r))
+            except ValueError:
+                if n == 0:
+                    continue  # header
+                raise
+            qrels[q][d] = max(rel, qrels[q].get(d, rel))
+    return qrels
+
+
+@dataclass
+class XquadBench:
+    """The XQuAD part of the bench at one level, restricted to some languages."""
+
+    root: Path
+    level: str
+    langs: list[str]
+    queries: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    corpora: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    qrels: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, root: str, level: str = "paragraph", langs: Optional[Sequence[str]] = None, max_queries: Optional[int] = None) -> "XquadBench":
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {sorted(LEVELS)}")
+        base = Path(root) / "xquad"
+        if not base.is_dir():
+            raise FileNotFoundError(f"no xquad/ folder in the bench directory {root}")
+        prefix, qrels_name = LEVELS[level]
+        available = sorted(p.name.split(".")[1] for p in base.glob("queries.*.jsonl"))
+        chosen = list(langs) if langs else available
+        unknown = [l for l in chosen if l not in available]
+        if unknown:
+            raise ValueError(f"languages not in the bench: {', '.join(unknown)} (available: {', '.join(available)})")
+        bench = cls(Path(root), level, chosen)
+        bench.qrels = read_qrels(base / qrels_name)
+        for lang in chosen:
+            qs = [(r["id"], r["text"]) for r in _read_jsonl(base / f"queries.{lang}.jsonl") if r["id"] in bench.qrels]
+            bench.queries[lang] = qs[:max_queries] if max_queries else qs
+            bench.corpora[lang] = [(r["id"], r["text"]) for r in _read_jsonl(base / f"{prefix}.{lang}.jsonl")]
+        return bench
+
+    def pairs(self, which: str = "all") -> list[tuple[str, str]]:
+        """(query language, document language) pairs: all, cross (Q != D) or mono (Q == D)."""
+        out = [(q, d) for d in self.langs for q in self.langs]
+        if which == "cross":
+            return [(q, d) for q, d in out if q != d]
+        if which == "mono":
+            return [(q, d) for q, d in out if q == d]
+        if which != "all":
+            raise ValueError("pairs must be all, cross or mono")
+        return out
+
+
+# A retriever for one document language: given that language's documents, it returns a search
+# function from (query texts, query language) to ranked (doc id, score) lists.
+SearchFn = Callable[[list[str], str], list[list[tuple[str, float]]]]
+BuildFn = Callable[[str, list[tuple[str, str]], str], SearchFn]
+
+
+def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords: bool = True) -> BuildFn:
+    """Indexes each document language in a real index directory and searches it with BM25."""
+    from .index import Index
+
+    def build(doc_lang: str, docs: list[tuple[str, str]], workdir: str) -> SearchFn:
+        index = Index.create(os.path.join(workdir, f"bm25-{doc_lang}"), k1=k1, b=b, stem=stem, stopwords=stopwords)
+        index.add_many({"id": i, "text": t, "lang": doc_lang} for i, t in docs)
+        index.commit()
+
+        def search(queries: list[str], query_lang: str) -> list[list[tuple[str, float]]]:
+            return [[(h.id, h.score) for h in index.search(q, k=RUN_DEPTH, lang=query_lang)] for q in queries]
+
+        return search
+
+    return build
+
+
+def write_run(bench: XquadBench, build: BuildFn, pairs: Sequence[tuple[str, str]], run_path: str, tag: str,
+              progress: Optional[Callable[[str], None]] = None) -> dict[str, float]:
+    """Runs every pair and writes the TREC run file; returns timings in seconds."""
+    timings = {"index_s": 0.0, "search_s": 0.0, "queries": 0}
+    doc_langs = sorted({d for _, d in pairs}, key=bench.langs.index)
+    Path(run_path).parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="xlqe-eval-") as workdir, open(run_path, "w", encoding="utf-8") as out:
+        for d in doc_langs:
+            t0 = time.perf_counter()
+            search = build(d, bench.corpora[d], workdir)
+            timings["index_s"] += time.perf_counter() - t0
+            for q in [q for q, dd in pairs if dd == d]:
+                if progress:
+                    progress(f"{q}->{d}")
+                ids = [qid for qid, _ in bench.queries[q]]
+                t0 = time.perf_counter()
+                ranked = search([text for _, text in bench.queries[q]], q)
+                timings["search_s"] += time.perf_counter() - t0
+                timings["queries"] += len(ids)
+                for qid, hits in zip(ids, ranked):
+                    for rank, (doc, score) in enumerate(hits[:RUN_DEPTH], 1):
+                        out.write(f"{qid} Q0 {doc} {rank} {score:.6f} {tag}\n")
+    return timings
+
+
+def read_run(path: str) -> dict[str, list[str]]:
+    """Query id -> doc ids in the evaluator's order (score desc, rank, doc id), first occurrence only."""
+    rows: dict[str, list[tuple[float, int, str]]] = defaultdict(list)
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) < 6:
+                raise ValueError(f"{path}:{n + 1}: expected 'qid Q0 docid rank score tag'")
+            rows[parts[0]].append((-float(parts[4]), int(parts[3]), parts[2]))
+    run = {}
+    for q, entries in rows.items():
+        entries.sort()
+        seen: set[str] = set()
+        run[q] = [d for _, _, d in entries if not (d in seen or seen.add(d))]
+    return run
+
+
+def score_ranking(ranked: Sequence[str], relevant: dict[str, int]) -> dict[str, float]:
+    top10 = ranked[:10]
+    dcg = sum(relevant.get(d, 0) / math.log2(i + 2) for i, d in enumerate(top10))
+    ideal = sorted(relevant.values(), reverse=True)[:10]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    first = next((i for i, d in enumerate(top10) if d in relevant), None)
+    return {
+        "nDCG@10": dcg / idcg if idcg > 0 else 0.0,
+        "Recall@100": sum(1 for d in ranked[:100] if d in relevant) / len(relevant),
+        "MRR@10": 0.0 if first is None else 1.0 / (first + 1),
+        "Acc@1": 1.0 if ranked and ranked[0] in relevant else 0.0,
+    }
+
+
+def _mean(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    if not rows:
+        return {m: float("nan") for m in METRICS}
+    return {m: sum(r[m] for r in rows) / len(rows) for m in METRICS}
+
+
+def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]], langs: Optional[Iterable[str]] = None,
+             pooled: bool = False) -> dict:
+    """Scores a run the way the bench's evaluate.py does (see the module docstring)."""
+    keep = set(langs) if langs else None
+    relevant: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    queries_of: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for q, docs in qrels.items():
+        for d, r in docs.items():
+            if r > 0:
+                relevant[(q, lang_of(d))][d] = r
+                queries_of[(lang_of(q), lang_of(d))].add(q)
+    by_lang: dict[str, dict[str, list[str]]] = {}
+    in_run: set[tuple[str, str]] = set()
+    for q, ranked in run.items():
+        groups: dict[str, list[str]] = defaultdict(list)
+        for d in ranked:
+            groups[lang_of(d)].append(d)
+        by_lang[q] = groups
+        in_run.update((lang_of(q), dl) for dl in groups)
+    pairs = sorted(p for p in queries_of if p in in_run and (keep is None or (p[0] in keep and p[1] in keep)))
+    per_pair: dict[str, dict] = {}
+    units: list[dict[str, float]] = []
+    for ql, dl in pairs:
+        scores = [score_ranking(by_lang.get(q, {}).get(dl, []), relevant[(q, dl)]) for q in sorted(queries_of[(ql, dl)])]
+        per_pair[f"{ql}->{dl}"] = {"n": len(scores), **_mean(scores)}
+        units.extend(scores)
+    groups_of = {
+        "ALL": list(per_pair.values()),
+        "CROSS": [m for p, m in per_pair.items() if p.split("->")[0] != p.split("->")[1]],
+        "MONO": [m for p, m in per_pair.items() if p.split("->")[0] == p.split("->")[1]],
+    }
+    result = {
+        "pairs": per_pair,
+        "macro": {k: {"pairs": len(v), **_mean(v)} for k, v in groups_of.items()},
+        "micro": {"units": len(units), **_mean(units)},
+        "queries_missing_from_run": sum(1 for (ql, dl) in pairs for q in queries_of[(ql, dl)] if q not in run),
+    }
+    if pooled:
+        pooled_scores = []
+        for q, docs in qrels.items():
+            if keep is not None and lang_of(q) not in keep:
+                continue
+            rel = {d: r for d, r in docs.items() if r > 0 and (keep is None or lang_of(d) in keep)}
+            if rel:
+                ranked = [d for d in run.get(q, []) if keep is None or lang_of(d) in keep]
+                pooled_scores.append(score_ranking(ranked, rel))
+        result["pooled"] = {"queries": len(pooled_scores), **_mean(pooled_scores)}
+    return result
+
+
+def format_report(result: dict, per_pair: bool = True) -> str:
+    def row(label: str, n: int, m: dict) -> str:
+        return f"{label:24s}{n:7d}" + "".join(f"{m[k]:12.4f}" if m[k] == m[k] else f"{'-':>12s}" for k in METRICS)
+
+    lines = [f"{'pair (query->doc lang)':24s}{'n':>7s}" + "".join(f"{k:>12s}" for k in METRICS)]
+    if per_pair:
+        lines += [row(p, m["n"], m) for p, m in result["pairs"].items()]
+    lines += [row(f"macro {k} (pairs)", m["pairs"], m) for k, m in result["macro"].items()]
+    lines.append(row("micro (query x D)", result["micro"]["units"], result["micro"]))
+    if "pooled" in result:
+        lines.append(row("pooled (all langs)", result["pooled"]["queries"], result["pooled"]))
+    if result.get("queries_missing_from_run"):
+        lines.append(f"note: {result['queries_missing_from_run']} (query, pair) evaluations had no results in the run (scored 0)")
+    return "\n".join(lines)

@@ -1,0 +1,235 @@
+"""The index a user opens: documents in many languages, searched with multilingual BM25.
+
+    >>> import tempfile, os
+    >>> from xlqe_lite import Index
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes")
+    >>> with Index.create(path) as index:
+    ...     _ = index.add("a", "The Panthers won the Super Bowl.", lang="en")
+    ...     _ = index.add("b", "Die Broncos gewannen den Super Bowl.", lang="de")
+    >>> [hit.id for hit in Index.open(path).search("who won the super bowl", lang="en")]
+    ['a', 'b']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+
+from . import _core
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document to index: an id unique in the index, its text, its language (ISO 639-1) if known,
+    and free metadata (anything JSON can hold)."""
+
+    id: str
+    text: str
+    lang: Optional[str] = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredDocument(Document):
+    """A document as the index holds it, with its stable key."""
+
+    key: int = -1
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result. `snippet` and `highlights` (character ranges in the snippet) are filled when
+    the search asked for snippets."""
+
+    id: str
+    score: float
+    lang: Optional[str]
+    key: int
+    snippet: Optional[str] = None
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+def _metadata_json(metadata: Optional[Mapping[str, Any]]) -> Optional[str]:
+    if not metadata:
+        return None
+    try:
+        return json.dumps(metadata, ensure_ascii=False)
+    except (TypeError, ValueError) as e:
+        raise _core.InvalidInputError(f"metadata must be JSON-serialisable: {e}") from e
+
+
+class Index:
+    """A search index in a directory. Open it for writing (one writer at a time; the lock is released
+    by the OS if the process dies) or for reading (any number, in any process).
+
+    Changes are visible to this object's searches at once and to other readers after `commit()`, which
+    is atomic: a crash at any moment leaves the last committed state. Used as a context manager, a
+    writer commits on normal exit and rolls back on an exception.
+    """
+
+    def __init__(self, core: _core.LexicalIndex) -> None:
+        self._core = core
+
+    @classmethod
+    def create(
+        cls, path: PathLike, *, k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords: bool = True
+    ) -> "Index":
+        """Creates a new index at `path` (absent or an empty directory) and opens it for writing."""
+        return cls(_core.LexicalIndex.create(os.fspath(path), k1=k1, b=b, stem=stem, stopwords=stopwords))
+
+    @classmethod
+    def open(cls, path: PathLike, *, writer: bool = False) -> "Index":
+        """Opens an existing index; `writer=True` takes the writer lock."""
+        return cls(_core.LexicalIndex.open(os.fspath(path), writer=writer))
+
+    @classmethod
+    def open_or_create(cls, path: PathLike, **config: Any) -> "Index":
+        """Opens the index at `path` for writing, creating it (with `config`) if it does not exist."""
+        manifest = os.path.join(os.fspath(path), "xlqe.manifest")
+        if os.path.exists(manifest):
+            return cls.open(path, writer=True)
+        return cls.create(path, **config)
+
+    # -- properties -------------------------------------------------------------------------------
+    @property
+    def path(self) -> str:
+        return str(self._core.path)
+
+    @property
+    def config(self) -> dict[str, Union[float, bool]]:
+        return self._core.config
+
+    @property
+    def generation(self) -> int:
+        """How many commits the index has seen."""
+        return self._core.generation
+
+    @property
+    def is_writer(self) -> bool:
+        return self._core.is_writer
+
+    def __len__(self) -> int:
+        return len(self._core)
+
+    def __contains__(self, id: object) -> bool:
+        return isinstance(id, str) and id in self._core
+
+    def languages(self) -> list[tuple[str, int]]:
+        """(language, number of documents), most frequent first."""
+        return self._core.languages()
+
+    # -- writing ----------------------------------------------------------------------------------
+    def add(self, id: str, text: str, *, lang: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None) -> int:
+        """Adds a document (replacing one with the same id); returns its stable key."""
+        return self._core.add(id, text, lang, _metadata_json(metadata))
+
+    def add_many(self, documents: Iterable[Union[Document, Mapping[str, Any]]], *, batch_size: int = 1000) -> int:
+        """Adds documents given as `Document`s or mappings with "id", "text" and optional "lang" and
+        "metadata"; returns how many were added."""
+        added = 0
+        batch: list[tuple[str, str, Optional[str], Optional[str]]] = []
+        for doc in documents:
+            if isinstance(doc, Document):
+                batch.append((doc.id, doc.text, doc.lang, _metadata_json(doc.metadata)))
+            else:
+                batch.append((doc["id"], doc["text"], doc.get("lang"), _metadata_json(doc.get("metadata"))))
+            if len(batch) >= batch_size:
+                added += len(self._core.add_many(batch))
+                batch = []
+        if batch:
+            added += len(self._core.add_many(batch))
+        return added
+
+    def delete(self, id: str) -> bool:
+        """Deletes the document `id`; returns whether it existed."""
+        return self._core.delete(id)
+
+    def commit(self) -> None:
+        """Makes all changes durable, atomically."""
+        self._core.commit()
+
+    def rollback(self) -> None:
+        """Drops all changes since the last commit."""
+        self._core.rollback()
+
+    def reload(self) -> bool:
+        """For readers: switches to the latest commit. Returns whether there was a newer one."""
+        return self._core.reload()
+
+    def close(self) -> None:
+        """Releases the index and, for a writer, its lock. Uncommitted changes are dropped."""
+        self._core.close()
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._core.closed:
+            return
+        if self.is_writer:
+            if exc_type is None:
+                self.commit()
+            else:
+                self.rollback()
+        self.close()
+
+    # -- reading ----------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 10,
+        lang: Optional[str] = None,
+        langs: Optional[Sequence[str]] = None,
+        snippets: bool = False,
+        snippet_chars: int = 200,
+    ) -> list[Hit]:
+        """The `k` best documents for `query`.
+
+        `lang` is the query's language when known (its stop words are then ignored against documents
+        of other languages); `langs` keeps only documents in those languages. Each document language
+        is matched with its own analysis, so stemmed forms meet whatever the query language.
+        """
+        if k < 0:
+            raise _core.InvalidInputError("k must be >= 0")
+        hits = [Hit(i, s, l, key) for (i, s, l, key) in self._core.search(query, k, lang, list(langs) if langs else None)]
+        if snippets:
+            hits = [self._with_snippet(h, query, snippet_chars) for h in hits]
+        return hits
+
+    def search_terms(
+        self, terms: Sequence[tuple[str, float]], *, k: int = 10, langs: Optional[Sequence[str]] = None
+    ) -> list[Hit]:
+        """Scores already analysed terms with weights (query expansion uses this)."""
+        return [Hit(i, s, l, key) for (i, s, l, key) in self._core.search_terms(list(terms), k, list(langs) if langs else None)]
+
+    def _with_snippet(self, hit: Hit, query: str, chars: int) -> Hit:
+        found = self._core.snippet(hit.id, query, chars)
+        if found is None:
+            return hit
+        text, ranges = found
+        return Hit(hit.id, hit.score, hit.lang, hit.key, text, tuple(ranges))
+
+    def get(self, id: str) -> Optional[StoredDocument]:
+        """The stored document `id`, or None."""
+        d = self._core.get(id)
+        if d is None:
+            return None
+        meta = json.loads(str(d["metadata"])) if d["metadata"] else {}
+        return StoredDocument(str(d["id"]), str(d["text"]), d["lang"] and str(d["lang"]), meta, int(d["key"]))  # type: ignore[call-overload]
+
+    def ids(self) -> list[str]:
+        return self._core.ids()
+
+    def verify(self) -> list[str]:
+        """Checks the committed state (checksums, postings against document lengths, ids); returns the
+        problems found, empty when the index is consistent."""
+        return self._core.verify()
+
+    def __repr__(self) -> str:
+        mode = "writer" if not self._core.closed and self.is_writer else "reader"
+        return f"Index({self.path!r}, {mode})"

@@ -1,0 +1,135 @@
+"""Turning files on disk into documents: text and Markdown files, folders of them, and JSONL.
+
+Bad files never stop a run: binary files, invalid UTF-8, unreadable or oversized files and malformed
+JSONL lines are reported as `Skipped` items (with the reason) and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Optional, Union
+
+from ._core import InvalidInputError, detect_language, normalize_lang
+from .index import Document
+
+TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".rst", ".org", ".adoc"})
+JSONL_SUFFIXES = frozenset({".jsonl", ".ndjson"})
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+# Below this confidence a detected language is treated as unknown rather than risk the wrong stemmer.
+MIN_DETECTION_CONFIDENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file or line that was not indexed, and why."""
+
+    where: str
+    reason: str
+
+
+Item = Union[Document, Skipped]
+
+
+def guess_language(text: str) -> Optional[str]:
+    """The detected language of `text` when the detector is confident enough, else None."""
+    found = detect_language(text)
+    if found is None:
+        return None
+    lang, confidence, reliable = found
+    return lang if reliable or confidence >= MIN_DETECTION_CONFIDENCE else None
+
+
+def _decode(path: Path, max_bytes: int) -> Union[str, Skipped]:
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            return Skipped(str(path), f"larger than the {max_bytes} byte limit ({size} bytes)")
+        data = path.read_bytes()
+    except OSError as e:
+        return Skipped(str(path), f"cannot be read: {e.strerror or e}")
+    if b"\x00" in data[:8192]:
+        return Skipped(str(path), "binary file (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return Skipped(str(path), f"not valid UTF-8 (byte {e.start})")
+    return text.removeprefix("\ufeff")
+
+
+def _text_file(path: Path, doc_id: str, lang: Optional[str], detect: bool, max_bytes: int) -> Item:
+    text = _decode(path, max_bytes)
+    if isinstance(text, Skipped):
+        return text
+    if not text.strip():
+        return Skipped(str(path), "empty file")
+    chosen = lang or (guess_language(text) if detect else None)
+    return Document(doc_id, text, chosen, {"path": str(path)})
+
+
+def _jsonl_file(path: Path, lang: Optional[str], detect: bool, max_bytes: int) -> Iterator[Item]:
+    text = _decode(path, max_bytes)
+    if isinstance(text, Skipped):
+        yield text
+        return
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield Skipped(where, f"invalid JSON ({e.msg})")
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("id"), (str, int)) or not isinstance(record.get("text"), str):
+            yield Skipped(where, 'expected an object with a string "id" and "text"')
+            continue
+        doc_lang = lang or record.get("lang")
+        if doc_lang is not None:
+            try:
+                doc_lang = normalize_lang(str(doc_lang))
+            except InvalidInputError as e:
+                yield Skipped(where, str(e))
+                continue
+        elif detect:
+            doc_lang = guess_language(record["text"])
+        metadata = record.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = {k: v for k, v in record.items() if k not in ("id", "text", "lang")}
+        yield Document(str(record["id"]), record["text"], doc_lang, metadata)
+
+
+def iter_documents(paths: list[str], *, lang: Optional[str] = None, detect: bool = True, max_bytes: int = DEFAULT_MAX_BYTES) -> Iterator[Item]:
+    """Documents from `paths` (files or folders, walked recursively, hidden entries skipped).
+
+    Text files become one document each, with their path as id; JSONL files give one per line.
+    `lang` forces a language; otherwise a JSONL "lang" field is used, then detection (if `detect`).
+    Raises InvalidInputError up front if a path does not exist, before anything is read.
+    """
+    if lang is not None:
+        lang = normalize_lang(lang)
+    missing = [p for p in paths if not os.path.exists(p)]
+    if missing:
+        raise InvalidInputError(f"no such file or directory: {', '.join(missing)}")
+    for p in paths:
+        root = Path(p)
+        if root.is_dir():
+            for dirpath, dirnames, filenames in os.walk(root):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    if name.startswith("."):
+                        continue
+                    yield from _file(Path(dirpath) / name, lang, detect, max_bytes, explicit=False)
+        else:
+            yield from _file(root, lang, detect, max_bytes, explicit=True)
+
+
+def _file(path: Path, lang: Optional[str], detect: bool, max_bytes: int, explicit: bool) -> Iterator[Item]:
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        yield from _jsonl_file(path, lang, detect, max_bytes)
+    elif suffix in TEXT_SUFFIXES or explicit:
+        # A file named on the command line is read whatever its suffix; in folders only known text types.
+        yield _text_file(path, path.as_posix(), lang, detect, max_bytes)

@@ -1,0 +1,265 @@
+//! PyO3 bindings: the `xlqe_lite._core` extension module. Thin by design: each method converts
+//! arguments, releases the GIL around the real work, and maps errors to the exception hierarchy.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::RwLock;
+
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::analysis::{Analyzer, AnalyzerConfig};
+use crate::error::Error;
+use crate::index::{Document, Index};
+use crate::snippet::make_snippet;
+use crate::storage::IndexConfig;
+
+create_exception!(_core, XlqeError, PyException, "Base class of every error xlqe-lite raises.");
+create_exception!(_core, InvalidInputError, XlqeError, "An argument cannot be used (empty query, unknown language code, bad id, ...).");
+create_exception!(_core, IndexNotFoundError, XlqeError, "No index exists at the given path.");
+create_exception!(_core, IndexCorruptError, XlqeError, "The directory is not an xlqe index, or its files are damaged.");
+create_exception!(_core, FormatVersionError, IndexCorruptError, "The index was written by an incompatible format version.");
+create_exception!(_core, IndexLockedError, XlqeError, "Another writer holds the index's lock.");
+
+fn to_py(e: Error) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        Error::InvalidInput(_) => InvalidInputError::new_err(msg),
+        Error::NotFound(_) => IndexNotFoundError::new_err(msg),
+        Error::Corrupt { .. } => IndexCorruptError::new_err(msg),
+        Error::FormatVersion { .. } => FormatVersionError::new_err(msg),
+        Error::Locked(_) => IndexLockedError::new_err(msg),
+        Error::Io { .. } => XlqeError::new_err(msg),
+    }
+}
+
+/// Byte offset in `s` to a Python (code point) index.
+fn char_index(s: &str, byte: usize) -> usize {
+    s[..byte].chars().count()
+}
+
+#[pyfunction]
+#[pyo3(signature = (text, lang=None, stem=true, stopwords=true))]
+fn analyze(py: Python<'_>, text: &str, lang: Option<&str>, stem: bool, stopwords: bool) -> PyResult<Vec<String>> {
+    let lang = lang.map(crate::lang::normalize_lang).transpose().map_err(to_py)?;
+    let analyzer = Analyzer::new(AnalyzerConfig { stem, stopwords });
+    Ok(py.detach(|| analyzer.analyze(text, lang.as_deref())))
+}
+
+#[pyfunction]
+fn normalize_lang(tag: &str) -> PyResult<String> {
+    crate::lang::normalize_lang(tag).map_err(to_py)
+}
+
+/// (language, confidence, reliable) or None.
+#[pyfunction]
+fn detect_language(py: Python<'_>, text: &str) -> Option<(String, f64, bool)> {
+    py.detach(|| crate::detect::detect_language(text)).map(|d| (d.lang, d.confidence, d.reliable))
+}
+
+type HitTuple = (String, f32, Option<String>, u64);
+
+#[pyclass(module = "xlqe_lite._core", name = "LexicalIndex")]
+struct PyLexicalIndex {
+    inner: RwLock<Option<Index>>,
+    path: PathBuf,
+}
+
+impl PyLexicalIndex {
+    fn with<T>(&self, f: impl FnOnce(&Index) -> crate::Result<T>) -> PyResult<T> {
+        let guard = self.inner.read().map_err(|_| XlqeError::new_err("index lock poisoned"))?;
+        let index = guard.as_ref().ok_or_else(|| InvalidInputError::new_err("the index is closed"))?;
+        f(index).map_err(to_py)
+    }
+    fn with_mut<T>(&self, f: impl FnOnce(&mut Index) -> crate::Result<T>) -> PyResult<T> {
+        let mut guard = self.inner.write().map_err(|_| XlqeError::new_err("index lock poisoned"))?;
+        let index = guard.as_mut().ok_or_else(|| InvalidInputError::new_err("the index is closed"))?;
+        f(index).map_err(to_py)
+    }
+}
+
+fn hits(h: Vec<crate::Hit>) -> Vec<HitTuple> {
+    h.into_iter().map(|h| (h.id, h.score, h.lang, h.key)).collect()
+}
+
+#[pymethods]
+impl PyLexicalIndex {
+    #[staticmethod]
+    #[pyo3(signature = (path, k1=1.2, b=0.75, stem=true, stopwords=true))]
+    fn create(py: Python<'_>, path: PathBuf, k1: f32, b: f32, stem: bool, stopwords: bool) -> PyResult<Self> {
+        let config = IndexConfig { k1, b, analyzer: AnalyzerConfig { stem, stopwords } };
+        let index = py.detach(|| Index::create(&path, config)).map_err(to_py)?;
+        Ok(PyLexicalIndex { inner: RwLock::new(Some(index)), path })
+    }
+
+    #[staticmethod]
+    #[pyo3(signature = (path, writer=false))]
+    fn open(py: Python<'_>, path: PathBuf, writer: bool) -> PyResult<Self> {
+        let index = py.detach(|| Index::open(&path, writer)).map_err(to_py)?;
+        Ok(PyLexicalIndex { inner: RwLock::new(Some(index)), path })
+    }
+
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.path.clone()
+    }
+
+    #[getter]
+    fn is_writer(&self) -> PyResult<bool> {
+        self.with(|ix| Ok(ix.is_writer()))
+    }
+
+    #[getter]
+    fn generation(&self) -> PyResult<u64> {
+        self.with(|ix| Ok(ix.generation()))
+    }
+
+    #[getter]
+    fn has_uncommitted_changes(&self) -> PyResult<bool> {
+        self.with(|ix| Ok(ix.has_uncommitted_changes()))
+    }
+
+    /// {"k1", "b", "stem", "stopwords"}
+    #[getter]
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = self.with(|ix| Ok(ix.config()))?;
+        let d = PyDict::new(py);
+        d.set_item("k1", c.k1)?;
+        d.set_item("b", c.b)?;
+        d.set_item("stem", c.analyzer.stem)?;
+        d.set_item("stopwords", c.analyzer.stopwords)?;
+        Ok(d)
+    }
+
+    fn __len__(&self) -> PyResult<usize> {
+        self.with(|ix| Ok(ix.len()))
+    }
+
+    fn __contains__(&self, id: &str) -> PyResult<bool> {
+        self.with(|ix| Ok(ix.contains(id)))
+    }
+
+    #[pyo3(signature = (id, text, lang=None, metadata=None))]
+    fn add(&self, py: Python<'_>, id: String, text: String, lang: Option<String>, metadata: Option<String>) -> PyResult<u64> {
+        let doc = Document { id, text, lang, metadata: metadata.unwrap_or_default() };
+        py.detach(|| self.with_mut(|ix| ix.add(doc)))
+    }
+
+    /// Adds (id, text, lang, metadata_json) tuples; stops at the first invalid one, keeping those before it.
+    fn add_many(&self, py: Python<'_>, docs: Vec<(String, String, Option<String>, Option<String>)>) -> PyResult<Vec<u64>> {
+        let docs: Vec<Document> = docs
+            .into_iter()
+            .map(|(id, text, lang, metadata)| Document { id, text, lang, metadata: metadata.unwrap_or_default() })
+            .collect();
+        py.detach(|| self.with_mut(|ix| docs.into_iter().map(|d| ix.add(d)).collect()))
+    }
+
+    fn delete(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
+        py.detach(|| self.with_mut(|ix| ix.delete(id)))
+    }
+
+    fn commit(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.with_mut(|ix| ix.commit()))
+    }
+
+    fn rollback(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.with_mut(|ix| Ok(ix.rollback())))
+    }
+
+    /// Picks up the latest commit (readers); returns whether anything changed.
+    fn reload(&self, py: Python<'_>) -> PyResult<bool> {
+        py.detach(|| self.with_mut(|ix| ix.reload()))
+    }
+
+    /// Releases the index (and a writer's lock). Uncommitted changes are dropped.
+    fn close(&self) -> PyResult<()> {
+        let mut guard = self.inner.write().map_err(|_| XlqeError::new_err("index lock poisoned"))?;
+        *guard = None;
+        Ok(())
+    }
+
+    #[getter]
+    fn closed(&self) -> PyResult<bool> {
+        Ok(self.inner.read().map_err(|_| XlqeError::new_err("index lock poisoned"))?.is_none())
+    }
+
+    /// [(id, score, lang, key)], best first.
+    #[pyo3(signature = (query, k=10, query_lang=None, langs=None))]
+    fn search(&self, py: Python<'_>, query: &str, k: usize, query_lang: Option<String>, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {
+        py.detach(|| self.with(|ix| ix.search(query, query_lang.as_deref(), k, langs.as_deref()).map(hits)))
+    }
+
+    /// Scores already analysed, weighted terms: [(term, weight)].
+    #[pyo3(signature = (terms, k=10, langs=None))]
+    fn search_terms(&self, py: Python<'_>, terms: Vec<(String, f32)>, k: usize, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {
+        py.detach(|| self.with(|ix| ix.search_terms(&terms, k, langs.as_deref()).map(hits)))
+    }
+
+    /// The query's weighted terms as documents of `doc_lang` would see them.
+    #[pyo3(signature = (query, doc_lang=None, query_lang=None))]
+    fn analyze_query(&self, py: Python<'_>, query: &str, doc_lang: Option<String>, query_lang: Option<String>) -> PyResult<Vec<(String, f32)>> {
+        py.detach(|| self.with(|ix| ix.analyze_query(query, doc_lang.as_deref(), query_lang.as_deref())))
+    }
+
+    /// {"id", "text", "lang", "metadata" (JSON text), "key"} or None.
+    fn get<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(doc) = py.detach(|| self.with(|ix| Ok(ix.get(id))))? else { return Ok(None) };
+        let d = PyDict::new(py);
+        d.set_item("id", doc.id)?;
+        d.set_item("text", doc.text)?;
+        d.set_item("lang", doc.lang)?;
+        d.set_item("metadata", doc.metadata)?;
+        d.set_item("key", doc.key)?;
+        Ok(Some(d))
+    }
+
+    /// (snippet, [(start, end)] highlight ranges in characters) for document `id` and `query`.
+    #[pyo3(signature = (id, query, max_chars=200))]
+    fn snippet(&self, py: Python<'_>, id: &str, query: &str, max_chars: usize) -> PyResult<Option<(String, Vec<(usize, usize)>)>> {
+        py.detach(|| {
+            self.with(|ix| {
+                let Some(doc) = ix.get(id) else { return Ok(None) };
+                let terms: HashSet<String> = ix
+                    .analyze_query(query, doc.lang.as_deref(), None)
+                    .map(|t| t.into_iter().map(|(t, _)| t).collect())
+                    .unwrap_or_default();
+                let s = make_snippet(ix.analyzer(), &doc.text, doc.lang.as_deref(), &terms, max_chars);
+                let ranges = s.highlights.iter().map(|&(a, b)| (char_index(&s.text, a), char_index(&s.text, b))).collect();
+                Ok(Some((s.text, ranges)))
+            })
+        })
+    }
+
+    /// [(language, live documents)], most frequent first.
+    fn languages(&self) -> PyResult<Vec<(String, usize)>> {
+        self.with(|ix| Ok(ix.languages()))
+    }
+
+    fn ids(&self) -> PyResult<Vec<String>> {
+        self.with(|ix| Ok(ix.ids()))
+    }
+
+    /// Full consistency check of the committed state; the problems found (empty when consistent).
+    fn verify(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        py.detach(|| self.with(|ix| Ok(ix.verify())))
+    }
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(analyze, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_lang, m)?)?;
+    m.add_function(wrap_pyfunction!(detect_language, m)?)?;
+    m.add_class::<PyLexicalIndex>()?;
+    m.add("XlqeError", py.get_type::<XlqeError>())?;
+    m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
+    m.add("IndexNotFoundError", py.get_type::<IndexNotFoundError>())?;
+    m.add("IndexCorruptError", py.get_type::<IndexCorruptError>())?;
+    m.add("FormatVersionError", py.get_type::<FormatVersionError>())?;
+    m.add("IndexLockedError", py.get_type::<IndexLockedError>())?;
+    Ok(())
+}
