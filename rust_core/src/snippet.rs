@@ -70,7 +70,7 @@ pub fn make_snippet(analyzer: &Analyzer, text: &str, lang: Option<&str>, terms: 
     }
     let prefix = if start > 0 { "…" } else { "" };
     let suffix = if end < text.len() { "…" } else { "" };
-    let body = text[start..end].replace(['\n', '\r', '\t'], " ");
+    let body = text[start..end].replace(['\n', '\r', '\t'], " ").replace('\u{FEFF}', "");
     let highlights = matches
         .iter()
         .filter(|&&(s, e)| s >= start && e <= end)

@@ -25,6 +25,8 @@ pub use normalize::normalize_word;
 /// Words longer than this (in bytes, before normalisation) are noise such as base64 or hashes: skipped.
 const MAX_WORD_BYTES: usize = 128;
 
+// Dictionary rather than LSTM: on the bench's Thai, mono nDCG@10 0.965 vs 0.953 (paragraphs), 0.821 vs 0.796
+// (sentences); the LSTM also costs more per character.
 static DICTIONARY_SEGMENTER: LazyLock<WordSegmenterBorrowed<'static>> =
     LazyLock::new(|| WordSegmenter::new_dictionary(WordBreakInvariantOptions::default()));
 
@@ -279,9 +281,11 @@ mod tests {
 
     #[test]
     fn arabic_forms_and_diacritics_are_normalised() {
-        // tatweel, fatha/damma and hamza-on-alef fold away; teh marbuta becomes heh.
+        // tatweel, fatha/damma and hamza-on-alef fold away; the Snowball stemmer then joins the
+        // teh marbuta and heh spellings and strips the article.
         assert_eq!(plain("أَحْمَـــد"), plain("احمد"));
-        assert_eq!(plain("مدرسة"), ["مدرسه"]);
+        let a = Analyzer::default();
+        assert_eq!(a.analyze("المدرسة", Some("ar")), a.analyze("مدرسه", Some("ar")));
     }
 
     #[test]

@@ -13,12 +13,13 @@ fn is_dropped(c: char) -> bool {
         | 0x0307)
 }
 
-/// Folds variant letters to one form, as Lucene's Arabic, Persian and Hindi normalisers do.
+/// Folds variant letters to one form, as Lucene's Arabic, Persian and Hindi normalisers do. Teh marbuta
+/// is left to the Snowball Arabic stemmer, which handles it itself: folding it to heh first made the
+/// stemmer strip the heh as a pronoun suffix (bench Arabic mono nDCG@10 0.925 with the fold, 0.937 without).
 fn fold(c: char) -> char {
     match c {
         'آ' | 'أ' | 'إ' | 'ٱ' => 'ا',
         'ى' | 'ی' => 'ي',
-        'ة' => 'ه',
         'ک' => 'ك',
         'ँ' => 'ं',
         'ς' => 'σ',

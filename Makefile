@@ -1,0 +1,50 @@
+# Two commands do everything on a fresh machine:
+#   make demo   set up, index the sample corpus, run a cross-lingual query
+#   make test   set up, run every test (Rust and Python)
+# Set-up is idempotent: pip and cargo reuse their caches, so repeated runs take seconds.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+# Cargo's build cache lives where the machine keeps caches, so a fresh clone (or CI) does not rebuild.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/xlqe-lite/cargo-target
+export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
+
+.PHONY: setup demo test test-rust test-python bench clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.deps: requirements/dev.txt | $(VENV)/bin/python
+	$(PIP) install -q -r requirements/dev.txt
+	touch $@
+
+# The Rust extension is rebuilt every time: cargo decides in a second whether anything changed.
+setup: $(VENV)/.deps
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
+
+demo: setup
+	rm -rf .demo-index
+	$(VENV)/bin/xlqe index .demo-index data/sample/xquad-sample.jsonl
+	$(VENV)/bin/xlqe search .demo-index "Wie viele Interceptions hatte die Verteidigung der Panthers?" -k 5
+	$(VENV)/bin/xlqe check .demo-index
+
+test-rust:
+	cargo test --manifest-path rust_core/Cargo.toml -q
+
+test-python: setup
+	$(PY) -m pytest -q tests python/xlqe_lite --doctest-modules
+
+test: setup test-rust test-python
+
+$(VENV)/.bench-deps: requirements/bench.txt | $(VENV)/.deps
+	$(PIP) install -q -r requirements/bench.txt
+	touch $@
+
+bench: setup $(VENV)/.bench-deps
+	$(PY) benchmarks/bench_lexical.py
+
+clean:
+	rm -rf $(VENV) .demo-index target
