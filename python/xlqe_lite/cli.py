@@ -131,7 +131,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     progress = Progress("evaluating", total=len(pairs))
     timings = write_run(bench, build, pairs, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(1, note))
     progress.close()
-    result = evaluate(bench.qrels, read_run(args.run), langs=bench.langs)
+    qrels = bench.qrels
+    if args.max_queries:
+        # Score the queries that were run, and leave their qrels beside the run so that the bench's
+        # evaluate.py reproduces these figures from the files alone.
+        asked = {qid for lang in bench.langs for qid, _ in bench.queries[lang]}
+        qrels = {q: docs for q, docs in bench.qrels.items() if q in asked}
+        with open(args.run + ".qrels.tsv", "w", encoding="utf-8") as f:
+            f.write("query_id\tdoc_id\trelevance\n")
+            f.writelines(f"{q}\t{d}\t{r}\n" for q, docs in sorted(qrels.items()) for d, r in sorted(docs.items()))
+    result = evaluate(qrels, read_run(args.run), langs=bench.langs)
     result["config"] = {"dataset": args.dataset, "level": args.level, "mode": args.mode, "pairs": args.pairs,
                         "langs": bench.langs, "max_queries": args.max_queries, "k1": args.k1, "b": args.b,
                         "stem": not args.no_stem, "stopwords": not args.no_stopwords}
@@ -207,7 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="bm25", choices=["bm25"])
     p.add_argument("--langs", action="append", help="restrict query and document languages (comma-separated)")
     p.add_argument("--pairs", default="all", choices=["all", "cross", "mono"])
-    p.add_argument("--max-queries", type=int, help="first N queries with qrels per language")
+    p.add_argument("--max-queries", type=int,
+                   help="first N queries with qrels per language; their qrels are written to OUT.run.qrels.tsv")
     p.add_argument("--run", required=True, metavar="OUT.run", help="where to write the TREC run file")
     p.add_argument("--json", metavar="OUT.json", help="also write the results as JSON")
     p.add_argument("--quiet", action="store_true", help="only the aggregate rows")
