@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::analysis::{Analyzer, Token};
 use crate::error::{Error, Result};
 use crate::lang::normalize_lang;
-use crate::lexical::{self, Bm25, ScoredPostings};
+use crate::lexical::{self, Bm25, LexWeight, ScoredPostings};
 use crate::storage::segment::{self, Segment, SegmentData, NO_LANG};
 use crate::storage::{self, FileEntry, IndexConfig, Manifest, WriterLock};
 
@@ -380,32 +380,40 @@ impl Index {
         }
     }
 
-    /// Analyses a query into weighted terms the way documents of `doc_lang` were analysed: repeated terms
-    /// add up, as in Lucene's boolean query. When the query's own language is known and differs, its stop
-    /// words are dropped too.
-    pub fn analyze_query(&self, text: &str, doc_lang: Option<&str>, query_lang: Option<&str>) -> Result<Vec<(String, f32)>> {
+    /// The query's normalised words, minus the stop words of its own language when that is known.
+    fn query_words(&self, text: &str, query_lang: Option<&str>) -> Result<Vec<String>> {
         check_query_text(text)?;
-        let doc_lang = doc_lang.map(normalize_lang).transpose()?;
-        let query_lang = query_lang.map(normalize_lang).transpose()?;
-        let query_stop: HashSet<String> = match &query_lang {
-            Some(q) if Some(q) != doc_lang.as_ref() => self.analyzer.stopword_tokens(text, q),
-            _ => HashSet::new(),
-        };
-        let mut weights: Vec<(String, f32)> = Vec::new();
-        let mut at: HashMap<String, usize> = HashMap::new();
-        self.analyzer.for_each_token(text, doc_lang.as_deref(), |t| {
-            if query_stop.contains(&text[t.start..t.end]) {
-                return;
-            }
-            match at.get(&t.term) {
-                Some(&i) => weights[i].1 += 1.0,
-                None => {
-                    at.insert(t.term.clone(), weights.len());
-                    weights.push((t.term, 1.0));
-                }
+        let mut words = Vec::new();
+        self.analyzer.for_each_word(text, |t| {
+            if !query_lang.is_some_and(|q| self.analyzer.is_stopword(q, &t.term)) {
+                words.push(t.term);
             }
         });
-        Ok(weights)
+        Ok(words)
+    }
+
+    /// Weighted terms of `words` under `rules_lang`'s rules: repeated terms add up, as in Lucene's boolean
+    /// query. Sorted by term, so scores sum in a fixed order.
+    fn weigh(&self, words: &[String], rules_lang: Option<&str>) -> Vec<(String, f32)> {
+        let rules = self.analyzer.language(rules_lang);
+        let mut weights: HashMap<String, f32> = HashMap::new();
+        for w in words {
+            if let Some(term) = rules.apply(w) {
+                *weights.entry(term).or_default() += 1.0;
+            }
+        }
+        let mut out: Vec<(String, f32)> = weights.into_iter().collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
+    /// Analyses a query the way documents of `doc_lang` were analysed, into weighted terms. When the
+    /// query's own language is known, its stop words are dropped too.
+    pub fn analyze_query(&self, text: &str, doc_lang: Option<&str>, query_lang: Option<&str>) -> Result<Vec<(String, f32)>> {
+        let doc_lang = doc_lang.map(normalize_lang).transpose()?;
+        let query_lang = query_lang.map(normalize_lang).transpose()?;
+        let words = self.query_words(text, query_lang.as_deref())?;
+        Ok(self.weigh(&words, self.analyzer.rules_language(doc_lang.as_deref())))
     }
 
     /// Searches with a query text. Documents of each language are matched against the query analysed
@@ -413,32 +421,28 @@ impl Index {
     /// it is typed in. `query_lang`, when known, also drops the query language's stop words.
     /// `filter_langs` keeps only documents in those languages.
     pub fn search(&self, text: &str, query_lang: Option<&str>, k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
-        check_query_text(text)?;
         let query_lang = query_lang.map(normalize_lang).transpose()?;
-        let mut slots: Vec<u16> = match filter_langs {
-            Some(_) => self.allowed_slots(filter_langs)?.unwrap_or_default().into_iter().collect(),
-            None => (0..self.langs.len() as u16).chain([NO_LANG]).collect(),
-        };
-        slots.sort_unstable();
-        // Languages whose rules give the same terms share one scoring pass.
-        let mut groups: Vec<(Vec<(String, f32)>, HashSet<u16>)> = Vec::new();
-        for slot in slots {
-            let doc_lang = (slot != NO_LANG).then(|| self.langs[slot as usize].as_str());
-            let terms = self.analyze_query(text, doc_lang, query_lang.as_deref())?;
-            match groups.iter_mut().find(|(t, _)| *t == terms) {
-                Some((_, g)) => {
-                    g.insert(slot);
-                }
-                None => groups.push((terms, HashSet::from([slot]))),
+        let words = self.query_words(text, query_lang.as_deref())?;
+        let allowed = self.allowed_slots(filter_langs)?;
+        // Column i of a term's weights is language slot i; the last column is "language unknown".
+        let n_cols = self.langs.len() + 1;
+        let mut by_rules: HashMap<Option<&str>, Vec<(String, f32)>> = HashMap::new();
+        let mut table: HashMap<String, Vec<f32>> = HashMap::new();
+        for col in 0..n_cols {
+            let slot = if col + 1 == n_cols { NO_LANG } else { col as u16 };
+            if allowed.as_ref().is_some_and(|a| !a.contains(&slot)) {
+                continue;
+            }
+            let lang = (slot != NO_LANG).then(|| self.langs[col].as_str());
+            let key = self.analyzer.rules_language(lang);
+            let terms = by_rules.entry(key).or_insert_with(|| self.weigh(&words, key));
+            for (term, w) in terms.iter() {
+                table.entry(term.clone()).or_insert_with(|| vec![0.0; n_cols])[col] = *w;
             }
         }
-        let mut hits: Vec<Hit> = Vec::new();
-        for (terms, allowed) in groups {
-            hits.extend(self.search_allowed(&terms, k, Some(&allowed))?);
-        }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        hits.truncate(k);
-        Ok(hits)
+        let mut terms: Vec<(String, Vec<f32>)> = table.into_iter().collect();
+        terms.sort_by(|a, b| a.0.cmp(&b.0));
+        self.score(terms, k, None)
     }
 
     fn allowed_slots(&self, filter_langs: Option<&[String]>) -> Result<Option<HashSet<u16>>> {
@@ -455,42 +459,58 @@ impl Index {
 
     /// Searches with already analysed, weighted terms (weights > 0; repeated terms add up).
     pub fn search_terms(&self, terms: &[(String, f32)], k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
-        let allowed = self.allowed_slots(filter_langs)?;
-        self.search_allowed(terms, k, allowed.as_ref())
-    }
-
-    fn search_allowed(&self, terms: &[(String, f32)], k: usize, allowed: Option<&HashSet<u16>>) -> Result<Vec<Hit>> {
         if let Some((t, w)) = terms.iter().find(|(_, w)| !(w.is_finite() && *w > 0.0)) {
             return Err(Error::InvalidInput(format!("term {t:?} has weight {w}; weights must be positive")));
         }
+        let allowed = self.allowed_slots(filter_langs)?;
         let mut merged: HashMap<&str, f32> = HashMap::new();
         for (t, w) in terms {
             *merged.entry(t.as_str()).or_default() += w;
         }
-        // A fixed order makes float sums, and so scores, identical from run to run.
-        let mut merged: Vec<(&str, f32)> = merged.into_iter().collect();
-        merged.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-        merged.truncate(MAX_QUERY_TERMS);
+        let mut merged: Vec<(String, Vec<f32>)> = merged.into_iter().map(|(t, w)| (t.to_string(), vec![w])).collect();
+        merged.sort_by(|a, b| a.0.cmp(&b.0));
+        self.score(merged, k, allowed.as_ref())
+    }
+
+    /// BM25 over `terms`, each with one weight for all documents or one per language column.
+    fn score(&self, mut terms: Vec<(String, Vec<f32>)>, k: usize, allowed: Option<&HashSet<u16>>) -> Result<Vec<Hit>> {
+        if terms.len() > MAX_QUERY_TERMS {
+            // Keep the heaviest terms; a stable sort keeps the term order among equals.
+            terms.sort_by(|a, b| b.1.iter().sum::<f32>().total_cmp(&a.1.iter().sum::<f32>()));
+            terms.truncate(MAX_QUERY_TERMS);
+            terms.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         let n_live = self.len() as u64;
         if n_live == 0 || k == 0 || allowed.is_some_and(|a| a.is_empty()) {
             return Ok(Vec::new());
         }
         let avgdl = self.live_len_total as f32 / n_live as f32;
         let nb = self.base.n_docs() as u32;
-        let mut lists = Vec::new();
-        for (term, weight) in &merged {
+        // idf-scaled weights, kept alive for the postings lists that borrow them.
+        let mut scaled: Vec<Vec<f32>> = Vec::with_capacity(terms.len());
+        let mut sources = Vec::new();
+        for (term, weights) in &terms {
             let base_postings = self.base.find_term(term).map(|t| self.base.postings(t));
-            let pending_postings = self.pending.term_ids.get(*term).map(|&t| &self.pending.postings[t as usize]);
+            let pending_postings = self.pending.term_ids.get(term.as_str()).map(|&t| &self.pending.postings[t as usize]);
             let df = base_postings.map_or(0, |p| p.0.len()) + pending_postings.map_or(0, |p| p.0.len());
             if df == 0 {
                 continue;
             }
-            let w = Bm25::idf(n_live, (df as u64).min(n_live)) * weight;
+            let idf = Bm25::idf(n_live, (df as u64).min(n_live));
+            scaled.push(weights.iter().map(|w| w * idf).collect());
+            sources.push((base_postings, pending_postings, scaled.len() - 1));
+        }
+        let mut lists = Vec::new();
+        for (base_postings, pending_postings, wi) in sources {
+            let w = &scaled[wi];
+            // One weight for every language: no per-document lookup needed.
+            let uniform = w.iter().all(|x| *x == w[0]);
+            let weight = if uniform { LexWeight::Uniform(w[0]) } else { LexWeight::ByLanguage(w) };
             if let Some((docs, freqs)) = base_postings {
-                lists.push(ScoredPostings { docs, freqs, lens: self.base.doc_lens(), doc_base: 0, weight: w });
+                lists.push(ScoredPostings { docs, freqs, lens: self.base.doc_lens(), slots: self.base.doc_langs(), doc_base: 0, weight });
             }
             if let Some((docs, freqs)) = pending_postings {
-                lists.push(ScoredPostings { docs, freqs, lens: &self.pending.lens, doc_base: nb, weight: w });
+                lists.push(ScoredPostings { docs, freqs, lens: &self.pending.lens, slots: &self.pending.langs, doc_base: nb, weight });
             }
         }
         let keep = |d: u32| {

@@ -87,10 +87,26 @@ fn script_class(c: char) -> ScriptClass {
     }
 }
 
-/// The language-specific tail of the pipeline.
-struct LanguageRules {
+/// The language-specific tail of the pipeline: stop words, then stemming.
+pub struct LanguageRules {
     stemmer: Option<LanguageStemmer>,
     stopwords: Option<&'static stopwords::StopwordSet>,
+}
+
+impl LanguageRules {
+    /// The index term for a normalised word, or None when it is a stop word.
+    pub fn apply(&self, word: &str) -> Option<String> {
+        if self.stopwords.is_some_and(|stop| stop.contains(word)) {
+            return None;
+        }
+        let term = match &self.stemmer {
+            Some(_) if word.bytes().all(|b| b.is_ascii_digit()) => word.to_string(),
+            Some(LanguageStemmer::Snowball(s)) => s.stem(word).into_owned(),
+            Some(LanguageStemmer::Hindi) => hindi::stem(word).to_string(),
+            None => word.to_string(),
+        };
+        (!term.is_empty()).then_some(term)
+    }
 }
 
 enum LanguageStemmer {
@@ -153,28 +169,25 @@ impl Analyzer {
 
     /// Streams tokens to `sink` without collecting them: indexing a large document allocates only its terms.
     pub fn for_each_token(&self, text: &str, lang: Option<&str>, mut sink: impl FnMut(Token)) {
-        let rules = self.rules(lang);
+        let rules = self.language(lang);
+        self.for_each_word(text, |mut t| {
+            if let Some(term) = rules.apply(&t.term) {
+                t.term = term;
+                sink(t);
+            }
+        });
+    }
+
+    /// Stage one of analysis, the same for every language: segmentation and normalisation. Queries run
+    /// it once and then apply each document language's rules ([`LanguageRules::apply`]) to the words.
+    pub fn for_each_word(&self, text: &str, mut sink: impl FnMut(Token)) {
         let mut emit = |raw: &str, start: usize| {
             if raw.len() > MAX_WORD_BYTES {
                 return;
             }
             let word = normalize_word(raw);
-            if word.is_empty() {
-                return;
-            }
-            if let Some(stop) = rules.stopwords {
-                if stop.contains(&word) {
-                    return;
-                }
-            }
-            let term = match &rules.stemmer {
-                Some(_) if word.bytes().all(|b| b.is_ascii_digit()) => word,
-                Some(LanguageStemmer::Snowball(s)) => s.stem(&word).into_owned(),
-                Some(LanguageStemmer::Hindi) => hindi::stem(&word).to_string(),
-                None => word,
-            };
-            if !term.is_empty() {
-                sink(Token { term, start, end: start + raw.len() });
+            if !word.is_empty() {
+                sink(Token { term: word, start, end: start + raw.len() });
             }
         };
         for (run_start, run, class) in script_runs(text) {
@@ -209,14 +222,22 @@ impl Analyzer {
         }
     }
 
-    /// The raw words of `text` that are stop words of `lang` (used to drop a query's own function words
-    /// when it is matched against documents of another language).
-    pub fn stopword_tokens(&self, text: &str, lang: &str) -> std::collections::HashSet<String> {
-        let Some(stop) = stopwords::for_language(lang).filter(|_| self.config.stopwords) else {
-            return Default::default();
-        };
-        let plain = Analyzer::new(AnalyzerConfig { stem: false, stopwords: false });
-        plain.tokens(text, None).into_iter().filter(|t| stop.contains(&t.term)).map(|t| text[t.start..t.end].to_string()).collect()
+    /// Whether `word` (normalised) is a stop word of `lang` under this analyzer's configuration.
+    pub fn is_stopword(&self, lang: &str, word: &str) -> bool {
+        self.config.stopwords && stopwords::for_language(lang).is_some_and(|s| s.contains(word))
+    }
+
+    /// The language whose rules this analyzer applies for `lang`: None when it has no rules for it (no
+    /// stemmer, no stop words), so that all such languages share one analysis.
+    pub fn rules_language<'a>(&self, lang: Option<&'a str>) -> Option<&'a str> {
+        lang.filter(|l| {
+            (self.config.stem && has_stemmer(l)) || (self.config.stopwords && stopwords::for_language(l).is_some())
+        })
+    }
+
+    /// The language-specific stage of analysis for `lang`.
+    pub fn language(&self, lang: Option<&str>) -> LanguageRules {
+        self.rules(lang)
     }
 
     fn rules(&self, lang: Option<&str>) -> LanguageRules {

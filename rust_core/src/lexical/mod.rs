@@ -29,14 +29,24 @@ impl Bm25 {
     }
 }
 
-/// One postings list to score: documents are numbered `doc_base + docs[i]`; `lens` is indexed by `docs[i]`.
+/// idf · query weight of a term: the same for every document, or by the document's language slot
+/// (a query analysed per document language can give a term different weights in different languages).
+#[derive(Clone, Copy)]
+pub enum LexWeight<'a> {
+    Uniform(f32),
+    /// Indexed by language slot; slots past the end (the "unknown" slot) use the last entry.
+    ByLanguage(&'a [f32]),
+}
+
+/// One postings list to score: documents are numbered `doc_base + docs[i]`; `lens` and `slots` (language
+/// slots) are indexed by `docs[i]`.
 pub struct ScoredPostings<'a> {
     pub docs: &'a [u32],
     pub freqs: &'a [u32],
     pub lens: &'a [u32],
+    pub slots: &'a [u16],
     pub doc_base: u32,
-    /// idf · query weight.
-    pub weight: f32,
+    pub weight: LexWeight<'a>,
 }
 
 #[derive(Default)]
@@ -119,14 +129,34 @@ pub fn top_k(
         }
         for list in lists {
             let base = list.doc_base;
-            for (&d, &tf) in list.docs.iter().zip(list.freqs) {
-                let tf = tf as f32;
-                let norm = a + c * list.lens[d as usize] as f32;
-                let slot = &mut scores[(base + d) as usize];
-                if *slot == 0.0 {
-                    touched.push(base + d);
+            match list.weight {
+                LexWeight::Uniform(w) => {
+                    for (&d, &tf) in list.docs.iter().zip(list.freqs) {
+                        let tf = tf as f32;
+                        let norm = a + c * list.lens[d as usize] as f32;
+                        let acc = &mut scores[(base + d) as usize];
+                        if *acc == 0.0 {
+                            touched.push(base + d);
+                        }
+                        *acc += w * tf / (tf + norm);
+                    }
                 }
-                *slot += list.weight * tf / (tf + norm);
+                LexWeight::ByLanguage(by_slot) => {
+                    let last = by_slot.len() - 1;
+                    for (&d, &tf) in list.docs.iter().zip(list.freqs) {
+                        let w = by_slot[(list.slots[d as usize] as usize).min(last)];
+                        if w == 0.0 {
+                            continue;
+                        }
+                        let tf = tf as f32;
+                        let norm = a + c * list.lens[d as usize] as f32;
+                        let acc = &mut scores[(base + d) as usize];
+                        if *acc == 0.0 {
+                            touched.push(base + d);
+                        }
+                        *acc += w * tf / (tf + norm);
+                    }
+                }
             }
         }
         let mut best = TopK::new(k);
@@ -166,7 +196,7 @@ mod tests {
     fn scoring_follows_the_formula() {
         let bm25 = Bm25 { k1: 1.5, b: 0.75 };
         let lens = [4u32, 8];
-        let lists = [ScoredPostings { docs: &[0, 1], freqs: &[1, 2], lens: &lens, doc_base: 0, weight: 2.0 }];
+        let lists = [ScoredPostings { docs: &[0, 1], freqs: &[1, 2], lens: &lens, slots: &[0, 0], doc_base: 0, weight: LexWeight::Uniform(2.0) }];
         let hits = top_k(&bm25, 6.0, 2, &lists, 10, |_| true);
         let expect = |tf: f32, dl: f32| 2.0 * tf / (tf + 1.5 * (0.25 + 0.75 * dl / 6.0));
         assert_eq!(hits.len(), 2);

@@ -1,0 +1,220 @@
+"""Lexical search speed and memory: xlqe-lite against bm25s and tantivy, in one run, on the same
+documents and queries.
+
+    python benchmarks/bench_lexical.py                      # XQuAD corpora + 1M synthetic documents
+    python benchmarks/bench_lexical.py --dataset xquad      # the quick one
+
+Datasets (built from the bench's real text, nothing written by us):
+  xquad      the 9 XQuAD paragraph corpora pooled (2,160 documents), all 7,344 dev questions as queries.
+  synthetic  N documents (default 1,000,000), each 1-4 real sentences of one language drawn (seeded) from
+             XQuAD-R, NTREX and Tatoeba; 2,000 XQuAD questions as queries.
+
+Each engine runs in its own subprocess so its memory is its own. Each uses its own tokenizer, end to end
+from text to ranked ids (what a user of each gets): bm25s its regex tokenizer with English stop words,
+tantivy its default tokenizer, xlqe its multilingual analyzer (with the document language given).
+Measured: indexing time (text to a committed index on disk), single-thread query throughput at k=10,
+index size on disk, RSS growth while indexing and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = Path(os.environ.get("XLQE_BENCH", REPO.parent / "shared" / "bench"))
+CACHE = REPO / ".bench-out"
+ENGINES = ["xlqe", "bm25s", "bm25s-numba", "tantivy"]
+
+
+def _jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def build_xquad() -> Path:
+    out = CACHE / "xquad.json"
+    if out.exists():
+        return out
+    docs, queries = [], []
+    for path in sorted((BENCH / "xquad").glob("corpus.*.jsonl")):
+        docs += [{"id": r["id"], "text": r["text"], "lang": r["lang"]} for r in _jsonl(path)]
+    for path in sorted((BENCH / "xquad").glob("queries.*.jsonl")):
+        queries += [{"text": r["text"], "lang": r["lang"]} for r in _jsonl(path)]
+    CACHE.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"docs": docs, "queries": queries}, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def build_synthetic(n_docs: int, n_queries: int, seed: int = 13) -> Path:
+    out = CACHE / f"synthetic-{n_docs}.json"
+    if out.exists():
+        return out
+    by_lang: dict[str, list[str]] = {}
+    for path in (BENCH / "xquad").glob("sentences.*.jsonl"):
+        for r in _jsonl(path):
+            by_lang.setdefault(r["lang"], []).append(r["text"])
+    for path in (BENCH / "ntrex").glob("sentences.*.jsonl"):
+        for r in _jsonl(path):
+            by_lang.setdefault(r["lang"].split("-")[0][:3], []).append(r["text"])
+    for path in (BENCH / "tatoeba").glob("*.jsonl"):
+        for r in _jsonl(path):
+            by_lang.setdefault(r["src_lang"], []).append(r["src_text"])
+            by_lang.setdefault("eng", []).append(r["tgt_text"])
+    from xlqe_lite import normalize_lang
+
+    pools = [(normalize_lang(lang), sents) for lang, sents in sorted(by_lang.items())]
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n_docs):
+        lang, sents = pools[rng.randrange(len(pools))]
+        docs.append({"id": f"d{i}", "text": " ".join(rng.choice(sents) for _ in range(rng.randint(1, 4))), "lang": lang})
+    questions = [{"text": r["text"], "lang": r["lang"]} for p in sorted((BENCH / "xquad").glob("queries.*.jsonl")) for r in _jsonl(p)]
+    queries = rng.sample(questions, n_queries)
+    CACHE.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"docs": docs, "queries": queries}, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def dir_bytes(path: str) -> int:
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+def worker(engine: str, data_path: str, k: int) -> dict:
+    data = json.loads(Path(data_path).read_text(encoding="utf-8"))
+    docs, queries = data["docs"], data["queries"]
+    workdir = tempfile.mkdtemp(prefix=f"bench-{engine}-")
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    if engine == "xlqe":
+        from xlqe_lite import Index
+
+        index = Index.create(os.path.join(workdir, "ix"))
+        index.add_many(docs, batch_size=5000)
+        index.commit()
+        t_index = time.perf_counter() - t0
+        rss_index = rss_mb()
+        t1 = time.perf_counter()
+        for q in queries:
+            index.search(q["text"], k=k, lang=q["lang"])
+        t_query = time.perf_counter() - t1
+    elif engine.startswith("bm25s"):
+        import bm25s
+
+        backend = "numba" if engine == "bm25s-numba" else "numpy"
+        tokens = bm25s.tokenize([d["text"] for d in docs], stopwords="en", show_progress=False)
+        retriever = bm25s.BM25(method="lucene", backend=backend)
+        retriever.index(tokens, show_progress=False)
+        retriever.save(os.path.join(workdir, "ix"))
+        t_index = time.perf_counter() - t0
+        rss_index = rss_mb()
+        if backend == "numba":  # compile outside the timed region
+            retriever.retrieve(bm25s.tokenize(["warm up"], stopwords="en", show_progress=False), k=k, n_threads=1, show_progress=False)
+        t1 = time.perf_counter()
+        # bm25s is fastest in batches; give it that, on one thread.
+        q_tokens = bm25s.tokenize([q["text"] for q in queries], stopwords="en", show_progress=False)
+        retriever.retrieve(q_tokens, k=k, n_threads=1, show_progress=False, backend_selection=backend)
+        t_query = time.perf_counter() - t1
+    elif engine == "tantivy":
+        import tantivy
+
+        schema_builder = tantivy.SchemaBuilder()
+        schema_builder.add_text_field("id", stored=True, tokenizer_name="raw")
+        schema_builder.add_text_field("body", stored=False)
+        schema = schema_builder.build()
+        os.makedirs(os.path.join(workdir, "ix"))
+        index = tantivy.Index(schema, path=os.path.join(workdir, "ix"))
+        writer = index.writer(heap_size=256_000_000, num_threads=1)
+        for d in docs:
+            writer.add_document(tantivy.Document(id=d["id"], body=d["text"]))
+        writer.commit()
+        writer.wait_merging_threads()
+        index.reload()
+        t_index = time.perf_counter() - t0
+        rss_index = rss_mb()
+        searcher = index.searcher()
+        t1 = time.perf_counter()
+        for q in queries:
+            query, _errors = index.parse_query_lenient(q["text"], ["body"])
+            searcher.search(query, k)
+        t_query = time.perf_counter() - t1
+    else:
+        raise SystemExit(f"unknown engine {engine}")
+    result = {
+        "engine": engine,
+        "docs": len(docs),
+        "queries": len(queries),
+        "index_s": t_index,
+        "qps": len(queries) / t_query,
+        "index_bytes": dir_bytes(os.path.join(workdir, "ix")),
+        "rss_index_mb": rss_index - rss0,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+    shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def run_all(name: str, data: Path, engines: list[str], k: int) -> list[dict]:
+    results = []
+    for engine in engines:
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"}
+        proc = subprocess.run([sys.executable, __file__, "--worker", engine, "--data", str(data), "-k", str(k)],
+                              capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            print(f"{engine}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
+            continue
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    base = next((r for r in results if r["engine"] == "xlqe"), None)
+    print(f"\n## {name}: {results[0]['docs'] if results else 0:,} documents, {results[0]['queries'] if results else 0:,} queries, k={k}")
+    print(f"{'engine':<12}{'index s':>10}{'QPS (1 thread)':>16}{'xlqe/peer QPS':>15}{'index MB':>10}{'RSS+ MB':>9}{'peak MB':>9}")
+    for r in results:
+        ratio = base["qps"] / r["qps"] if base else float("nan")
+        print(f"{r['engine']:<12}{r['index_s']:>10.2f}{r['qps']:>16.1f}{ratio:>15.2f}{r['index_bytes'] / 2**20:>10.1f}"
+              f"{r['rss_index_mb']:>9.0f}{r['peak_rss_mb']:>9.0f}")
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", choices=["xquad", "synthetic", "all"], default="all")
+    ap.add_argument("--docs", type=int, default=1_000_000, help="synthetic corpus size")
+    ap.add_argument("--queries", type=int, default=2000, help="synthetic query count")
+    ap.add_argument("--engines", default=",".join(ENGINES))
+    ap.add_argument("-k", type=int, default=10)
+    ap.add_argument("--json", help="write all results here")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--data", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        print(json.dumps(worker(a.worker, a.data, a.k)))
+        return
+    import platform
+
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    engines = a.engines.split(",")
+    out = {}
+    if a.dataset in ("xquad", "all"):
+        out["xquad"] = run_all("XQuAD paragraphs, 9 languages pooled", build_xquad(), engines, a.k)
+    if a.dataset in ("synthetic", "all"):
+        out["synthetic"] = run_all("synthetic from real sentences", build_synthetic(a.docs, a.queries), engines, a.k)
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
