@@ -436,6 +436,7 @@ impl Index {
             let lang = (slot != NO_LANG).then(|| self.langs[col].as_str());
             let key = self.analyzer.rules_language(lang);
             let terms = by_rules.entry(key).or_insert_with(|| self.weigh(&words, key));
+            // Languages whose rules leave this query as it is share the plain analysis's weights.
             for (term, w) in terms.iter() {
                 table.entry(term.clone()).or_insert_with(|| vec![0.0; n_cols])[col] = *w;
             }

@@ -91,11 +91,54 @@ fn script_class(c: char) -> ScriptClass {
 pub struct LanguageRules {
     stemmer: Option<LanguageStemmer>,
     stopwords: Option<&'static stopwords::StopwordSet>,
+    /// The script the language's stemmer and stop words are written for; words of other scripts pass
+    /// through untouched (the rules could not change them anyway), which keeps per-language query
+    /// analysis cheap and lets languages of other scripts share one analysis.
+    script: Option<Script>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Script {
+    Latin,
+    Cyrillic,
+    Greek,
+    Arabic,
+    Devanagari,
+    Tamil,
+}
+
+fn script_of_language(lang: &str) -> Option<Script> {
+    Some(match lang {
+        "da" | "nl" | "en" | "fi" | "fr" | "de" | "hu" | "it" | "no" | "nb" | "nn" | "pt" | "ro" | "es" | "sv" | "tr"
+        | "az" | "eu" | "id" | "sl" => Script::Latin,
+        "ru" | "kk" | "tg" => Script::Cyrillic,
+        "el" => Script::Greek,
+        "ar" => Script::Arabic,
+        "hi" | "ne" => Script::Devanagari,
+        "ta" => Script::Tamil,
+        _ => return None,
+    })
+}
+
+fn starts_in_script(word: &str, script: Script) -> bool {
+    let Some(c) = word.chars().next() else { return false };
+    let u = c as u32;
+    match script {
+        Script::Latin => c.is_ascii_alphabetic() || (0xC0..=0x24F).contains(&u) || (0x1E00..=0x1EFF).contains(&u),
+        Script::Cyrillic => (0x400..=0x52F).contains(&u),
+        Script::Greek => (0x370..=0x3FF).contains(&u) || (0x1F00..=0x1FFF).contains(&u),
+        Script::Arabic => matches!(u, 0x600..=0x6FF | 0x750..=0x77F | 0x8A0..=0x8FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF),
+        Script::Devanagari => (0x900..=0x97F).contains(&u),
+        Script::Tamil => (0xB80..=0xBFF).contains(&u),
+    }
 }
 
 impl LanguageRules {
     /// The index term for a normalised word, or None when it is a stop word.
     pub fn apply(&self, word: &str) -> Option<String> {
+        if self.script.is_some_and(|script| !starts_in_script(word, script)) {
+            return Some(word.to_string());
+        }
         if self.stopwords.is_some_and(|stop| stop.contains(word)) {
             return None;
         }
@@ -242,7 +285,7 @@ impl Analyzer {
 
     fn rules(&self, lang: Option<&str>) -> LanguageRules {
         let Some(lang) = lang else {
-            return LanguageRules { stemmer: None, stopwords: None };
+            return LanguageRules { stemmer: None, stopwords: None, script: None };
         };
         let stemmer = if !self.config.stem {
             None
@@ -252,7 +295,7 @@ impl Analyzer {
             snowball_algorithm(lang).map(|a| LanguageStemmer::Snowball(Stemmer::create(a)))
         };
         let stopwords = if self.config.stopwords { stopwords::for_language(lang) } else { None };
-        LanguageRules { stemmer, stopwords }
+        LanguageRules { stemmer, stopwords, script: script_of_language(lang) }
     }
 }
 

