@@ -18,6 +18,9 @@ pub enum Error {
     Locked(PathBuf),
     #[error("index not found at {0}")]
     NotFound(PathBuf),
+    /// The vector engine refused an operation.
+    #[error("vector index: {0}")]
+    Vector(String),
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
 }

@@ -10,6 +10,7 @@ use crate::lang::normalize_lang;
 use crate::lexical::{self, Bm25, LexWeight, ScoredPostings};
 use crate::storage::segment::{self, Segment, SegmentData, NO_LANG};
 use crate::storage::{self, FileEntry, IndexConfig, Manifest, WriterLock};
+use crate::vector::VectorIndex;
 
 /// Longest accepted document id, in bytes.
 pub const MAX_ID_BYTES: usize = 4096;
@@ -79,6 +80,9 @@ pub struct Index {
     live_len_total: u64,
     next_key: u64,
     dirty: bool,
+    /// Dense vectors keyed by document key, when the index is configured for them.
+    vectors: Option<VectorIndex>,
+    vectors_dirty: bool,
 }
 
 impl Index {
@@ -86,6 +90,9 @@ impl Index {
     pub fn create(dir: &Path, config: IndexConfig) -> Result<Index> {
         if !(config.k1 >= 0.0 && config.k1.is_finite()) || !(0.0..=1.0).contains(&config.b) {
             return Err(Error::InvalidInput(format!("BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={} b={}", config.k1, config.b)));
+        }
+        if let Some(v) = &config.vectors {
+            v.validate()?;
         }
         storage::create_index_dir(dir, config)?;
         Index::open(dir, true)
@@ -99,7 +106,7 @@ impl Index {
         } else {
             None
         };
-        let (manifest, base) = Self::load_committed(dir)?;
+        let (manifest, base, vectors) = Self::load_committed(dir, writer)?;
         if lock.is_some() {
             storage::collect_garbage(dir, &manifest);
         }
@@ -117,33 +124,51 @@ impl Index {
             live_len_total: 0,
             next_key: 0,
             dirty: false,
+            vectors,
+            vectors_dirty: false,
         };
         index.reset_to_base();
         Ok(index)
     }
 
-    /// Reads the manifest and maps its segment, retrying if a concurrent commit replaced both in between.
-    fn load_committed(dir: &Path) -> Result<(Manifest, Segment)> {
+    /// Reads the manifest and maps its segment and vectors, retrying if a concurrent commit replaced them
+    /// in between.
+    fn load_committed(dir: &Path, writable: bool) -> Result<(Manifest, Segment, Option<VectorIndex>)> {
         let mut attempts = 0;
         loop {
             let manifest = storage::read_manifest(dir)?;
-            let opened = match &manifest.segment {
-                None => Ok(Segment::empty()),
-                Some(f) => Segment::open(&dir.join(&f.file), f.bytes, f.crc32),
-            };
+            let opened = Self::open_files(dir, &manifest, writable);
             match opened {
-                Ok(seg) => {
-                    if seg.n_docs() as u64 != manifest.documents {
-                        return Err(Error::corrupt(dir, "manifest and segment disagree on the document count"));
-                    }
-                    return Ok((manifest, seg));
-                }
-                Err(Error::Corrupt { .. }) if attempts < 5 && storage::read_manifest(dir).is_ok_and(|m| m.generation != manifest.generation) => {
+                Ok((seg, vectors)) => return Ok((manifest, seg, vectors)),
+                Err(Error::Corrupt { .. })
+                    if attempts < 5 && storage::read_manifest(dir).is_ok_and(|m| m.generation != manifest.generation) =>
+                {
                     attempts += 1;
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    fn open_files(dir: &Path, manifest: &Manifest, writable: bool) -> Result<(Segment, Option<VectorIndex>)> {
+        let seg = match &manifest.segment {
+            None => Segment::empty(),
+            Some(f) => Segment::open(&dir.join(&f.file), f.bytes, f.crc32)?,
+        };
+        if seg.n_docs() as u64 != manifest.documents {
+            return Err(Error::corrupt(dir, "manifest and segment disagree on the document count"));
+        }
+        let keys = seg.doc_keys();
+        if !keys.windows(2).all(|w| w[0] < w[1]) || keys.last().is_some_and(|&k| k >= manifest.next_key) {
+            return Err(Error::corrupt(dir, "document keys are out of order"));
+        }
+        let vectors = match (&manifest.config.vectors, &manifest.vectors) {
+            (None, None) => None,
+            (Some(config), None) => Some(VectorIndex::new(*config)?),
+            (Some(config), Some(entry)) => Some(VectorIndex::open(dir, entry, *config, manifest.vector_count, writable)?),
+            (None, Some(_)) => return Err(Error::corrupt(dir, "vector file without a vector configuration")),
+        };
+        Ok((seg, vectors))
     }
 
     fn reset_to_base(&mut self) {
@@ -165,9 +190,10 @@ impl Index {
         if current.generation == self.manifest.generation {
             return Ok(false);
         }
-        let (manifest, base) = Self::load_committed(&self.dir)?;
+        let (manifest, base, vectors) = Self::load_committed(&self.dir, false)?;
         self.manifest = manifest;
         self.base = base;
+        self.vectors = vectors;
         self.reset_to_base();
         Ok(true)
     }
@@ -273,6 +299,11 @@ impl Index {
 
     /// Adds a document, replacing any live document with the same id. Returns its stable key.
     pub fn add(&mut self, doc: Document) -> Result<u64> {
+        self.add_with_vector(doc, None)
+    }
+
+    /// Adds a document with its dense vector (the index must be configured for vectors).
+    pub fn add_with_vector(&mut self, doc: Document, vector: Option<&[f32]>) -> Result<u64> {
         self.require_writer()?;
         if doc.id.is_empty() || doc.id.len() > MAX_ID_BYTES {
             return Err(Error::InvalidInput(format!("a document id must be 1 to {MAX_ID_BYTES} bytes long")));
@@ -281,6 +312,13 @@ impl Index {
         if !doc.metadata.is_empty() {
             serde_json::from_str::<serde::de::IgnoredAny>(&doc.metadata)
                 .map_err(|e| Error::InvalidInput(format!("metadata of {:?} is not valid JSON: {e}", doc.id)))?;
+        }
+        if let Some(v) = vector {
+            let vectors = self
+                .vectors
+                .as_ref()
+                .ok_or_else(|| Error::InvalidInput("this index holds no vectors (create it with a vector configuration)".into()))?;
+            vectors.check_vector(v)?;
         }
         let slot = match &lang {
             Some(l) => self.intern_lang(l)?,
@@ -294,6 +332,11 @@ impl Index {
         });
         let len = u32::try_from(len).map_err(|_| Error::InvalidInput("document has too many terms".into()))?;
         self.delete(&doc.id)?;
+        let key = self.next_key;
+        if let (Some(v), Some(vectors)) = (vector, self.vectors.as_mut()) {
+            vectors.add(key, v)?;
+            self.vectors_dirty = true;
+        }
         let local = self.pending.lens.len() as u32;
         for (term, tf) in freqs {
             let next = self.pending.postings.len() as u32;
@@ -305,7 +348,6 @@ impl Index {
             docs.push(local);
             tfs.push(tf);
         }
-        let key = self.next_key;
         self.next_key += 1;
         self.pending.lens.push(len);
         self.pending.langs.push(slot);
@@ -324,6 +366,13 @@ impl Index {
     pub fn delete(&mut self, id: &str) -> Result<bool> {
         self.require_writer()?;
         let Some(d) = self.find_doc(id) else { return Ok(false) };
+        let key = self.key_of(d);
+        if let Some(vectors) = self.vectors.as_mut() {
+            if vectors.contains(key) {
+                vectors.remove(key)?;
+                self.vectors_dirty = true;
+            }
+        }
         self.deleted[d] = true;
         self.deleted_count += 1;
         self.live_len_total -= self.doc_len(d) as u64;
@@ -531,7 +580,7 @@ impl Index {
     /// Makes every change since the last commit durable, atomically. A no-op without changes.
     pub fn commit(&mut self) -> Result<()> {
         self.require_writer()?;
-        if !self.dirty {
+        if !self.dirty && !self.vectors_dirty {
             return Ok(());
         }
         let nb = self.base.n_docs();
@@ -651,6 +700,23 @@ impl Index {
             }
         };
         let mut manifest = self.manifest.clone();
+        if self.vectors_dirty {
+            if let Some(vectors) = &self.vectors {
+                let vfile = storage::vector_file_name(generation);
+                let vpath = self.dir.join(&vfile);
+                let saved = vectors.save(&vpath);
+                let (vbytes, vcrc) = match saved {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&vpath);
+                        let _ = std::fs::remove_file(&path);
+                        return Err(e);
+                    }
+                };
+                manifest.vectors = Some(FileEntry { file: vfile, bytes: vbytes, crc32: vcrc });
+                manifest.vector_count = vectors.len() as u64;
+            }
+        }
         manifest.generation = generation;
         manifest.segment = Some(FileEntry { file, bytes, crc32 });
         manifest.documents = live as u64;
@@ -661,14 +727,20 @@ impl Index {
         storage::write_manifest(&self.dir, &manifest)?;
         self.manifest = manifest;
         self.base = new_base;
+        self.vectors_dirty = false;
         self.reset_to_base();
         storage::collect_garbage(&self.dir, &self.manifest);
         Ok(())
     }
 
     /// Drops every change since the last commit.
-    pub fn rollback(&mut self) {
+    pub fn rollback(&mut self) -> Result<()> {
+        if self.vectors_dirty {
+            self.vectors = Self::open_files(&self.dir, &self.manifest, self.lock.is_some())?.1;
+            self.vectors_dirty = false;
+        }
         self.reset_to_base();
+        Ok(())
     }
 
     /// Full consistency check of the committed state: checksums, structure, postings against document
@@ -683,7 +755,56 @@ impl Index {
                 problems.push("a document key is not below the manifest's next key".into());
             }
         }
+        if let Some(vectors) = &self.vectors {
+            // Every vector belongs to a live document: as many documents with vectors as vectors.
+            let with_vectors = self.base.doc_keys().iter().filter(|&&k| vectors.contains(k)).count();
+            if with_vectors != vectors.len() || vectors.len() as u64 != self.manifest.vector_count {
+                problems.push(format!(
+                    "{} vectors but {} committed documents have one (manifest: {})",
+                    vectors.len(),
+                    with_vectors,
+                    self.manifest.vector_count
+                ));
+            }
+        }
         problems
+    }
+
+    /// The document number of a stable key: keys increase with document numbers, in the segment and
+    /// among pending documents alike.
+    fn doc_of_key(&self, key: u64) -> Option<usize> {
+        if let Ok(d) = self.base.doc_keys().binary_search(&key) {
+            return Some(d);
+        }
+        self.pending.keys.binary_search(&key).ok().map(|p| self.base.n_docs() + p)
+    }
+
+    /// Whether the index holds vectors, and their configuration.
+    pub fn vector_config(&self) -> Option<crate::vector::VectorConfig> {
+        self.vectors.as_ref().map(|v| *v.config())
+    }
+
+    pub fn vector_count(&self) -> usize {
+        self.vectors.as_ref().map_or(0, |v| v.len())
+    }
+
+    /// The `k` documents whose vectors are nearest to `query` (similarity as the score), optionally
+    /// only those in `filter_langs`.
+    pub fn search_vector(&self, query: &[f32], k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
+        let vectors = self.vectors.as_ref().ok_or_else(|| Error::InvalidInput("this index holds no vectors".into()))?;
+        let allowed = self.allowed_slots(filter_langs)?;
+        let keep = |key: u64| {
+            self.doc_of_key(key)
+                .is_some_and(|d| !self.deleted[d] && allowed.as_ref().is_none_or(|a| a.contains(&self.lang_slot(d))))
+        };
+        let found = vectors.search(query, k, keep)?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(key, score)| {
+                let d = self.doc_of_key(key)?;
+                Some(Hit { id: self.id_of(d).to_string(), score, lang: self.lang_of_slot(self.lang_slot(d)), key })
+            })
+            .collect())
     }
 
     /// All live document ids (committed and pending).

@@ -17,6 +17,7 @@ pub mod index;
 pub mod lexical;
 pub mod snippet;
 pub mod storage;
+pub mod vector;
 
 pub use index::{Document, Hit, Index, StoredDocument};
 pub use storage::IndexConfig;

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::RwLock;
 
+use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
@@ -15,6 +16,7 @@ use crate::error::Error;
 use crate::index::{Document, Index};
 use crate::snippet::make_snippet;
 use crate::storage::IndexConfig;
+use crate::vector::{Metric, Storage, VectorConfig};
 
 create_exception!(_core, XlqeError, PyException, "Base class of every error xlqe-lite raises.");
 create_exception!(_core, InvalidInputError, XlqeError, "An argument cannot be used (empty query, unknown language code, bad id, ...).");
@@ -31,7 +33,7 @@ fn to_py(e: Error) -> PyErr {
         Error::Corrupt { .. } => IndexCorruptError::new_err(msg),
         Error::FormatVersion { .. } => FormatVersionError::new_err(msg),
         Error::Locked(_) => IndexLockedError::new_err(msg),
-        Error::Io { .. } => XlqeError::new_err(msg),
+        Error::Io { .. } | Error::Vector(_) => XlqeError::new_err(msg),
     }
 }
 
@@ -80,16 +82,65 @@ impl PyLexicalIndex {
     }
 }
 
+fn vector_config(d: &Bound<'_, PyDict>) -> PyResult<VectorConfig> {
+    let dims: usize = d.get_item("dims")?.ok_or_else(|| InvalidInputError::new_err("vectors needs \"dims\""))?.extract()?;
+    let mut c = VectorConfig::new(dims);
+    for (k, v) in d.iter() {
+        let key: String = k.extract()?;
+        match key.as_str() {
+            "dims" => {}
+            "metric" => {
+                c.metric = match v.extract::<String>()?.as_str() {
+                    "cosine" => Metric::Cosine,
+                    "ip" => Metric::Ip,
+                    "l2" => Metric::L2,
+                    other => return Err(InvalidInputError::new_err(format!("unknown metric {other:?} (cosine, ip, l2)"))),
+                }
+            }
+            "storage" => {
+                c.storage = match v.extract::<String>()?.as_str() {
+                    "f32" => Storage::F32,
+                    "f16" => Storage::F16,
+                    "i8" => Storage::I8,
+                    other => return Err(InvalidInputError::new_err(format!("unknown storage {other:?} (f32, f16, i8)"))),
+                }
+            }
+            "connectivity" => c.connectivity = v.extract()?,
+            "expansion_add" => c.expansion_add = v.extract()?,
+            "expansion_search" => c.expansion_search = v.extract()?,
+            "exact_below" => c.exact_below = v.extract()?,
+            other => return Err(InvalidInputError::new_err(format!("unknown vector setting {other:?}"))),
+        }
+    }
+    c.validate().map_err(to_py)?;
+    Ok(c)
+}
+
+fn vector_config_dict<'py>(py: Python<'py>, c: &VectorConfig) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("dims", c.dims)?;
+    d.set_item("metric", match c.metric { Metric::Cosine => "cosine", Metric::Ip => "ip", Metric::L2 => "l2" })?;
+    d.set_item("storage", match c.storage { Storage::F32 => "f32", Storage::F16 => "f16", Storage::I8 => "i8" })?;
+    d.set_item("connectivity", c.connectivity)?;
+    d.set_item("expansion_add", c.expansion_add)?;
+    d.set_item("expansion_search", c.expansion_search)?;
+    d.set_item("exact_below", c.exact_below)?;
+    Ok(d)
+}
+
 fn hits(h: Vec<crate::Hit>) -> Vec<HitTuple> {
     h.into_iter().map(|h| (h.id, h.score, h.lang, h.key)).collect()
 }
 
 #[pymethods]
 impl PyLexicalIndex {
+    /// `vectors` configures dense vectors: {"dims", "metric": cosine|ip|l2, "storage": f32|f16|i8,
+    /// "connectivity", "expansion_add", "expansion_search", "exact_below"} (all but dims optional).
     #[staticmethod]
-    #[pyo3(signature = (path, k1=1.2, b=0.75, stem=true, stopwords=true))]
-    fn create(py: Python<'_>, path: PathBuf, k1: f32, b: f32, stem: bool, stopwords: bool) -> PyResult<Self> {
-        let config = IndexConfig { k1, b, analyzer: AnalyzerConfig { stem, stopwords } };
+    #[pyo3(signature = (path, k1=1.2, b=0.75, stem=true, stopwords=true, vectors=None))]
+    fn create(py: Python<'_>, path: PathBuf, k1: f32, b: f32, stem: bool, stopwords: bool, vectors: Option<Bound<'_, PyDict>>) -> PyResult<Self> {
+        let vectors = vectors.map(|d| vector_config(&d)).transpose()?;
+        let config = IndexConfig { k1, b, analyzer: AnalyzerConfig { stem, stopwords }, vectors };
         let index = py.detach(|| Index::create(&path, config)).map_err(to_py)?;
         Ok(PyLexicalIndex { inner: RwLock::new(Some(index)), path })
     }
@@ -130,7 +181,16 @@ impl PyLexicalIndex {
         d.set_item("b", c.b)?;
         d.set_item("stem", c.analyzer.stem)?;
         d.set_item("stopwords", c.analyzer.stopwords)?;
+        match &c.vectors {
+            Some(v) => d.set_item("vectors", vector_config_dict(py, v)?)?,
+            None => d.set_item("vectors", py.None())?,
+        }
         Ok(d)
+    }
+
+    #[getter]
+    fn vector_count(&self) -> PyResult<usize> {
+        self.with(|ix| Ok(ix.vector_count()))
     }
 
     fn __len__(&self) -> PyResult<usize> {
@@ -141,19 +201,61 @@ impl PyLexicalIndex {
         self.with(|ix| Ok(ix.contains(id)))
     }
 
-    #[pyo3(signature = (id, text, lang=None, metadata=None))]
-    fn add(&self, py: Python<'_>, id: String, text: String, lang: Option<String>, metadata: Option<String>) -> PyResult<u64> {
+    #[pyo3(signature = (id, text, lang=None, metadata=None, vector=None))]
+    fn add(
+        &self,
+        py: Python<'_>,
+        id: String,
+        text: String,
+        lang: Option<String>,
+        metadata: Option<String>,
+        vector: Option<PyReadonlyArray1<'_, f32>>,
+    ) -> PyResult<u64> {
         let doc = Document { id, text, lang, metadata: metadata.unwrap_or_default() };
-        py.detach(|| self.with_mut(|ix| ix.add(doc)))
+        let vector = vector.as_ref().map(|v| v.as_slice()).transpose().map_err(|_| InvalidInputError::new_err("the vector must be a contiguous float32 array"))?;
+        py.detach(|| self.with_mut(|ix| ix.add_with_vector(doc, vector)))
     }
 
-    /// Adds (id, text, lang, metadata_json) tuples; stops at the first invalid one, keeping those before it.
-    fn add_many(&self, py: Python<'_>, docs: Vec<(String, String, Option<String>, Option<String>)>) -> PyResult<Vec<u64>> {
+    /// Adds (id, text, lang, metadata_json) tuples, with row i of `vectors` (float32, C order) as the
+    /// vector of document i. Stops at the first invalid one, keeping those before it.
+    #[pyo3(signature = (docs, vectors=None))]
+    fn add_many(
+        &self,
+        py: Python<'_>,
+        docs: Vec<(String, String, Option<String>, Option<String>)>,
+        vectors: Option<PyReadonlyArray2<'_, f32>>,
+    ) -> PyResult<Vec<u64>> {
         let docs: Vec<Document> = docs
             .into_iter()
             .map(|(id, text, lang, metadata)| Document { id, text, lang, metadata: metadata.unwrap_or_default() })
             .collect();
-        py.detach(|| self.with_mut(|ix| docs.into_iter().map(|d| ix.add(d)).collect()))
+        // Borrowed from numpy without a copy; rows are sliced from it.
+        let matrix = match &vectors {
+            None => None,
+            Some(v) => {
+                let shape = v.shape().to_vec();
+                if shape[0] != docs.len() {
+                    return Err(InvalidInputError::new_err(format!("{} documents but {} vectors", docs.len(), shape[0])));
+                }
+                let flat = v.as_slice().map_err(|_| InvalidInputError::new_err("vectors must be a C-contiguous float32 array"))?;
+                Some((flat, shape[1]))
+            }
+        };
+        py.detach(|| {
+            self.with_mut(|ix| {
+                docs.into_iter()
+                    .enumerate()
+                    .map(|(i, d)| ix.add_with_vector(d, matrix.map(|(flat, dims)| &flat[i * dims..(i + 1) * dims])))
+                    .collect()
+            })
+        })
+    }
+
+    /// [(id, similarity, lang, key)] of the `k` nearest documents by vector.
+    #[pyo3(signature = (query, k=10, langs=None))]
+    fn search_vector(&self, py: Python<'_>, query: PyReadonlyArray1<'_, f32>, k: usize, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {
+        let q = query.as_slice().map_err(|_| InvalidInputError::new_err("the query vector must be a contiguous float32 array"))?;
+        py.detach(|| self.with(|ix| ix.search_vector(q, k, langs.as_deref()).map(hits)))
     }
 
     fn delete(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
@@ -165,7 +267,7 @@ impl PyLexicalIndex {
     }
 
     fn rollback(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.with_mut(|ix| Ok(ix.rollback())))
+        py.detach(|| self.with_mut(|ix| ix.rollback()))
     }
 
     /// Picks up the latest commit (readers); returns whether anything changed.

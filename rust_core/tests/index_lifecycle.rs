@@ -87,7 +87,7 @@ fn rollback_and_uncommitted_changes_are_invisible_to_readers() {
     assert!(reader.reload().unwrap());
     assert_eq!(ids(&reader.search("uncommitted", Some("en"), 10, None).unwrap()), ["new"]);
     ix.add(doc("gone", "rolled back", "en")).unwrap();
-    ix.rollback();
+    ix.rollback().unwrap();
     assert!(!ix.contains("gone"));
 }
 
@@ -166,4 +166,70 @@ fn an_interrupted_commit_leaves_the_last_committed_state() {
     assert!(ix.verify().is_empty());
     assert!(!dir.join("seg-0000000009.xlqe").exists(), "the writer removes orphans");
     assert!(!dir.join("xlqe.manifest.tmp").exists());
+}
+
+fn vec_config() -> IndexConfig {
+    let mut v = xlqe_core::vector::VectorConfig::new(3);
+    v.storage = xlqe_core::vector::Storage::F32;
+    IndexConfig { vectors: Some(v), ..IndexConfig::default() }
+}
+
+#[test]
+fn vectors_commit_reopen_delete_and_rollback_with_their_documents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = Index::create(&dir, vec_config()).unwrap();
+    ix.add_with_vector(doc("a", "alpha", "en"), Some(&[1.0, 0.0, 0.0])).unwrap();
+    ix.add_with_vector(doc("b", "beta", "de"), Some(&[0.0, 1.0, 0.0])).unwrap();
+    ix.add_with_vector(doc("c", "gamma", "en"), Some(&[0.7, 0.7, 0.0])).unwrap();
+    ix.add(doc("d", "no vector", "en")).unwrap();
+    assert_eq!(ids(&ix.search_vector(&[1.0, 0.1, 0.0], 2, None).unwrap()), ["a", "c"]);
+    ix.commit().unwrap();
+
+    let reader = Index::open(&dir, false).unwrap();
+    assert_eq!(reader.vector_count(), 3);
+    assert_eq!(ids(&reader.search_vector(&[1.0, 0.1, 0.0], 2, None).unwrap()), ["a", "c"]);
+    assert_eq!(ids(&reader.search_vector(&[1.0, 0.1, 0.0], 3, Some(&["de".into()])).unwrap()), ["b"]);
+    assert!(reader.verify().is_empty(), "{:?}", reader.verify());
+
+    // Deleting or replacing a document takes its vector with it; rollback restores both.
+    ix.delete("a").unwrap();
+    ix.add_with_vector(doc("c", "gamma again", "en"), Some(&[0.0, 0.0, 1.0])).unwrap();
+    assert_eq!(ids(&ix.search_vector(&[1.0, 0.1, 0.0], 1, None).unwrap()), ["b"]);
+    ix.rollback().unwrap();
+    assert_eq!(ids(&ix.search_vector(&[1.0, 0.1, 0.0], 1, None).unwrap()), ["a"]);
+    ix.delete("a").unwrap();
+    ix.commit().unwrap();
+    let reader = Index::open(&dir, false).unwrap();
+    assert_eq!(reader.vector_count(), 2);
+    assert_eq!(ids(&reader.search_vector(&[1.0, 0.1, 0.0], 1, None).unwrap()), ["c"]);
+    assert!(reader.verify().is_empty());
+
+    // A commit that changes no vector keeps the vector file of the earlier generation.
+    ix.add(doc("e", "text only", "en")).unwrap();
+    ix.commit().unwrap();
+    assert_eq!(Index::open(&dir, false).unwrap().vector_count(), 2);
+}
+
+#[test]
+fn vector_errors_are_clear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut plain = Index::create(&tmp.path().join("plain"), IndexConfig::default()).unwrap();
+    assert!(matches!(plain.add_with_vector(doc("a", "x", "en"), Some(&[1.0])), Err(Error::InvalidInput(_))));
+    assert!(plain.search_vector(&[1.0], 1, None).is_err());
+    let dir = tmp.path().join("ix");
+    let mut ix = Index::create(&dir, vec_config()).unwrap();
+    assert!(matches!(ix.add_with_vector(doc("a", "x", "en"), Some(&[1.0, 2.0])), Err(Error::InvalidInput(_))));
+    assert!(!ix.contains("a"), "a refused vector adds nothing");
+    ix.add_with_vector(doc("a", "x", "en"), Some(&[1.0, 2.0, 3.0])).unwrap();
+    ix.commit().unwrap();
+    drop(ix);
+    let vec_file = fs::read_dir(&dir).unwrap().flatten().find(|e| e.file_name().to_string_lossy().ends_with(".usearch")).unwrap().path();
+    let mut bytes = fs::read(&vec_file).unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0xff;
+    fs::write(&vec_file, &bytes).unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
+    fs::remove_file(&vec_file).unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
 }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::AnalyzerConfig;
 use crate::error::{Error, Result};
+use crate::vector::VectorConfig;
 
 pub const MANIFEST_FILE: &str = "xlqe.manifest";
 pub const LOCK_FILE: &str = "xlqe.lock";
@@ -31,11 +32,14 @@ pub struct IndexConfig {
     /// BM25 length normalisation.
     pub b: f32,
     pub analyzer: AnalyzerConfig,
+    /// Dense vectors, when the index holds them.
+    #[serde(default)]
+    pub vectors: Option<VectorConfig>,
 }
 
 impl Default for IndexConfig {
     fn default() -> Self {
-        IndexConfig { k1: 1.2, b: 0.75, analyzer: AnalyzerConfig::default() }
+        IndexConfig { k1: 1.2, b: 0.75, analyzer: AnalyzerConfig::default(), vectors: None }
     }
 }
 
@@ -55,6 +59,12 @@ pub struct Manifest {
     pub generation: u64,
     pub config: IndexConfig,
     pub segment: Option<FileEntry>,
+    /// The vector index file of this generation (it may be an earlier generation's, when no vector
+    /// changed since).
+    #[serde(default)]
+    pub vectors: Option<FileEntry>,
+    #[serde(default)]
+    pub vector_count: u64,
     pub documents: u64,
     /// The next stable document key; keys are never reused, so other structures can refer to them.
     pub next_key: u64,
@@ -68,6 +78,8 @@ impl Manifest {
             generation: 0,
             config,
             segment: None,
+            vectors: None,
+            vector_count: 0,
             documents: 0,
             next_key: 0,
         }
@@ -76,6 +88,10 @@ impl Manifest {
 
 pub fn segment_file_name(generation: u64) -> String {
     format!("seg-{generation:010}.xlqe")
+}
+
+pub fn vector_file_name(generation: u64) -> String {
+    format!("vec-{generation:010}.usearch")
 }
 
 /// Reads and validates the manifest of the index at `dir`.
@@ -165,12 +181,13 @@ impl WriterLock {
 /// Removes files of generations the manifest does not name and temporary files of interrupted commits.
 /// Only a writer calls this (it holds the lock, so no commit is in flight).
 pub fn collect_garbage(dir: &Path, manifest: &Manifest) {
-    let keep: Vec<&str> = manifest.segment.iter().map(|s| s.file.as_str()).collect();
+    let keep: Vec<&str> = manifest.segment.iter().chain(manifest.vectors.iter()).map(|s| s.file.as_str()).collect();
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let ours = (name.starts_with("seg-") && (name.ends_with(".xlqe") || name.ends_with(".tmp")))
+        let ours = ((name.starts_with("seg-") || name.starts_with("vec-"))
+            && (name.ends_with(".xlqe") || name.ends_with(".usearch") || name.ends_with(".tmp")))
             || name == format!("{MANIFEST_FILE}.tmp");
         if ours && !keep.contains(&name) {
             let _ = fs::remove_file(entry.path());

@@ -1,0 +1,286 @@
+//! The vector index: usearch's HNSW graph (or an exact scan when the index is small), keyed by the
+//! documents' stable keys, stored as one file per generation next to the segment and committed with it.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use usearch::ffi::{IndexOptions, MetricKind, ScalarKind};
+
+use crate::error::{Error, Result};
+use crate::storage::FileEntry;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Metric {
+    /// Cosine similarity (vectors need not be normalised).
+    Cosine,
+    /// Inner product (for normalised vectors, the same ranking as cosine, and cheaper).
+    Ip,
+    /// Negative squared Euclidean distance.
+    L2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    F32,
+    F16,
+    I8,
+}
+
+/// How vectors are stored and searched; fixed when the index is created.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VectorConfig {
+    pub dims: usize,
+    pub metric: Metric,
+    pub storage: Storage,
+    /// HNSW: neighbours per node (M).
+    pub connectivity: usize,
+    /// HNSW: candidate list while inserting (efConstruction).
+    pub expansion_add: usize,
+    /// HNSW: candidate list while searching (ef).
+    pub expansion_search: usize,
+    /// Below this many vectors, search scans them all (exact, and fast at that size).
+    pub exact_below: usize,
+}
+
+impl VectorConfig {
+    pub fn new(dims: usize) -> Self {
+        VectorConfig {
+            dims,
+            metric: Metric::Cosine,
+            storage: Storage::F16,
+            connectivity: 16,
+            expansion_add: 128,
+            expansion_search: 64,
+            exact_below: 10_000,
+        }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.dims == 0 || self.dims > 65_536 {
+            return Err(Error::InvalidInput(format!("vector dimensions must be 1 to 65536, got {}", self.dims)));
+        }
+        if self.connectivity < 2 || self.expansion_add == 0 || self.expansion_search == 0 {
+            return Err(Error::InvalidInput("HNSW connectivity must be >= 2 and expansions >= 1".into()));
+        }
+        Ok(())
+    }
+
+    fn options(&self) -> IndexOptions {
+        IndexOptions {
+            dimensions: self.dims,
+            metric: match self.metric {
+                Metric::Cosine => MetricKind::Cos,
+                Metric::Ip => MetricKind::IP,
+                Metric::L2 => MetricKind::L2sq,
+            },
+            quantization: match self.storage {
+                Storage::F32 => ScalarKind::F32,
+                Storage::F16 => ScalarKind::F16,
+                Storage::I8 => ScalarKind::I8,
+            },
+            connectivity: self.connectivity,
+            expansion_add: self.expansion_add,
+            expansion_search: self.expansion_search,
+            multi: false,
+        }
+    }
+
+    /// Similarity (higher is better) from usearch's distance.
+    fn similarity(&self, distance: f32) -> f32 {
+        match self.metric {
+            Metric::Cosine | Metric::Ip => 1.0 - distance,
+            Metric::L2 => -distance,
+        }
+    }
+}
+
+fn usearch_err(context: &str, e: impl std::fmt::Display) -> Error {
+    Error::Vector(format!("{context}: {e}"))
+}
+
+pub struct VectorIndex {
+    config: VectorConfig,
+    index: usearch::Index,
+    /// A memory-mapped index is read-only.
+    read_only: bool,
+}
+
+impl VectorIndex {
+    pub fn new(config: VectorConfig) -> Result<Self> {
+        config.validate()?;
+        let index = usearch::Index::new(&config.options()).map_err(|e| usearch_err("creating the vector index", e))?;
+        Ok(VectorIndex { config, index, read_only: false })
+    }
+
+    /// Opens a committed vector file after checking its size and checksum (usearch itself trusts its
+    /// input). Readers memory-map it; a writer loads it to be able to change it.
+    pub fn open(dir: &Path, entry: &FileEntry, config: VectorConfig, count: u64, writable: bool) -> Result<Self> {
+        let path = dir.join(&entry.file);
+        let (len, crc) = file_crc(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::corrupt(&path, "vector file named by the manifest is missing"),
+            _ => Error::io(format!("reading {}", path.display()), e),
+        })?;
+        if len != entry.bytes || crc != entry.crc32 {
+            return Err(Error::corrupt(&path, "checksum mismatch: the vector file is damaged"));
+        }
+        let path_str = path.to_str().ok_or_else(|| Error::InvalidInput("index path is not valid UTF-8".into()))?;
+        let meta = usearch::Index::metadata(path_str).map_err(|e| Error::corrupt(&path, format!("unreadable vector header: {e}")))?;
+        if meta.dimensions as usize != config.dims {
+            return Err(Error::corrupt(&path, "vector file dimensions differ from the manifest"));
+        }
+        let mut vi = VectorIndex::new(config)?;
+        if writable {
+            vi.index.load(path_str).map_err(|e| Error::corrupt(&path, format!("cannot load vectors: {e}")))?;
+        } else {
+            vi.index.view(path_str).map_err(|e| Error::corrupt(&path, format!("cannot map vectors: {e}")))?;
+            vi.read_only = true;
+        }
+        vi.index.change_expansion_search(config.expansion_search);
+        if vi.index.size() as u64 != count {
+            return Err(Error::corrupt(&path, "vector count differs from the manifest"));
+        }
+        Ok(vi)
+    }
+
+    pub fn config(&self) -> &VectorConfig {
+        &self.config
+    }
+
+    pub fn len(&self) -> usize {
+        self.index.size()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, key: u64) -> bool {
+        self.index.contains(key)
+    }
+
+    /// Checks a vector's length and values before it reaches usearch.
+    pub fn check_vector(&self, vector: &[f32]) -> Result<()> {
+        if vector.len() != self.config.dims {
+            return Err(Error::InvalidInput(format!(
+                "vector has {} dimensions; the index holds {}-dimensional vectors",
+                vector.len(),
+                self.config.dims
+            )));
+        }
+        if !vector.iter().all(|x| x.is_finite()) {
+            return Err(Error::InvalidInput("vector holds NaN or infinite values".into()));
+        }
+        if self.config.metric == Metric::Cosine && vector.iter().all(|x| *x == 0.0) {
+            return Err(Error::InvalidInput("a zero vector has no direction for cosine similarity".into()));
+        }
+        Ok(())
+    }
+
+    pub fn add(&mut self, key: u64, vector: &[f32]) -> Result<()> {
+        assert!(!self.read_only, "a viewed vector index is never handed to a writer");
+        self.check_vector(vector)?;
+        if self.index.size() + 1 > self.index.capacity() {
+            let grow = (self.index.capacity() * 2).max(1024);
+            self.index.reserve(grow).map_err(|e| usearch_err("growing the vector index", e))?;
+        }
+        self.index.add(key, vector).map_err(|e| usearch_err("adding a vector", e))
+    }
+
+    pub fn remove(&mut self, key: u64) -> Result<()> {
+        if self.index.contains(key) {
+            self.index.remove(key).map_err(|e| usearch_err("removing a vector", e))?;
+        }
+        Ok(())
+    }
+
+    /// The `k` nearest keys with their similarity, best first, among those `keep` accepts.
+    pub fn search(&self, query: &[f32], k: usize, keep: impl Fn(u64) -> bool) -> Result<Vec<(u64, f32)>> {
+        self.check_vector(query)?;
+        let n = self.index.size();
+        if n == 0 || k == 0 {
+            return Ok(Vec::new());
+        }
+        let matches = if n < self.config.exact_below {
+            // Exact: rank everything, then filter; at this size that is cheaper than the graph walk.
+            self.index.exact_search(query, n).map_err(|e| usearch_err("searching vectors", e))?
+        } else {
+            self.index.filtered_search(query, k, &keep).map_err(|e| usearch_err("searching vectors", e))?
+        };
+        Ok(matches
+            .keys
+            .iter()
+            .zip(&matches.distances)
+            .filter(|(key, _)| keep(**key))
+            .take(k)
+            .map(|(key, d)| (*key, self.config.similarity(*d)))
+            .collect())
+    }
+
+    /// Writes the index to `path` and fsyncs it; returns its size and checksum.
+    pub fn save(&self, path: &Path) -> Result<(u64, u32)> {
+        let path_str = path.to_str().ok_or_else(|| Error::InvalidInput("index path is not valid UTF-8".into()))?;
+        self.index.save(path_str).map_err(|e| usearch_err("saving vectors", e))?;
+        File::open(path).and_then(|f| f.sync_all()).map_err(|e| Error::io(format!("syncing {}", path.display()), e))?;
+        file_crc(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+    }
+
+    pub fn memory_usage(&self) -> usize {
+        self.index.memory_usage()
+    }
+}
+
+fn file_crc(path: &Path) -> std::io::Result<(u64, u32)> {
+    let mut f = File::open(path)?;
+    let mut h = crc32fast::Hasher::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        total += n as u64;
+    }
+    Ok((total, h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn exact_and_graph_search_find_the_nearest() {
+        for exact_below in [1_000_000, 0] {
+            let mut config = VectorConfig::new(4);
+            config.exact_below = exact_below;
+            let mut vi = VectorIndex::new(config).unwrap();
+            vi.add(1, &unit(&[1.0, 0.0, 0.0, 0.0])).unwrap();
+            vi.add(2, &unit(&[0.9, 0.1, 0.0, 0.0])).unwrap();
+            vi.add(3, &unit(&[0.0, 0.0, 1.0, 0.0])).unwrap();
+            let hits = vi.search(&unit(&[1.0, 0.05, 0.0, 0.0]), 2, |_| true).unwrap();
+            assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), [1, 2]);
+            assert!(hits[0].1 > 0.99 && hits[0].1 <= 1.0001);
+            let filtered = vi.search(&unit(&[1.0, 0.05, 0.0, 0.0]), 2, |k| k != 1).unwrap();
+            assert_eq!(filtered.iter().map(|h| h.0).collect::<Vec<_>>(), [2, 3]);
+        }
+    }
+
+    #[test]
+    fn bad_vectors_are_refused() {
+        let mut vi = VectorIndex::new(VectorConfig::new(3)).unwrap();
+        assert!(matches!(vi.add(1, &[1.0, 2.0]), Err(Error::InvalidInput(_))));
+        assert!(matches!(vi.add(1, &[f32::NAN, 0.0, 1.0]), Err(Error::InvalidInput(_))));
+        assert!(matches!(vi.add(1, &[0.0, 0.0, 0.0]), Err(Error::InvalidInput(_))));
+        assert!(VectorIndex::new(VectorConfig::new(0)).is_err());
+    }
+}
