@@ -15,9 +15,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from . import _core
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -52,6 +55,26 @@ class Hit(NamedTuple):
     highlights: tuple[tuple[int, int], ...] = ()
 
 
+def _as_vector(vector: Any) -> Any:
+    if vector is None:
+        return None
+    import numpy as np
+
+    v = np.ascontiguousarray(vector, dtype=np.float32)
+    if v.ndim != 1:
+        raise _core.InvalidInputError(f"a vector must be one-dimensional, got shape {v.shape}")
+    return v
+
+
+def _as_matrix(vectors: Any) -> Any:
+    import numpy as np
+
+    m = np.ascontiguousarray(vectors, dtype=np.float32)
+    if m.ndim != 2:
+        raise _core.InvalidInputError(f"vectors must be a 2-D array (documents × dims), got shape {m.shape}")
+    return m
+
+
 def _metadata_json(metadata: Optional[Mapping[str, Any]]) -> Optional[str]:
     if not metadata:
         return None
@@ -75,10 +98,23 @@ class Index:
 
     @classmethod
     def create(
-        cls, path: PathLike, *, k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords: bool = True
+        cls,
+        path: PathLike,
+        *,
+        k1: float = 1.2,
+        b: float = 0.75,
+        stem: bool = True,
+        stopwords: bool = True,
+        vectors: Optional[Mapping[str, Any]] = None,
     ) -> "Index":
-        """Creates a new index at `path` (absent or an empty directory) and opens it for writing."""
-        return cls(_core.LexicalIndex.create(os.fspath(path), k1=k1, b=b, stem=stem, stopwords=stopwords))
+        """Creates a new index at `path` (absent or an empty directory) and opens it for writing.
+
+        `vectors` makes it hold dense vectors too: {"dims": 384} and optionally "metric" (cosine, ip,
+        l2), "storage" (f32, f16, i8), HNSW "connectivity", "expansion_add", "expansion_search", and
+        "exact_below" (below this many vectors, search is an exact scan).
+        """
+        return cls(_core.LexicalIndex.create(os.fspath(path), k1=k1, b=b, stem=stem, stopwords=stopwords,
+                                             vectors=dict(vectors) if vectors else None))
 
     @classmethod
     def open(cls, path: PathLike, *, writer: bool = False) -> "Index":
@@ -99,7 +135,7 @@ class Index:
         return str(self._core.path)
 
     @property
-    def config(self) -> dict[str, Union[float, bool]]:
+    def config(self) -> dict[str, Any]:
         return self._core.config
 
     @property
@@ -110,6 +146,15 @@ class Index:
     @property
     def is_writer(self) -> bool:
         return self._core.is_writer
+
+    @property
+    def vector_config(self) -> Optional[dict[str, Any]]:
+        """The vector settings, or None for a lexical-only index."""
+        return self._core.config["vectors"]  # type: ignore[return-value]
+
+    @property
+    def vector_count(self) -> int:
+        return self._core.vector_count
 
     def __len__(self) -> int:
         return len(self._core)
@@ -122,25 +167,50 @@ class Index:
         return self._core.languages()
 
     # -- writing ----------------------------------------------------------------------------------
-    def add(self, id: str, text: str, *, lang: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None) -> int:
-        """Adds a document (replacing one with the same id); returns its stable key."""
-        return self._core.add(id, text, lang, _metadata_json(metadata))
+    def add(
+        self,
+        id: str,
+        text: str,
+        *,
+        lang: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        vector: Optional["np.ndarray"] = None,
+    ) -> int:
+        """Adds a document (replacing one with the same id), with its vector if the index holds vectors;
+        returns its stable key."""
+        return self._core.add(id, text, lang, _metadata_json(metadata), _as_vector(vector))
 
-    def add_many(self, documents: Iterable[Union[Document, Mapping[str, Any]]], *, batch_size: int = 1000) -> int:
+    def add_many(
+        self,
+        documents: Iterable[Union[Document, Mapping[str, Any]]],
+        *,
+        vectors: Optional["np.ndarray"] = None,
+        batch_size: int = 1000,
+    ) -> int:
         """Adds documents given as `Document`s or mappings with "id", "text" and optional "lang" and
-        "metadata"; returns how many were added."""
+        "metadata"; row i of `vectors` (n × dims) is document i's vector. Returns how many were added."""
+        matrix = None if vectors is None else _as_matrix(vectors)
         added = 0
         batch: list[tuple[str, str, Optional[str], Optional[str]]] = []
+
+        def flush() -> int:
+            rows = None if matrix is None else matrix[added : added + len(batch)]
+            if rows is not None and len(rows) != len(batch):
+                raise _core.InvalidInputError(f"more documents than vectors ({len(matrix)})")  # type: ignore[arg-type]
+            return len(self._core.add_many(batch, rows))
+
         for doc in documents:
             if isinstance(doc, Document):
                 batch.append((doc.id, doc.text, doc.lang, _metadata_json(doc.metadata)))
             else:
                 batch.append((doc["id"], doc["text"], doc.get("lang"), _metadata_json(doc.get("metadata"))))
             if len(batch) >= batch_size:
-                added += len(self._core.add_many(batch))
+                added += flush()
                 batch = []
         if batch:
-            added += len(self._core.add_many(batch))
+            added += flush()
+        if matrix is not None and added != len(matrix):
+            raise _core.InvalidInputError(f"{added} documents but {len(matrix)} vectors")
         return added
 
     def delete(self, id: str) -> bool:
@@ -205,6 +275,10 @@ class Index:
     ) -> list[Hit]:
         """Scores already analysed terms with weights (query expansion uses this)."""
         return [Hit(*h) for h in self._core.search_terms(list(terms), k, list(langs) if langs else None)]
+
+    def search_vector(self, vector: "np.ndarray", *, k: int = 10, langs: Optional[Sequence[str]] = None) -> list[Hit]:
+        """The `k` documents nearest to `vector`; the score is the similarity (cosine or inner product)."""
+        return [Hit(*h) for h in self._core.search_vector(_as_vector(vector), k, list(langs) if langs else None)]
 
     def _with_snippet(self, hit: Hit, query: str, chars: int) -> Hit:
         found = self._core.snippet(hit.id, query, chars)
