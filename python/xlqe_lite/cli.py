@@ -124,9 +124,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.dataset != "xquad":
         raise XlqeError(f"dataset {args.dataset!r} is not supported yet (xquad is)")
     bench = XquadBench.load(args.bench, args.level, _langs(args.langs), args.max_queries)
-    if args.mode != "bm25":
-        raise XlqeError(f"mode {args.mode!r} is not available in this build (bm25 is)")
-    build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords)
+    if args.mode == "bm25":
+        build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords)
+    else:
+        from .encoder import Encoder
+        from .evaluation import dense_builder
+
+        encoder = Encoder.load(args.model, threads=args.threads)
+        build = dense_builder(encoder)
     pairs = bench.pairs(args.pairs)
     progress = Progress("evaluating", total=len(pairs))
     timings = write_run(bench, build, pairs, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(1, note))
@@ -143,7 +148,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     result = evaluate(qrels, read_run(args.run), langs=bench.langs)
     result["config"] = {"dataset": args.dataset, "level": args.level, "mode": args.mode, "pairs": args.pairs,
                         "langs": bench.langs, "max_queries": args.max_queries, "k1": args.k1, "b": args.b,
-                        "stem": not args.no_stem, "stopwords": not args.no_stopwords}
+                        "stem": not args.no_stem, "stopwords": not args.no_stopwords,
+                        "model": args.model if args.mode != "bm25" else None}
     result["timings"] = timings
     print(format_report(result, per_pair=not args.quiet))
     print(f"run file: {args.run}; {timings['queries']} queries searched in {timings['search_s']:.2f}s, "
@@ -213,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the bench directory (default: $XLQE_BENCH or ../shared/bench)")
     p.add_argument("--dataset", default="xquad", choices=["xquad"])
     p.add_argument("--level", default="paragraph", choices=["paragraph", "sentence"])
-    p.add_argument("--mode", default="bm25", choices=["bm25"])
+    p.add_argument("--mode", default="bm25", choices=["bm25", "dense"])
+    p.add_argument("--model", default="multilingual-e5-small", help="encoder for dense modes (see `xlqe models list`)")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="encoder threads")
     p.add_argument("--langs", action="append", help="restrict query and document languages (comma-separated)")
     p.add_argument("--pairs", default="all", choices=["all", "cross", "mono"])
     p.add_argument("--max-queries", type=int,

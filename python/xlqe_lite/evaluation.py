@@ -128,6 +128,27 @@ def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords:
     return build
 
 
+def dense_builder(encoder, storage: str = "f32") -> BuildFn:
+    """Embeds each document language's corpus into a real index with vectors and searches by vector.
+    Embeddings are cached on disk (see embedding_cache), so reruns cost only the search."""
+    from .embedding_cache import encode_cached
+    from .index import Index
+
+    def build(doc_lang: str, docs: list[tuple[str, str]], workdir: str) -> SearchFn:
+        vectors = encode_cached(encoder, [t for _, t in docs], "passage")
+        index = Index.create(os.path.join(workdir, f"dense-{doc_lang}"), vectors={"dims": encoder.dim, "metric": "ip", "storage": storage})
+        index.add_many(({"id": i, "text": t, "lang": doc_lang} for i, t in docs), vectors=vectors)
+        index.commit()
+
+        def search(queries: list[str], query_lang: str) -> list[list[tuple[str, float]]]:
+            q = encode_cached(encoder, queries, "query")
+            return [[(h.id, h.score) for h in index.search_vector(v, k=RUN_DEPTH)] for v in q]
+
+        return search
+
+    return build
+
+
 def write_run(bench: XquadBench, build: BuildFn, pairs: Sequence[tuple[str, str]], run_path: str, tag: str,
               progress: Optional[Callable[[str], None]] = None) -> dict[str, float]:
     """Runs every pair and writes the TREC run file; returns timings in seconds."""

@@ -8,6 +8,7 @@
 pub mod analysis;
 pub mod detect;
 pub mod error;
+pub mod fusion;
 pub mod lang;
 
 pub use analysis::{Analyzer, AnalyzerConfig, Token};

@@ -349,6 +349,24 @@ impl PyLexicalIndex {
     }
 }
 
+/// Fuses ranked lists of (id, score), best first, with one weight per list. Returns
+/// [(id, fused score, [(rank, score) or None per list])], best first.
+#[pyfunction]
+#[pyo3(signature = (lists, weights, method="rrf", rrf_k=60.0, k=10))]
+#[allow(clippy::type_complexity)]
+fn fuse(
+    py: Python<'_>,
+    lists: Vec<Vec<(String, f32)>>,
+    weights: Vec<f32>,
+    method: &str,
+    rrf_k: f32,
+    k: usize,
+) -> PyResult<Vec<(String, f32, Vec<Option<(usize, f32)>>)>> {
+    let method = crate::fusion::FusionMethod::parse(method, rrf_k).map_err(to_py)?;
+    let fused = py.detach(|| crate::fusion::fuse(&lists, &weights, method, k)).map_err(to_py)?;
+    Ok(fused.into_iter().map(|f| (f.key, f.score, f.sources)).collect())
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -356,6 +374,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(analyze, m)?)?;
     m.add_function(wrap_pyfunction!(normalize_lang, m)?)?;
     m.add_function(wrap_pyfunction!(detect_language, m)?)?;
+    m.add_function(wrap_pyfunction!(fuse, m)?)?;
     m.add_class::<PyLexicalIndex>()?;
     m.add("XlqeError", py.get_type::<XlqeError>())?;
     m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;

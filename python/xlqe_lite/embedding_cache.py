@@ -1,0 +1,48 @@
+"""Embeddings of fixed text lists, cached on disk: evaluation and benchmarks embed the same bench texts
+run after run, and encoding is the slow part.
+
+The key is the model's identity (its name and the sha256 of its ONNX file), the kind (query or
+passage) and the exact texts, so a changed model or text never returns stale vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("XLQE_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "xlqe-lite")
+    return Path(base) / "embeddings"
+
+
+def _identity(encoder) -> str:
+    cfg = encoder.config
+    st = os.stat(cfg.onnx_path)
+    return f"{encoder.name}|{cfg.sha256 or ''}|{st.st_size}|{st.st_mtime_ns}|{cfg.query_prefix}|{cfg.passage_prefix}|{cfg.max_length}"
+
+
+def encode_cached(encoder, texts: Sequence[str], kind: Literal["query", "passage"]) -> np.ndarray:
+    """`encoder.encode(texts, kind)`, from the cache when these exact texts were embedded before."""
+    h = hashlib.sha256()
+    h.update(f"{_identity(encoder)}\0{kind}\0".encode())
+    for t in texts:
+        h.update(t.encode("utf-8", "surrogatepass") + b"\0")
+    path = cache_dir() / f"{h.hexdigest()}.npy"
+    if path.exists():
+        try:
+            cached = np.load(path)
+            if cached.shape == (len(texts), encoder.dim):
+                return cached
+        except (OSError, ValueError):
+            pass  # a damaged cache entry is recomputed
+    vectors = encoder.encode(list(texts), kind=kind)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+    np.save(tmp, vectors)
+    os.replace(tmp, path)
+    return vectors

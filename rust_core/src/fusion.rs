@@ -1,0 +1,151 @@
+//! Fusing ranked lists (lexical, dense, expansions, per target language) into one ranking.
+//!
+//! - Reciprocal rank fusion: Σ wᵢ / (k + rankᵢ), rank from 1; blind to score scales.
+//! - Min-max: Σ wᵢ · (s − minᵢ) / (maxᵢ − minᵢ); a document absent from a list gets 0 from it.
+//! - Z-score: Σ wᵢ · (s − meanᵢ) / stdᵢ; an absent document gets the list's lowest z.
+//!
+//! A list's weight can be 0 (it then only explains, never ranks).
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FusionMethod {
+    Rrf { k: f32 },
+    MinMax,
+    ZScore,
+}
+
+impl FusionMethod {
+    pub fn parse(name: &str, rrf_k: f32) -> Result<FusionMethod> {
+        match name {
+            "rrf" if rrf_k >= 0.0 && rrf_k.is_finite() => Ok(FusionMethod::Rrf { k: rrf_k }),
+            "rrf" => Err(Error::InvalidInput(format!("RRF k must be >= 0, got {rrf_k}"))),
+            "minmax" => Ok(FusionMethod::MinMax),
+            "zscore" => Ok(FusionMethod::ZScore),
+            other => Err(Error::InvalidInput(format!("unknown fusion method {other:?} (rrf, minmax, zscore)"))),
+        }
+    }
+}
+
+/// A fused result with where it stood in each input list (rank from 1 and raw score), for explanations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fused<K> {
+    pub key: K,
+    pub score: f32,
+    pub sources: Vec<Option<(usize, f32)>>,
+}
+
+/// Per list, maps a raw score to its normalised contribution (before the weight), and gives the
+/// contribution of a document the list did not return.
+fn normaliser(method: FusionMethod, scores: &[f32]) -> (Box<dyn Fn(usize, f32) -> f32>, f32) {
+    match method {
+        FusionMethod::Rrf { k } => (Box::new(move |rank, _| 1.0 / (k + rank as f32)), 0.0),
+        FusionMethod::MinMax => {
+            let (lo, hi) = scores.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+            let span = hi - lo;
+            (Box::new(move |_, s| if span > 0.0 { (s - lo) / span } else { 1.0 }), 0.0)
+        }
+        FusionMethod::ZScore => {
+            let n = scores.len().max(1) as f32;
+            let mean = scores.iter().sum::<f32>() / n;
+            let std = (scores.iter().map(|s| (s - mean) * (s - mean)).sum::<f32>() / n).sqrt();
+            let z = move |s: f32| if std > 0.0 { (s - mean) / std } else { 0.0 };
+            let floor = scores.iter().copied().fold(f32::INFINITY, f32::min);
+            let absent = if scores.is_empty() { 0.0 } else { z(floor) };
+            (Box::new(move |_, s| z(s)), absent)
+        }
+    }
+}
+
+/// Fuses `lists` (each best first, keys unique within a list) with one weight per list; returns the
+/// best `k`, ties broken by the best rank any list gave, so the order is deterministic.
+pub fn fuse<K: Hash + Eq + Clone>(lists: &[Vec<(K, f32)>], weights: &[f32], method: FusionMethod, k: usize) -> Result<Vec<Fused<K>>> {
+    if lists.len() != weights.len() {
+        return Err(Error::InvalidInput(format!("{} lists but {} weights", lists.len(), weights.len())));
+    }
+    if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+        return Err(Error::InvalidInput(format!("fusion weights must be finite and >= 0, got {w}")));
+    }
+    if lists.iter().flatten().any(|(_, s)| !s.is_finite()) {
+        return Err(Error::InvalidInput("a ranked list holds a NaN or infinite score".into()));
+    }
+    let mut at: HashMap<K, usize> = HashMap::new();
+    let mut fused: Vec<Fused<K>> = Vec::new();
+    let mut best_rank: Vec<usize> = Vec::new();
+    for (li, list) in lists.iter().enumerate() {
+        for (rank0, (key, score)) in list.iter().enumerate() {
+            let i = *at.entry(key.clone()).or_insert_with(|| {
+                fused.push(Fused { key: key.clone(), score: 0.0, sources: vec![None; lists.len()] });
+                best_rank.push(usize::MAX);
+                fused.len() - 1
+            });
+            if fused[i].sources[li].is_none() {
+                fused[i].sources[li] = Some((rank0 + 1, *score));
+                best_rank[i] = best_rank[i].min(rank0 + 1);
+            }
+        }
+    }
+    for (li, list) in lists.iter().enumerate() {
+        let scores: Vec<f32> = list.iter().map(|(_, s)| *s).collect();
+        let (norm, absent) = normaliser(method, &scores);
+        let w = weights[li];
+        if w == 0.0 {
+            continue;
+        }
+        for f in fused.iter_mut() {
+            f.score += w * match f.sources[li] {
+                Some((rank, s)) => norm(rank, s),
+                None => absent,
+            };
+        }
+    }
+    let mut order: Vec<usize> = (0..fused.len()).collect();
+    order.sort_by(|&a, &b| fused[b].score.total_cmp(&fused[a].score).then(best_rank[a].cmp(&best_rank[b])).then(a.cmp(&b)));
+    order.truncate(k);
+    let mut slots: Vec<Option<Fused<K>>> = fused.into_iter().map(Some).collect();
+    Ok(order.into_iter().map(|i| slots[i].take().expect("each index once")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys<'a>(f: &[Fused<&'a str>]) -> Vec<&'a str> {
+        f.iter().map(|x| x.key).collect()
+    }
+
+    #[test]
+    fn rrf_rewards_agreement() {
+        let a = vec![("x", 9.0), ("y", 5.0), ("z", 1.0)];
+        let b = vec![("y", 0.9), ("z", 0.8), ("w", 0.1)];
+        let f = fuse(&[a, b], &[1.0, 1.0], FusionMethod::Rrf { k: 60.0 }, 10).unwrap();
+        assert_eq!(keys(&f), ["y", "z", "x", "w"]);
+        assert!((f[0].score - (1.0 / 62.0 + 1.0 / 61.0)).abs() < 1e-7);
+        assert_eq!(f[0].sources, vec![Some((2, 5.0)), Some((1, 0.9))]);
+    }
+
+    #[test]
+    fn weights_steer_min_max_fusion() {
+        let lex = vec![("a", 10.0), ("b", 4.0)];
+        let dense = vec![("b", 0.9), ("a", 0.5)];
+        let lex_heavy = fuse(&[lex.clone(), dense.clone()], &[1.0, 0.2], FusionMethod::MinMax, 2).unwrap();
+        let dense_heavy = fuse(&[lex.clone(), dense.clone()], &[0.2, 1.0], FusionMethod::MinMax, 2).unwrap();
+        assert_eq!(keys(&lex_heavy), ["a", "b"]);
+        assert_eq!(keys(&dense_heavy), ["b", "a"]);
+        let only_dense = fuse(&[lex, dense], &[0.0, 1.0], FusionMethod::ZScore, 2).unwrap();
+        assert_eq!(keys(&only_dense), ["b", "a"]);
+        assert!(only_dense[1].sources[0].is_some(), "a zero-weight list still explains");
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        let l = vec![("a", f32::NAN)];
+        assert!(fuse(&[l], &[1.0], FusionMethod::MinMax, 1).is_err());
+        assert!(fuse::<&str>(&[vec![]], &[], FusionMethod::MinMax, 1).is_err());
+        assert!(fuse::<&str>(&[vec![]], &[-1.0], FusionMethod::MinMax, 1).is_err());
+        assert!(FusionMethod::parse("borda", 60.0).is_err());
+    }
+}
