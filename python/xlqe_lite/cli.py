@@ -128,10 +128,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords)
     else:
         from .encoder import Encoder
-        from .evaluation import dense_builder
+        from .evaluation import engine_builder
 
         encoder = Encoder.load(args.model, threads=args.threads)
-        build = dense_builder(encoder)
+        build = engine_builder(encoder, args.mode, detect_query_lang=args.detect_query_lang)
     pairs = bench.pairs(args.pairs)
     progress = Progress("evaluating", total=len(pairs))
     timings = write_run(bench, build, pairs, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(1, note))
@@ -219,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the bench directory (default: $XLQE_BENCH or ../shared/bench)")
     p.add_argument("--dataset", default="xquad", choices=["xquad"])
     p.add_argument("--level", default="paragraph", choices=["paragraph", "sentence"])
-    p.add_argument("--mode", default="bm25", choices=["bm25", "dense"])
+    p.add_argument("--mode", default="bm25", choices=["bm25", "dense", "hybrid"])
+    p.add_argument("--detect-query-lang", action="store_true",
+                   help="detect each query's language instead of using the bench's (hybrid mode)")
     p.add_argument("--model", default="multilingual-e5-small", help="encoder for dense modes (see `xlqe models list`)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="encoder threads")
     p.add_argument("--langs", action="append", help="restrict query and document languages (comma-separated)")

@@ -128,21 +128,28 @@ def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords:
     return build
 
 
-def dense_builder(encoder, storage: str = "f32") -> BuildFn:
-    """Embeds each document language's corpus into a real index with vectors and searches by vector.
-    Embeddings are cached on disk (see embedding_cache), so reruns cost only the search."""
+def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = False, storage: str = "f32") -> BuildFn:
+    """Embeds each document language's corpus into a real index with vectors and searches it through
+    the SearchEngine in `mode` ("dense" or "hybrid"), the code path users get. Embeddings are cached on
+    disk (see embedding_cache), so reruns cost only the search. The query language is the bench's
+    (known) one unless `detect_query_lang`."""
     from .embedding_cache import encode_cached
     from .index import Index
+    from .search import FusionConfig, SearchEngine
 
     def build(doc_lang: str, docs: list[tuple[str, str]], workdir: str) -> SearchFn:
         vectors = encode_cached(encoder, [t for _, t in docs], "passage")
-        index = Index.create(os.path.join(workdir, f"dense-{doc_lang}"), vectors={"dims": encoder.dim, "metric": "ip", "storage": storage})
+        index = Index.create(os.path.join(workdir, f"{mode}-{doc_lang}"),
+                             vectors={"dims": encoder.dim, "metric": "ip", "storage": storage, "model": encoder.name})
         index.add_many(({"id": i, "text": t, "lang": doc_lang} for i, t in docs), vectors=vectors)
         index.commit()
+        engine = SearchEngine(index, encoder, fusion or FusionConfig())
 
         def search(queries: list[str], query_lang: str) -> list[list[tuple[str, float]]]:
             q = encode_cached(encoder, queries, "query")
-            return [[(h.id, h.score) for h in index.search_vector(v, k=RUN_DEPTH)] for v in q]
+            lang = None if detect_query_lang else query_lang
+            return [[(h.id, h.score) for h in engine.search(text, k=RUN_DEPTH, mode=mode, lang=lang, query_vector=v)]
+                    for text, v in zip(queries, q)]
 
         return search
 

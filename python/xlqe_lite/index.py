@@ -53,6 +53,8 @@ class Hit(NamedTuple):
     key: int
     snippet: Optional[str] = None
     highlights: tuple[tuple[int, int], ...] = ()
+    # With explain=True in hybrid search: each list's rank, score and weight for this hit.
+    explanation: Optional[Mapping[str, Any]] = None
 
 
 def _as_vector(vector: Any) -> Any:

@@ -63,11 +63,36 @@ fn normaliser(method: FusionMethod, scores: &[f32]) -> (Box<dyn Fn(usize, f32) -
 /// Fuses `lists` (each best first, keys unique within a list) with one weight per list; returns the
 /// best `k`, ties broken by the best rank any list gave, so the order is deterministic.
 pub fn fuse<K: Hash + Eq + Clone>(lists: &[Vec<(K, f32)>], weights: &[f32], method: FusionMethod, k: usize) -> Result<Vec<Fused<K>>> {
+    fuse_weighted(lists, weights, None, method, k)
+}
+
+/// [`fuse`] where a list may also weigh each of its items (aligned with the list): the hybrid search
+/// weighs a lexical hit by whether the document shares the query's language or script. Normalisation
+/// still runs over the whole list; the item weight multiplies the item's contribution.
+pub fn fuse_weighted<K: Hash + Eq + Clone>(
+    lists: &[Vec<(K, f32)>],
+    weights: &[f32],
+    item_weights: Option<&[Option<Vec<f32>>]>,
+    method: FusionMethod,
+    k: usize,
+) -> Result<Vec<Fused<K>>> {
     if lists.len() != weights.len() {
         return Err(Error::InvalidInput(format!("{} lists but {} weights", lists.len(), weights.len())));
     }
     if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
         return Err(Error::InvalidInput(format!("fusion weights must be finite and >= 0, got {w}")));
+    }
+    if let Some(iw) = item_weights {
+        if iw.len() != lists.len() {
+            return Err(Error::InvalidInput("one item-weight entry per list is needed".into()));
+        }
+        for (list, w) in lists.iter().zip(iw) {
+            if let Some(w) = w {
+                if w.len() != list.len() || w.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
+                    return Err(Error::InvalidInput("item weights must match their list and be finite and >= 0".into()));
+                }
+            }
+        }
     }
     if lists.iter().flatten().any(|(_, s)| !s.is_finite()) {
         return Err(Error::InvalidInput("a ranked list holds a NaN or infinite score".into()));
@@ -75,16 +100,22 @@ pub fn fuse<K: Hash + Eq + Clone>(lists: &[Vec<(K, f32)>], weights: &[f32], meth
     let mut at: HashMap<K, usize> = HashMap::new();
     let mut fused: Vec<Fused<K>> = Vec::new();
     let mut best_rank: Vec<usize> = Vec::new();
+    // Per fused item and list: the item weight, 1 unless the list gave one.
+    let mut item_w: Vec<Vec<f32>> = Vec::new();
     for (li, list) in lists.iter().enumerate() {
         for (rank0, (key, score)) in list.iter().enumerate() {
             let i = *at.entry(key.clone()).or_insert_with(|| {
                 fused.push(Fused { key: key.clone(), score: 0.0, sources: vec![None; lists.len()] });
                 best_rank.push(usize::MAX);
+                item_w.push(vec![1.0; lists.len()]);
                 fused.len() - 1
             });
             if fused[i].sources[li].is_none() {
                 fused[i].sources[li] = Some((rank0 + 1, *score));
                 best_rank[i] = best_rank[i].min(rank0 + 1);
+                if let Some(Some(w)) = item_weights.map(|iw| &iw[li]) {
+                    item_w[i][li] = w[rank0];
+                }
             }
         }
     }
@@ -95,9 +126,9 @@ pub fn fuse<K: Hash + Eq + Clone>(lists: &[Vec<(K, f32)>], weights: &[f32], meth
         if w == 0.0 {
             continue;
         }
-        for f in fused.iter_mut() {
+        for (f, iw) in fused.iter_mut().zip(&item_w) {
             f.score += w * match f.sources[li] {
-                Some((rank, s)) => norm(rank, s),
+                Some((rank, s)) => iw[li] * norm(rank, s),
                 None => absent,
             };
         }
@@ -138,6 +169,18 @@ mod tests {
         let only_dense = fuse(&[lex, dense], &[0.0, 1.0], FusionMethod::ZScore, 2).unwrap();
         assert_eq!(keys(&only_dense), ["b", "a"]);
         assert!(only_dense[1].sources[0].is_some(), "a zero-weight list still explains");
+    }
+
+    #[test]
+    fn item_weights_scale_single_hits() {
+        let lex = vec![("same-lang", 1.0), ("other-lang", 0.9)];
+        let dense = vec![("other-lang", 0.8), ("same-lang", 0.79)];
+        let plain = fuse(&[lex.clone(), dense.clone()], &[1.0, 1.0], FusionMethod::MinMax, 2).unwrap();
+        assert_eq!(keys(&plain), ["same-lang", "other-lang"]);
+        let iw = [Some(vec![1.0, 0.0]), None];
+        let f = fuse_weighted(&[lex, dense], &[1.0, 1.0], Some(&iw), FusionMethod::MinMax, 2).unwrap();
+        assert_eq!(keys(&f), ["same-lang", "other-lang"]);
+        assert!((f[1].score - 1.0).abs() < 1e-6, "the lexical hit of other-lang is weighed out: {}", f[1].score);
     }
 
     #[test]

@@ -164,8 +164,8 @@ impl Index {
         }
         let vectors = match (&manifest.config.vectors, &manifest.vectors) {
             (None, None) => None,
-            (Some(config), None) => Some(VectorIndex::new(*config)?),
-            (Some(config), Some(entry)) => Some(VectorIndex::open(dir, entry, *config, manifest.vector_count, writable)?),
+            (Some(config), None) => Some(VectorIndex::new(config.clone())?),
+            (Some(config), Some(entry)) => Some(VectorIndex::open(dir, entry, config.clone(), manifest.vector_count, writable)?),
             (None, Some(_)) => return Err(Error::corrupt(dir, "vector file without a vector configuration")),
         };
         Ok((seg, vectors))
@@ -202,7 +202,7 @@ impl Index {
         &self.dir
     }
     pub fn config(&self) -> IndexConfig {
-        self.manifest.config
+        self.manifest.config.clone()
     }
     pub fn analyzer(&self) -> &Analyzer {
         &self.analyzer
@@ -781,7 +781,7 @@ impl Index {
 
     /// Whether the index holds vectors, and their configuration.
     pub fn vector_config(&self) -> Option<crate::vector::VectorConfig> {
-        self.vectors.as_ref().map(|v| *v.config())
+        self.vectors.as_ref().map(|v| v.config().clone())
     }
 
     pub fn vector_count(&self) -> usize {

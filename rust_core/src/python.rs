@@ -55,6 +55,18 @@ fn normalize_lang(tag: &str) -> PyResult<String> {
     crate::lang::normalize_lang(tag).map_err(to_py)
 }
 
+/// The ISO 15924 script most letters of `text` are in ("Latn", "Cyrl", "Hani", ...), or None.
+#[pyfunction]
+fn dominant_script(text: &str) -> Option<&'static str> {
+    crate::lang::dominant_script(text)
+}
+
+/// The ISO 15924 script a language is written in, or None for an unknown code.
+#[pyfunction]
+fn language_script(lang: &str) -> Option<&'static str> {
+    crate::lang::normalize_lang(lang).ok().and_then(|l| crate::lang::language_script(&l))
+}
+
 /// (language, confidence, reliable) or None.
 #[pyfunction]
 fn detect_language(py: Python<'_>, text: &str) -> Option<(String, f64, bool)> {
@@ -109,6 +121,7 @@ fn vector_config(d: &Bound<'_, PyDict>) -> PyResult<VectorConfig> {
             "expansion_add" => c.expansion_add = v.extract()?,
             "expansion_search" => c.expansion_search = v.extract()?,
             "exact_below" => c.exact_below = v.extract()?,
+            "model" => c.model = v.extract()?,
             other => return Err(InvalidInputError::new_err(format!("unknown vector setting {other:?}"))),
         }
     }
@@ -125,6 +138,7 @@ fn vector_config_dict<'py>(py: Python<'py>, c: &VectorConfig) -> PyResult<Bound<
     d.set_item("expansion_add", c.expansion_add)?;
     d.set_item("expansion_search", c.expansion_search)?;
     d.set_item("exact_below", c.exact_below)?;
+    d.set_item("model", c.model.clone())?;
     Ok(d)
 }
 
@@ -351,8 +365,9 @@ impl PyLexicalIndex {
 
 /// Fuses ranked lists of (id, score), best first, with one weight per list. Returns
 /// [(id, fused score, [(rank, score) or None per list])], best first.
+/// `item_weights`, when given, holds per list None or one multiplier per item of that list.
 #[pyfunction]
-#[pyo3(signature = (lists, weights, method="rrf", rrf_k=60.0, k=10))]
+#[pyo3(signature = (lists, weights, method="rrf", rrf_k=60.0, k=10, item_weights=None))]
 #[allow(clippy::type_complexity)]
 fn fuse(
     py: Python<'_>,
@@ -361,9 +376,12 @@ fn fuse(
     method: &str,
     rrf_k: f32,
     k: usize,
+    item_weights: Option<Vec<Option<Vec<f32>>>>,
 ) -> PyResult<Vec<(String, f32, Vec<Option<(usize, f32)>>)>> {
     let method = crate::fusion::FusionMethod::parse(method, rrf_k).map_err(to_py)?;
-    let fused = py.detach(|| crate::fusion::fuse(&lists, &weights, method, k)).map_err(to_py)?;
+    let fused = py
+        .detach(|| crate::fusion::fuse_weighted(&lists, &weights, item_weights.as_deref(), method, k))
+        .map_err(to_py)?;
     Ok(fused.into_iter().map(|f| (f.key, f.score, f.sources)).collect())
 }
 
@@ -375,6 +393,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(normalize_lang, m)?)?;
     m.add_function(wrap_pyfunction!(detect_language, m)?)?;
     m.add_function(wrap_pyfunction!(fuse, m)?)?;
+    m.add_function(wrap_pyfunction!(dominant_script, m)?)?;
+    m.add_function(wrap_pyfunction!(language_script, m)?)?;
     m.add_class::<PyLexicalIndex>()?;
     m.add("XlqeError", py.get_type::<XlqeError>())?;
     m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;

@@ -25,7 +25,7 @@ pub const INDEX_FORMAT: &str = "xlqe-lite-index";
 pub const INDEX_FORMAT_VERSION: u32 = 1;
 
 /// Settings fixed when the index is created.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexConfig {
     /// BM25 term-frequency saturation.
     pub k1: f32,

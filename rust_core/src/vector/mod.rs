@@ -31,7 +31,7 @@ pub enum Storage {
 }
 
 /// How vectors are stored and searched; fixed when the index is created.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VectorConfig {
     pub dims: usize,
     pub metric: Metric,
@@ -44,6 +44,9 @@ pub struct VectorConfig {
     pub expansion_search: usize,
     /// Below this many vectors, search scans them all (exact, and fast at that size).
     pub exact_below: usize,
+    /// The encoder that made the vectors, so queries are embedded by the same one.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 impl VectorConfig {
@@ -56,6 +59,7 @@ impl VectorConfig {
             expansion_add: 128,
             expansion_search: 64,
             exact_below: 10_000,
+            model: None,
         }
     }
 
@@ -132,7 +136,7 @@ impl VectorIndex {
         if meta.dimensions as usize != config.dims {
             return Err(Error::corrupt(&path, "vector file dimensions differ from the manifest"));
         }
-        let mut vi = VectorIndex::new(config)?;
+        let mut vi = VectorIndex::new(config.clone())?;
         if writable {
             vi.index.load(path_str).map_err(|e| Error::corrupt(&path, format!("cannot load vectors: {e}")))?;
         } else {
