@@ -173,13 +173,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords)
     else:
         from .encoder import Encoder
-        from .evaluation import engine_builder
+        from .evaluation import engine_builder  # noqa: I001
 
         encoder = Encoder.load(args.model, threads=args.threads)
         build = engine_builder(encoder, args.mode, detect_query_lang=args.detect_query_lang)
     pairs = bench.pairs(args.pairs)
-    progress = Progress("evaluating", total=len(pairs))
-    timings = write_run(bench, build, pairs, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(1, note))
+    progress = Progress("evaluating", total=len(bench.langs) if args.pooled else len(pairs))
+    timings = write_run(bench, build, pairs, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(1, note),
+                        pooled=args.pooled)
     progress.close()
     qrels = bench.qrels
     if args.max_queries:
@@ -190,13 +191,22 @@ def cmd_eval(args: argparse.Namespace) -> int:
         with open(args.run + ".qrels.tsv", "w", encoding="utf-8") as f:
             f.write("query_id\tdoc_id\trelevance\n")
             f.writelines(f"{q}\t{d}\t{r}\n" for q, docs in sorted(qrels.items()) for d, r in sorted(docs.items()))
-    result = evaluate(qrels, read_run(args.run), langs=bench.langs)
+    run = read_run(args.run)
+    result = evaluate(qrels, run, langs=bench.langs, pooled=args.pooled)
+    if args.pooled:
+        from .evaluation import own_language_share
+
+        result["own_language_top10"] = own_language_share(run)
     result["config"] = {"dataset": args.dataset, "level": args.level, "mode": args.mode, "pairs": args.pairs,
                         "langs": bench.langs, "max_queries": args.max_queries, "k1": args.k1, "b": args.b,
                         "stem": not args.no_stem, "stopwords": not args.no_stopwords,
                         "model": args.model if args.mode != "bm25" else None}
     result["timings"] = timings
     print(format_report(result, per_pair=not args.quiet))
+    if args.pooled:
+        share = result["own_language_top10"]
+        print(f"pooled top 10: {share['mean_share']:.3f} of hits in the query's own language on average; "
+              f"own language is the majority for {share['majority']:.3f} of queries")
     print(f"run file: {args.run}; {timings['queries']} queries searched in {timings['search_s']:.2f}s, "
           f"indexing {timings['index_s']:.2f}s")
     if args.json:
@@ -279,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="encoder threads")
     p.add_argument("--langs", action="append", help="restrict query and document languages (comma-separated)")
     p.add_argument("--pairs", default="all", choices=["all", "cross", "mono"])
+    p.add_argument("--pooled", action="store_true",
+                   help="one mixed index of all languages, each query searched once (LAReQA-style); adds pooled metrics")
     p.add_argument("--max-queries", type=int,
                    help="first N queries with qrels per language; their qrels are written to OUT.run.qrels.tsv")
     p.add_argument("--run", required=True, metavar="OUT.run", help="where to write the TREC run file")

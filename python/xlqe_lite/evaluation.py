@@ -105,8 +105,9 @@ class XquadBench:
         return out
 
 
-# A retriever for one document language: given that language's documents, it returns a search
-# function from (query texts, query language) to ranked (doc id, score) lists.
+# A retriever for one document language ("pooled" for all of them at once): given the documents (their
+# language is in their ids), it returns a search function from (query texts, query language) to ranked
+# (doc id, score) lists.
 SearchFn = Callable[[list[str], str], list[list[tuple[str, float]]]]
 BuildFn = Callable[[str, list[tuple[str, str]], str], SearchFn]
 
@@ -117,7 +118,7 @@ def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords:
 
     def build(doc_lang: str, docs: list[tuple[str, str]], workdir: str) -> SearchFn:
         index = Index.create(os.path.join(workdir, f"bm25-{doc_lang}"), k1=k1, b=b, stem=stem, stopwords=stopwords)
-        index.add_many({"id": i, "text": t, "lang": doc_lang} for i, t in docs)
+        index.add_many({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs)
         index.commit()
 
         def search(queries: list[str], query_lang: str) -> list[list[tuple[str, float]]]:
@@ -141,7 +142,7 @@ def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = Fa
         vectors = encode_cached(encoder, [t for _, t in docs], "passage")
         index = Index.create(os.path.join(workdir, f"{mode}-{doc_lang}"),
                              vectors={"dims": encoder.dim, "metric": "ip", "storage": storage, "model": encoder.name})
-        index.add_many(({"id": i, "text": t, "lang": doc_lang} for i, t in docs), vectors=vectors)
+        index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs), vectors=vectors)
         index.commit()
         engine = SearchEngine(index, encoder, fusion or FusionConfig())
 
@@ -157,28 +158,52 @@ def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = Fa
 
 
 def write_run(bench: XquadBench, build: BuildFn, pairs: Sequence[tuple[str, str]], run_path: str, tag: str,
-              progress: Optional[Callable[[str], None]] = None) -> dict[str, float]:
-    """Runs every pair and writes the TREC run file; returns timings in seconds."""
+              progress: Optional[Callable[[str], None]] = None, pooled: bool = False) -> dict[str, float]:
+    """Runs every pair and writes the TREC run file; returns timings in seconds. With `pooled`, one
+    index holds every language's documents and each query is searched once over all of them."""
     timings = {"index_s": 0.0, "search_s": 0.0, "queries": 0}
-    doc_langs = sorted({d for _, d in pairs}, key=bench.langs.index)
     Path(run_path).parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="xlqe-eval-") as workdir, open(run_path, "w", encoding="utf-8") as out:
-        for d in doc_langs:
+
+        def run(search: SearchFn, q: str) -> None:
+            if progress:
+                progress(q)
+            ids = [qid for qid, _ in bench.queries[q]]
+            t0 = time.perf_counter()
+            ranked = search([text for _, text in bench.queries[q]], q)
+            timings["search_s"] += time.perf_counter() - t0
+            timings["queries"] += len(ids)
+            for qid, hits in zip(ids, ranked):
+                for rank, (doc, score) in enumerate(hits[:RUN_DEPTH], 1):
+                    out.write(f"{qid} Q0 {doc} {rank} {score:.6f} {tag}\n")
+
+        if pooled:
+            t0 = time.perf_counter()
+            search = build("pooled", [doc for d in bench.langs for doc in bench.corpora[d]], workdir)
+            timings["index_s"] += time.perf_counter() - t0
+            for q in sorted({q for q, _ in pairs}, key=bench.langs.index):
+                run(search, q)
+            return timings
+        for d in sorted({d for _, d in pairs}, key=bench.langs.index):
             t0 = time.perf_counter()
             search = build(d, bench.corpora[d], workdir)
             timings["index_s"] += time.perf_counter() - t0
             for q in [q for q, dd in pairs if dd == d]:
-                if progress:
-                    progress(f"{q}->{d}")
-                ids = [qid for qid, _ in bench.queries[q]]
-                t0 = time.perf_counter()
-                ranked = search([text for _, text in bench.queries[q]], q)
-                timings["search_s"] += time.perf_counter() - t0
-                timings["queries"] += len(ids)
-                for qid, hits in zip(ids, ranked):
-                    for rank, (doc, score) in enumerate(hits[:RUN_DEPTH], 1):
-                        out.write(f"{qid} Q0 {doc} {rank} {score:.6f} {tag}\n")
+                run(search, q)
     return timings
+
+
+def own_language_share(run: dict[str, list[str]], depth: int = 10) -> dict[str, float]:
+    """In a pooled run: the mean share of each query's top `depth` written in the query's own language,
+    and how often that language fills the majority of it (1/9 of the top would be language-blind)."""
+    shares = []
+    for q, ranked in run.items():
+        top = ranked[:depth]
+        if top:
+            shares.append(sum(lang_of(d) == lang_of(q) for d in top) / len(top))
+    if not shares:
+        return {"mean_share": float("nan"), "majority": float("nan")}
+    return {"mean_share": sum(shares) / len(shares), "majority": sum(s > 0.5 for s in shares) / len(shares)}
 
 
 def read_run(path: str) -> dict[str, list[str]]:
