@@ -278,6 +278,11 @@ class Index:
         """Scores already analysed terms with weights (query expansion uses this)."""
         return [Hit(*h) for h in self._core.search_terms(list(terms), k, list(langs) if langs else None)]
 
+    def set_vector_expansion_search(self, ef: int) -> None:
+        """HNSW search breadth (ef) for this handle: higher finds more of the true nearest neighbours,
+        more slowly. Not persisted; the index's own setting stays."""
+        self._core.set_vector_expansion_search(ef)
+
     def search_vector(self, vector: "np.ndarray", *, k: int = 10, langs: Optional[Sequence[str]] = None) -> list[Hit]:
         """The `k` documents nearest to `vector`; the score is the similarity (cosine or inner product)."""
         return [Hit(*h) for h in self._core.search_vector(_as_vector(vector), k, list(langs) if langs else None)]

@@ -784,6 +784,11 @@ impl Index {
         self.vectors.as_ref().map(|v| v.config().clone())
     }
 
+    /// Trades vector-search speed for recall on this handle (HNSW ef); not persisted.
+    pub fn set_vector_expansion_search(&mut self, ef: usize) -> Result<()> {
+        self.vectors.as_mut().ok_or_else(|| Error::InvalidInput("this index holds no vectors".into()))?.set_expansion_search(ef)
+    }
+
     pub fn vector_count(&self) -> usize {
         self.vectors.as_ref().map_or(0, |v| v.len())
     }

@@ -265,6 +265,11 @@ impl PyLexicalIndex {
         })
     }
 
+    /// HNSW search breadth (ef) for this handle; higher is slower and more exact. Not persisted.
+    fn set_vector_expansion_search(&self, ef: usize) -> PyResult<()> {
+        self.with_mut(|ix| ix.set_vector_expansion_search(ef))
+    }
+
     /// [(id, similarity, lang, key)] of the `k` nearest documents by vector.
     #[pyo3(signature = (query, k=10, langs=None))]
     fn search_vector(&self, py: Python<'_>, query: PyReadonlyArray1<'_, f32>, k: usize, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {

@@ -232,6 +232,16 @@ impl VectorIndex {
         file_crc(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
     }
 
+    /// Changes the search-time candidate list (ef) for this handle only; the committed setting stays.
+    pub fn set_expansion_search(&mut self, ef: usize) -> Result<()> {
+        if ef == 0 {
+            return Err(Error::InvalidInput("expansion_search must be >= 1".into()));
+        }
+        self.config.expansion_search = ef;
+        self.index.change_expansion_search(ef);
+        Ok(())
+    }
+
     pub fn memory_usage(&self) -> usize {
         self.index.memory_usage()
     }
