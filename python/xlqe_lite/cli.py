@@ -164,42 +164,46 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import XquadBench, bm25_builder, evaluate, format_report, read_run, write_run
+    from .evaluation import BitextBench, XquadBench, bm25_builder, evaluate, format_report, read_run, write_run, xquad_tasks
 
-    if args.dataset != "xquad":
-        raise XlqeError(f"dataset {args.dataset!r} is not supported yet (xquad is)")
-    bench = XquadBench.load(args.bench, args.level, _langs(args.langs), args.max_queries)
+    if args.dataset == "xquad":
+        bench = XquadBench.load(args.bench, args.level, _langs(args.langs), args.max_queries)
+        tasks = xquad_tasks(bench, bench.pairs(args.pairs), pooled=args.pooled)
+        langs, all_qrels = bench.langs, bench.qrels
+    else:
+        if args.pooled or args.pairs != "all":
+            raise XlqeError(f"{args.dataset} pairs every language with English, both ways: --pooled and --pairs do not apply")
+        bitext = BitextBench.load(args.bench, args.dataset, _langs(args.langs), args.max_queries)
+        tasks, langs, all_qrels = bitext.tasks, None, bitext.qrels
     if args.mode == "bm25":
         build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords)
     else:
         from .encoder import Encoder
-        from .evaluation import engine_builder  # noqa: I001
+        from .evaluation import engine_builder
 
         encoder = Encoder.load(args.model, threads=args.threads)
         build = engine_builder(encoder, args.mode, detect_query_lang=args.detect_query_lang)
-    pairs = bench.pairs(args.pairs)
-    progress = Progress("evaluating", total=len(bench.langs) if args.pooled else len(pairs))
-    timings = write_run(bench, build, pairs, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(1, note),
-                        pooled=args.pooled)
+    progress = Progress("evaluating", total=sum(len(t[2]) for t in tasks))
+    timings = write_run(tasks, build, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(1, note))
     progress.close()
-    qrels = bench.qrels
+    qrels = all_qrels
     if args.max_queries:
         # Score the queries that were run, and leave their qrels beside the run so that the bench's
         # evaluate.py reproduces these figures from the files alone.
-        asked = {qid for lang in bench.langs for qid, _ in bench.queries[lang]}
-        qrels = {q: docs for q, docs in bench.qrels.items() if q in asked}
+        asked = {qid for _, _, sets in tasks for _, queries in sets for qid, _ in queries}
+        qrels = {q: docs for q, docs in all_qrels.items() if q in asked}
         with open(args.run + ".qrels.tsv", "w", encoding="utf-8") as f:
             f.write("query_id\tdoc_id\trelevance\n")
             f.writelines(f"{q}\t{d}\t{r}\n" for q, docs in sorted(qrels.items()) for d, r in sorted(docs.items()))
     run = read_run(args.run)
-    result = evaluate(qrels, run, langs=bench.langs, pooled=args.pooled)
+    result = evaluate(qrels, run, langs=langs, pooled=args.pooled)
     if args.pooled:
         from .evaluation import own_language_share
 
         result["own_language_top10"] = own_language_share(run)
     result["config"] = {"dataset": args.dataset, "level": args.level, "mode": args.mode, "pairs": args.pairs,
-                        "langs": bench.langs, "max_queries": args.max_queries, "k1": args.k1, "b": args.b,
-                        "stem": not args.no_stem, "stopwords": not args.no_stopwords,
+                        "langs": langs, "max_queries": args.max_queries, "k1": args.k1, "b": args.b,
+                        "stem": not args.no_stem, "stopwords": not args.no_stopwords, "pooled": args.pooled,
                         "model": args.model if args.mode != "bm25" else None}
     result["timings"] = timings
     print(format_report(result, per_pair=not args.quiet))
@@ -280,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "bench's evaluate.py computes them.")
     p.add_argument("--bench", default=_default_bench(), required=_default_bench() is None,
                    help="the bench directory (default: $XLQE_BENCH or ../shared/bench)")
-    p.add_argument("--dataset", default="xquad", choices=["xquad"])
+    p.add_argument("--dataset", default="xquad", choices=["xquad", "tatoeba", "ntrex"],
+                   help="xquad (paragraphs or sentences), or the tatoeba / ntrex bitext (each language <-> English)")
     p.add_argument("--level", default="paragraph", choices=["paragraph", "sentence"])
     p.add_argument("--mode", default="bm25", choices=["bm25", "dense", "hybrid"])
     p.add_argument("--detect-query-lang", action="store_true",

@@ -157,40 +157,88 @@ def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = Fa
     return build
 
 
-def write_run(bench: XquadBench, build: BuildFn, pairs: Sequence[tuple[str, str]], run_path: str, tag: str,
-              progress: Optional[Callable[[str], None]] = None, pooled: bool = False) -> dict[str, float]:
-    """Runs every pair and writes the TREC run file; returns timings in seconds. With `pooled`, one
-    index holds every language's documents and each query is searched once over all of them."""
+# One unit of work: a document pool (its label, its documents) and the query sets run against it.
+Task = tuple[str, list[tuple[str, str]], list[tuple[str, list[tuple[str, str]]]]]
+
+
+def xquad_tasks(bench: XquadBench, pairs: Sequence[tuple[str, str]], pooled: bool = False) -> list[Task]:
+    """Per document language, its corpus and the query languages paired with it; or, pooled, one index of
+    every language's documents and each query language once."""
+    if pooled:
+        docs = [doc for d in bench.langs for doc in bench.corpora[d]]
+        return [("pooled", docs, [(q, bench.queries[q]) for q in sorted({q for q, _ in pairs}, key=bench.langs.index)])]
+    return [(d, bench.corpora[d], [(q, bench.queries[q]) for q, dd in pairs if dd == d])
+            for d in sorted({d for _, d in pairs}, key=bench.langs.index)]
+
+
+def write_run(tasks: Sequence[Task], build: BuildFn, run_path: str, tag: str,
+              progress: Optional[Callable[[str], None]] = None) -> dict[str, float]:
+    """Builds each task's index, runs its queries, and writes the TREC run file; returns timings."""
     timings = {"index_s": 0.0, "search_s": 0.0, "queries": 0}
     Path(run_path).parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="xlqe-eval-") as workdir, open(run_path, "w", encoding="utf-8") as out:
-
-        def run(search: SearchFn, q: str) -> None:
-            if progress:
-                progress(q)
-            ids = [qid for qid, _ in bench.queries[q]]
+        for n, (label, docs, query_sets) in enumerate(tasks):
             t0 = time.perf_counter()
-            ranked = search([text for _, text in bench.queries[q]], q)
-            timings["search_s"] += time.perf_counter() - t0
-            timings["queries"] += len(ids)
-            for qid, hits in zip(ids, ranked):
-                for rank, (doc, score) in enumerate(hits[:RUN_DEPTH], 1):
-                    out.write(f"{qid} Q0 {doc} {rank} {score:.6f} {tag}\n")
-
-        if pooled:
-            t0 = time.perf_counter()
-            search = build("pooled", [doc for d in bench.langs for doc in bench.corpora[d]], workdir)
+            search = build(f"{n}-{label}", docs, workdir)
             timings["index_s"] += time.perf_counter() - t0
-            for q in sorted({q for q, _ in pairs}, key=bench.langs.index):
-                run(search, q)
-            return timings
-        for d in sorted({d for _, d in pairs}, key=bench.langs.index):
-            t0 = time.perf_counter()
-            search = build(d, bench.corpora[d], workdir)
-            timings["index_s"] += time.perf_counter() - t0
-            for q in [q for q, dd in pairs if dd == d]:
-                run(search, q)
+            for query_lang, queries in query_sets:
+                if progress:
+                    progress(f"{query_lang}->{label}")
+                t0 = time.perf_counter()
+                ranked = search([text for _, text in queries], query_lang)
+                timings["search_s"] += time.perf_counter() - t0
+                timings["queries"] += len(queries)
+                for (qid, _), hits in zip(queries, ranked):
+                    for rank, (doc, score) in enumerate(hits[:RUN_DEPTH], 1):
+                        out.write(f"{qid} Q0 {doc} {rank} {score:.6f} {tag}\n")
     return timings
+
+
+@dataclass
+class BitextBench:
+    """Tatoeba or NTREX: each sentence's translation is the one relevant document, searched among the
+    other language's sentences (Tatoeba: the other side of the same file, as in XTREME; NTREX: all 1,997
+    sentences of the other language). Both directions, every language against English."""
+
+    name: str
+    tasks: list[Task]
+    qrels: dict[str, dict[str, int]]
+    langs: list[str]
+
+    @classmethod
+    def load(cls, root: str, name: str, langs: Optional[Sequence[str]] = None, max_queries: Optional[int] = None) -> "BitextBench":
+        from ._core import normalize_lang
+
+        base = Path(root) / name
+        if not base.is_dir():
+            raise FileNotFoundError(f"no {name}/ folder in the bench directory {root}")
+        want = {normalize_lang(l) for l in langs} if langs else None
+        cut = (lambda xs: xs[:max_queries]) if max_queries else (lambda xs: xs)
+        tasks: list[Task] = []
+        seen: list[str] = []
+        if name == "tatoeba":
+            for path in sorted(base.glob("*-eng.jsonl")):
+                rows = _read_jsonl(path)
+                code = rows[0]["src_lang"]
+                if want and normalize_lang(code) not in want:
+                    continue
+                seen.append(code)
+                src = [(r["src_id"], r["src_text"]) for r in rows]
+                eng = [(r["tgt_id"], r["tgt_text"]) for r in rows]
+                tasks.append((f"eng-of-{code}", eng, [(code, cut(src))]))
+                tasks.append((code, src, [("eng", cut(eng))]))
+        elif name == "ntrex":
+            by_lang = {p.name.split(".")[1]: [(r["id"], r["text"]) for r in _read_jsonl(p)] for p in sorted(base.glob("sentences.*.jsonl"))}
+            others = [c for c in by_lang if c != "eng" and (not want or normalize_lang(c) in want)]
+            seen = others
+            tasks.append(("eng", by_lang["eng"], [(c, cut(by_lang[c])) for c in others]))
+            for c in others:
+                tasks.append((c, by_lang[c], [("eng", cut(by_lang["eng"]))]))
+        else:
+            raise ValueError(f"unknown bitext dataset {name!r}")
+        if not tasks:
+            raise ValueError(f"no {name} languages match {', '.join(langs or [])}")
+        return cls(name, tasks, read_qrels(base / "qrels.tsv"), seen)
 
 
 def own_language_share(run: dict[str, list[str]], depth: int = 10) -> dict[str, float]:
