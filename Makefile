@@ -12,7 +12,7 @@ PIP := $(PY) -m pip --disable-pip-version-check
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/xlqe-lite/cargo-target
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 
-.PHONY: setup demo test test-rust test-python bench clean
+.PHONY: setup demo test test-rust test-python test-fuzz bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,12 @@ test-rust:
 test-python: setup
 	$(PY) -m pytest -q tests python/xlqe_lite --doctest-modules
 
-test: setup test-rust test-python
+# A short fuzz run of the analyzer, the segment loader and the query path (longer runs: run.sh SECONDS).
+test-fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	rust_core/fuzz/run.sh 10
+
+test: setup test-rust test-python test-fuzz
 
 $(VENV)/.bench-deps: requirements/bench.txt | $(VENV)/.deps
 	$(PIP) install -q -r requirements/bench.txt
