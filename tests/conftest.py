@@ -40,6 +40,27 @@ def run_xlqe(*args: str, input: str | None = None, check: bool = False) -> subpr
     return proc
 
 
+E5 = "multilingual-e5-small"
+E5_Q4 = "multilingual-e5-small-q4"
+USE = "use-multilingual-v3"
+
+
+@pytest.fixture(scope="session")
+def prepared() -> dict[str, Path]:
+    """Every manifest model, prepared once (idempotent, cached between runs). The set-up installs the
+    model packages, so a missing one is a failure here, never a skip."""
+    from xlqe_lite import models
+    from xlqe_lite.models import ModelMissingError
+
+    out = {}
+    for name in models.MANIFEST:
+        try:
+            out[name] = models.prepare(name)
+        except ModelMissingError as e:
+            pytest.fail(f"model sources not installed (run `make setup`): {e}")
+    return out
+
+
 @pytest.fixture
 def xlqe():
     return run_xlqe

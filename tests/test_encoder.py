@@ -12,29 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("onnxruntime", reason="models/requirements.txt is not installed")
-pytest.importorskip("onnx", reason="models/requirements.txt is not installed")
-pytest.importorskip("tokenizers", reason="models/requirements.txt is not installed")
-
 from xlqe_lite import e5_convert, models  # noqa: E402
 from xlqe_lite.e5_reference import NumpyE5  # noqa: E402
 from xlqe_lite.encoder import Encoder  # noqa: E402
 from xlqe_lite.models import ModelMissingError  # noqa: E402
 
-E5 = "multilingual-e5-small"
-E5_Q4 = "multilingual-e5-small-q4"
-USE = "use-multilingual-v3"
-
-
-@pytest.fixture(scope="session")
-def prepared() -> dict[str, Path]:
-    out = {}
-    for name in models.MANIFEST:
-        try:
-            out[name] = models.prepare(name)  # idempotent, cached between runs
-        except ModelMissingError as e:
-            pytest.skip(f"model sources not installed: {e}")
-    return out
+from conftest import E5, E5_Q4, USE  # noqa: E402
 
 
 @pytest.fixture(scope="session")
