@@ -22,8 +22,10 @@ a chunk, alike for all), and the 1-minute load average is printed with each line
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -225,7 +227,8 @@ def main() -> int:
     lens = [len(e.ids) for e in tok.encode_batch(["passage: " + t for t in texts])]
     print(f"tokens per sentence (with prefix): mean {np.mean(lens):.1f}, median {np.median(lens):.0f}, max {max(lens)}")
 
-    tmp = Path(tempfile.mkdtemp(prefix="xlqe-bench-"))
+    tmp = Path(tempfile.mkdtemp(prefix="xlqe-bench-"))  # bench-only variants (fp32, q4-acc4, ...)
+    atexit.register(shutil.rmtree, tmp, True)
     weights = models.locate_source(models.MANIFEST["multilingual-e5-small"].sources["weights"])
 
     def variant_path(key: str) -> Path:
@@ -292,13 +295,16 @@ def main() -> int:
         m = len(sub)
         int8 = variant_path("e5-int8")
         print(f"\n== levers, one at a time ({m} sentences, sentences/s) ==")
-        print("-- graph optimisation (e5-int8, plain loop, sorted, batch 32)")
-        for level, disabled in (("none", None), ("basic", None), ("extended", None), ("all", None),
-                                ("all", list(e5_convert.DISABLED_OPTIMIZERS))):
-            sess = plain_session(int8, args.threads, level, disabled=disabled)
-            t, _ = timed(lambda: plain_loop(sess, tok, sub, "passage: ", 32, True), args.repeat)
-            label = level + (" - " + ",".join(disabled) if disabled else "")
-            print(f"   {label:36s} {m / t:8.1f}   load {load1()}", flush=True)
+        for key in ("e5-int8", "e5-q4"):
+            # (the int8 graph has no Add+LayerNormalization pair that SkipLayerNormFusion
+            # matches, so only the q4/fp32 graphs are affected by it)
+            print(f"-- graph optimisation ({key}, plain loop, sorted, batch 32)")
+            for level, disabled in (("none", None), ("basic", None), ("extended", None), ("all", None),
+                                    ("all", list(e5_convert.DISABLED_OPTIMIZERS))):
+                sess = plain_session(variant_path(key), args.threads, level, disabled=disabled)
+                t, _ = timed(lambda: plain_loop(sess, tok, sub, "passage: ", 32, True), args.repeat)
+                label = level + (" - " + ",".join(disabled) if disabled else "")
+                print(f"   {label:36s} {m / t:8.1f}   load {load1()}", flush=True)
         print("-- batch size (Encoder, e5-int8)")
         enc = Encoder.load(e5_config("e5-int8", int8, tok_path), threads=args.threads)
         for bs in (1, 8, 16, 32, 64, 128):
