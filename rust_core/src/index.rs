@@ -802,7 +802,10 @@ impl Index {
             self.doc_of_key(key)
                 .is_some_and(|d| !self.deleted[d] && allowed.as_ref().is_none_or(|a| a.contains(&self.lang_slot(d))))
         };
-        let found = vectors.search(query, k, keep)?;
+        // Vectors leave the vector index with their documents, so without a language filter (and, to be
+        // safe, without pending deletions) nothing needs excluding and the cheaper unfiltered walk serves.
+        let unfiltered = allowed.is_none() && self.deleted_count == 0;
+        let found = vectors.search(query, k, unfiltered, keep)?;
         Ok(found
             .into_iter()
             .filter_map(|(key, score)| {

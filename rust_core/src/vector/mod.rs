@@ -201,8 +201,9 @@ impl VectorIndex {
         Ok(())
     }
 
-    /// The `k` nearest keys with their similarity, best first, among those `keep` accepts.
-    pub fn search(&self, query: &[f32], k: usize, keep: impl Fn(u64) -> bool) -> Result<Vec<(u64, f32)>> {
+    /// The `k` nearest keys with their similarity, best first, among those `keep` accepts. `unfiltered`
+    /// promises that `keep` accepts every key in the index (no deletions pending, no filter).
+    pub fn search(&self, query: &[f32], k: usize, unfiltered: bool, keep: impl Fn(u64) -> bool) -> Result<Vec<(u64, f32)>> {
         self.check_vector(query)?;
         let n = self.index.size();
         if n == 0 || k == 0 {
@@ -211,6 +212,9 @@ impl VectorIndex {
         let matches = if n < self.config.exact_below {
             // Exact: rank everything, then filter; at this size that is cheaper than the graph walk.
             self.index.exact_search(query, n).map_err(|e| usearch_err("searching vectors", e))?
+        } else if unfiltered {
+            // Nothing to exclude: the plain graph walk, without a callback per visited node.
+            self.index.search(query, k).map_err(|e| usearch_err("searching vectors", e))?
         } else {
             self.index.filtered_search(query, k, &keep).map_err(|e| usearch_err("searching vectors", e))?
         };
@@ -281,10 +285,10 @@ mod tests {
             vi.add(1, &unit(&[1.0, 0.0, 0.0, 0.0])).unwrap();
             vi.add(2, &unit(&[0.9, 0.1, 0.0, 0.0])).unwrap();
             vi.add(3, &unit(&[0.0, 0.0, 1.0, 0.0])).unwrap();
-            let hits = vi.search(&unit(&[1.0, 0.05, 0.0, 0.0]), 2, |_| true).unwrap();
+            let hits = vi.search(&unit(&[1.0, 0.05, 0.0, 0.0]), 2, true, |_| true).unwrap();
             assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), [1, 2]);
             assert!(hits[0].1 > 0.99 && hits[0].1 <= 1.0001);
-            let filtered = vi.search(&unit(&[1.0, 0.05, 0.0, 0.0]), 2, |k| k != 1).unwrap();
+            let filtered = vi.search(&unit(&[1.0, 0.05, 0.0, 0.0]), 2, false, |k| k != 1).unwrap();
             assert_eq!(filtered.iter().map(|h| h.0).collect::<Vec<_>>(), [2, 3]);
         }
     }
