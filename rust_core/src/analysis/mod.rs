@@ -280,10 +280,6 @@ impl Analyzer {
 
     /// The language-specific stage of analysis for `lang`.
     pub fn language(&self, lang: Option<&str>) -> LanguageRules {
-        self.rules(lang)
-    }
-
-    fn rules(&self, lang: Option<&str>) -> LanguageRules {
         let Some(lang) = lang else {
             return LanguageRules { stemmer: None, stopwords: None, script: None };
         };
