@@ -88,12 +88,7 @@ pub struct Index {
 impl Index {
     /// Creates a new index in `dir` (which must not exist or be empty) and opens it for writing.
     pub fn create(dir: &Path, config: IndexConfig) -> Result<Index> {
-        if !(config.k1 >= 0.0 && config.k1.is_finite()) || !(0.0..=1.0).contains(&config.b) {
-            return Err(Error::InvalidInput(format!("BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={} b={}", config.k1, config.b)));
-        }
-        if let Some(v) = &config.vectors {
-            v.validate()?;
-        }
+        config.validate()?;
         storage::create_index_dir(dir, config)?;
         Index::open(dir, true)
     }

@@ -151,6 +151,67 @@ fn damaged_files_are_reported_not_crashed_on() {
 }
 
 #[test]
+fn a_damaged_manifest_is_caught_by_its_checksum() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = sample(&dir);
+    ix.commit().unwrap();
+    drop(ix);
+    let manifest = dir.join("xlqe.manifest");
+    let original = fs::read_to_string(&manifest).unwrap();
+    assert!(original.contains("\"checksum\""), "{original}");
+    // A setting that still parses and is in range: only the checksum can tell.
+    fs::write(&manifest, original.replace("\"k1\": 1.2", "\"k1\": 1.3")).unwrap();
+    let err = Index::open(&dir, false).err().expect("a damaged manifest");
+    assert!(err.to_string().contains("the manifest is damaged"), "{err}");
+    // Whitespace is not content.
+    fs::write(&manifest, original.replace("\n", "\n  ")).unwrap();
+    assert!(Index::open(&dir, false).is_ok());
+    // A manifest written before checksums existed is read unchecked, but its settings still are.
+    let mut value: serde_json::Value = serde_json::from_str(&original).unwrap();
+    value.as_object_mut().unwrap().remove("checksum");
+    fs::write(&manifest, serde_json::to_vec_pretty(&value).unwrap()).unwrap();
+    assert!(Index::open(&dir, false).unwrap().verify().is_empty());
+    value["config"]["b"] = serde_json::json!(7.0);
+    fs::write(&manifest, serde_json::to_vec(&value).unwrap()).unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
+    // Something that is not a manifest: a folder, or a file far too large to be one.
+    fs::remove_file(&manifest).unwrap();
+    fs::create_dir(&manifest).unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
+    fs::remove_dir(&manifest).unwrap();
+    fs::write(&manifest, vec![b' '; 2 << 20]).unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
+    // And the writer can carry on from the original.
+    fs::write(&manifest, &original).unwrap();
+    let mut writer = Index::open(&dir, true).unwrap();
+    writer.add(doc("new", "a later document", "en")).unwrap();
+    writer.commit().unwrap();
+    assert_eq!(Index::open(&dir, false).unwrap().len(), 5);
+}
+
+#[test]
+fn a_format_version_error_says_older_or_newer_and_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = sample(&dir);
+    ix.commit().unwrap();
+    drop(ix);
+    let manifest = dir.join("xlqe.manifest");
+    let original = fs::read_to_string(&manifest).unwrap();
+    for (found, expected) in [(0, "older than version 1"), (7, "newer than version 1")] {
+        fs::write(&manifest, original.replace("\"format_version\": 1", &format!("\"format_version\": {found}"))).unwrap();
+        let err = Index::open(&dir, false).err().expect("a format version error");
+        assert!(matches!(err, Error::FormatVersion { found: f, supported: 1, .. } if f == found), "{err:?}");
+        let message = err.to_string();
+        assert!(message.contains(&format!("format version {found}")) && message.contains(expected), "{message}");
+        assert!(message.contains("re-create the index"), "{message}");
+    }
+    fs::write(&manifest, &original).unwrap();
+    assert!(Index::open(&dir, false).unwrap().verify().is_empty());
+}
+
+#[test]
 fn an_interrupted_commit_leaves_the_last_committed_state() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("ix");

@@ -5,6 +5,9 @@
 //! by an atomic rename (and fsyncs the directory). Until that rename the old manifest names the old
 //! files, which are untouched; after it the new ones are complete. So a crash at any point leaves the last
 //! committed state readable. Files no manifest names are garbage and are removed by the next writer.
+//!
+//! Everything on disk is checked before it is trusted: the manifest carries the format version and its
+//! own CRC32, and names each file with its size and CRC32; segments carry their own version and checksum.
 
 pub mod segment;
 
@@ -23,6 +26,8 @@ pub const MANIFEST_FILE: &str = "xlqe.manifest";
 pub const LOCK_FILE: &str = "xlqe.lock";
 pub const INDEX_FORMAT: &str = "xlqe-lite-index";
 pub const INDEX_FORMAT_VERSION: u32 = 1;
+/// A manifest is a few hundred bytes; anything past this is not one (and is never read into memory).
+pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
 /// Settings fixed when the index is created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +40,19 @@ pub struct IndexConfig {
     /// Dense vectors, when the index holds them.
     #[serde(default)]
     pub vectors: Option<VectorConfig>,
+}
+
+impl IndexConfig {
+    /// Refuses settings no index can work with (an `InvalidInput` naming the setting).
+    pub fn validate(&self) -> Result<()> {
+        if !(self.k1 >= 0.0 && self.k1.is_finite() && (0.0..=1.0).contains(&self.b)) {
+            return Err(Error::InvalidInput(format!("BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={} b={}", self.k1, self.b)));
+        }
+        match &self.vectors {
+            Some(v) => v.validate(),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Default for IndexConfig {
@@ -68,6 +86,11 @@ pub struct Manifest {
     pub documents: u64,
     /// The next stable document key; keys are never reused, so other structures can refer to them.
     pub next_key: u64,
+    /// CRC32 of the manifest's content without this field (see [`manifest_checksum`]), so a damaged
+    /// setting or count is caught like a damaged segment. Always written; manifests written before it
+    /// existed have none and are accepted unchecked. Kept last: removing it never reorders the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<u32>,
 }
 
 impl Manifest {
@@ -82,6 +105,7 @@ impl Manifest {
             vector_count: 0,
             documents: 0,
             next_key: 0,
+            checksum: None,
         }
     }
 }
@@ -94,7 +118,18 @@ pub fn vector_file_name(generation: u64) -> String {
     format!("vec-{generation:010}.usearch")
 }
 
-/// Reads and validates the manifest of the index at `dir`.
+/// The checksum of a manifest's JSON content: CRC32 of its compact re-serialisation without the
+/// "checksum" field. Computed on the parsed JSON (not the struct), so the writer and every reader see
+/// the same numbers whatever their float formatting, and whitespace does not matter.
+fn manifest_checksum(mut value: serde_json::Value) -> u32 {
+    if let Some(object) = value.as_object_mut() {
+        object.remove("checksum");
+    }
+    crc32fast::hash(&serde_json::to_vec(&value).expect("JSON values serialise"))
+}
+
+/// Reads and validates the manifest of the index at `dir`: its format and version, its checksum, and
+/// settings a writer could have written.
 pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     if !dir.exists() {
         return Err(Error::NotFound(dir.into()));
@@ -103,11 +138,19 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         return Err(Error::corrupt(dir, "not a directory"));
     }
     let path = dir.join(MANIFEST_FILE);
+    let not_an_index = || Error::corrupt(dir, format!("not an xlqe index (no {MANIFEST_FILE})"));
+    match fs::metadata(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_an_index()),
+        Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        Ok(m) if !m.is_file() => return Err(Error::corrupt(dir, format!("not an xlqe index ({MANIFEST_FILE} is not a file)"))),
+        Ok(m) if m.len() > MAX_MANIFEST_BYTES => {
+            return Err(Error::corrupt(dir, format!("not an xlqe index ({MANIFEST_FILE} is {} bytes, too large for a manifest)", m.len())))
+        }
+        Ok(_) => {}
+    }
     let bytes = match fs::read(&path) {
         Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Error::corrupt(dir, format!("not an xlqe index (no {MANIFEST_FILE})")))
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(not_an_index()),
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
     };
     let value: serde_json::Value =
@@ -115,11 +158,19 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
     if value.get("format").and_then(|f| f.as_str()) != Some(INDEX_FORMAT) {
         return Err(Error::corrupt(dir, "not an xlqe index (foreign manifest)"));
     }
-    let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0).min(u32::MAX as u64) as u32;
     if version != INDEX_FORMAT_VERSION {
         return Err(Error::FormatVersion { path: dir.into(), found: version, supported: INDEX_FORMAT_VERSION });
     }
-    serde_json::from_value(value).map_err(|e| Error::corrupt(dir, format!("invalid manifest: {e}")))
+    let stored = value.get("checksum").cloned();
+    let expected = manifest_checksum(value.clone());
+    let manifest: Manifest =
+        serde_json::from_value(value).map_err(|e| Error::corrupt(dir, format!("invalid manifest: {e}")))?;
+    if stored.is_some() && manifest.checksum != Some(expected) {
+        return Err(Error::corrupt(dir, "checksum mismatch: the manifest is damaged"));
+    }
+    manifest.config.validate().map_err(|e| Error::corrupt(dir, format!("invalid manifest: {e}")))?;
+    Ok(manifest)
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
@@ -131,7 +182,12 @@ fn sync_dir(dir: &Path) -> Result<()> {
 pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     let tmp = dir.join(format!("{MANIFEST_FILE}.tmp"));
     let ctx = || format!("writing {}", tmp.display());
-    let json = serde_json::to_vec_pretty(manifest).expect("manifest serialises");
+    let mut manifest = manifest.clone();
+    manifest.checksum = None;
+    let unsummed = serde_json::to_vec(&manifest).expect("manifest serialises");
+    manifest.checksum =
+        Some(manifest_checksum(serde_json::from_slice(&unsummed).expect("a serialised manifest parses")));
+    let json = serde_json::to_vec_pretty(&manifest).expect("manifest serialises");
     let mut f = File::create(&tmp).map_err(|e| Error::io(ctx(), e))?;
     f.write_all(&json).and_then(|_| f.sync_all()).map_err(|e| Error::io(ctx(), e))?;
     drop(f);
