@@ -18,6 +18,9 @@ pub const MAX_ID_BYTES: usize = 4096;
 pub const MAX_QUERY_BYTES: usize = 1 << 20;
 /// Most distinct terms a query keeps (the heaviest ones).
 pub const MAX_QUERY_TERMS: usize = 4096;
+/// Heaviest weight a term of [`Index::search_terms`] may carry: far above any real weighting, low enough
+/// that no sum of BM25 scores overflows to infinity (which fusion would then refuse).
+pub const MAX_TERM_WEIGHT: f32 = 1e6;
 
 /// A document as the user gives it.
 #[derive(Debug, Clone, Default)]
@@ -502,10 +505,13 @@ impl Index {
         Ok(Some(slots))
     }
 
-    /// Searches with already analysed, weighted terms (weights > 0; repeated terms add up).
+    /// Searches with already analysed, weighted terms (0 < weight <= [`MAX_TERM_WEIGHT`]; repeated terms
+    /// add up).
     pub fn search_terms(&self, terms: &[(String, f32)], k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
-        if let Some((t, w)) = terms.iter().find(|(_, w)| !(w.is_finite() && *w > 0.0)) {
-            return Err(Error::InvalidInput(format!("term {t:?} has weight {w}; weights must be positive")));
+        if let Some((t, w)) = terms.iter().find(|(_, w)| !(*w > 0.0 && *w <= MAX_TERM_WEIGHT)) {
+            return Err(Error::InvalidInput(format!(
+                "term {t:?} has weight {w}; weights must be positive and at most {MAX_TERM_WEIGHT:e}"
+            )));
         }
         let allowed = self.allowed_slots(filter_langs)?;
         let mut merged: HashMap<&str, f32> = HashMap::new();

@@ -112,6 +112,11 @@ fn bad_input_is_a_clear_error() {
     let bad_meta = Document { id: "m".into(), text: "t".into(), lang: None, metadata: "{not json".into() };
     assert!(matches!(ix.add(bad_meta), Err(Error::InvalidInput(_))));
     assert!(matches!(ix.search_terms(&[("a".into(), -1.0)], 10, None), Err(Error::InvalidInput(_))));
+    // Weights as large as the cap, repeated, still give finite scores; past the cap is refused.
+    let heavy: Vec<(String, f32)> = ["panther", "super", "bowl"].iter().flat_map(|t| std::iter::repeat_n((t.to_string(), 1e6), 50)).collect();
+    let hits = ix.search_terms(&heavy, 10, None).unwrap();
+    assert!(!hits.is_empty() && hits.iter().all(|h| h.score.is_finite()), "{hits:?}");
+    assert!(matches!(ix.search_terms(&[("panther".into(), 1e7)], 10, None), Err(Error::InvalidInput(_))));
     let huge = "word ".repeat(20_000);
     assert!(ix.search(&huge, Some("en"), 10, None).is_ok());
     assert!(matches!(Index::open(&tmp.path().join("missing"), false), Err(Error::NotFound(_))));
