@@ -11,6 +11,10 @@ use std::hash::Hash;
 
 use crate::error::{Error, Result};
 
+/// Heaviest list or item weight: far above any real weighting, low enough that no weighted sum of
+/// normalised scores overflows f32.
+pub const MAX_WEIGHT: f32 = 1e6;
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum FusionMethod {
     Rrf { k: f32 },
@@ -39,20 +43,21 @@ pub struct Fused<K> {
 }
 
 /// Per list, maps a raw score to its normalised contribution (before the weight), and gives the
-/// contribution of a document the list did not return.
+/// contribution of a document the list did not return. The statistics are taken in f64: scores are
+/// any finite f32, and their span or squares overflow f32 (giving NaN or a flat ranking) long before f64.
 fn normaliser(method: FusionMethod, scores: &[f32]) -> (Box<dyn Fn(usize, f32) -> f32>, f32) {
     match method {
         FusionMethod::Rrf { k } => (Box::new(move |rank, _| 1.0 / (k + rank as f32)), 0.0),
         FusionMethod::MinMax => {
-            let (lo, hi) = scores.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &s| (lo.min(s), hi.max(s)));
+            let (lo, hi) = scores.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &s| (lo.min(s as f64), hi.max(s as f64)));
             let span = hi - lo;
-            (Box::new(move |_, s| if span > 0.0 { (s - lo) / span } else { 1.0 }), 0.0)
+            (Box::new(move |_, s| if span > 0.0 { ((s as f64 - lo) / span) as f32 } else { 1.0 }), 0.0)
         }
         FusionMethod::ZScore => {
-            let n = scores.len().max(1) as f32;
-            let mean = scores.iter().sum::<f32>() / n;
-            let std = (scores.iter().map(|s| (s - mean) * (s - mean)).sum::<f32>() / n).sqrt();
-            let z = move |s: f32| if std > 0.0 { (s - mean) / std } else { 0.0 };
+            let n = scores.len().max(1) as f64;
+            let mean = scores.iter().map(|&s| s as f64).sum::<f64>() / n;
+            let std = (scores.iter().map(|&s| (s as f64 - mean) * (s as f64 - mean)).sum::<f64>() / n).sqrt();
+            let z = move |s: f32| if std > 0.0 { ((s as f64 - mean) / std) as f32 } else { 0.0 };
             let floor = scores.iter().copied().fold(f32::INFINITY, f32::min);
             let absent = if scores.is_empty() { 0.0 } else { z(floor) };
             (Box::new(move |_, s| z(s)), absent)
@@ -79,8 +84,8 @@ pub fn fuse_weighted<K: Hash + Eq + Clone>(
     if lists.len() != weights.len() {
         return Err(Error::InvalidInput(format!("{} lists but {} weights", lists.len(), weights.len())));
     }
-    if let Some(w) = weights.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
-        return Err(Error::InvalidInput(format!("fusion weights must be finite and >= 0, got {w}")));
+    if let Some(w) = weights.iter().find(|w| !(**w >= 0.0 && **w <= MAX_WEIGHT)) {
+        return Err(Error::InvalidInput(format!("fusion weights must be >= 0 and at most {MAX_WEIGHT:e}, got {w}")));
     }
     if let Some(iw) = item_weights {
         if iw.len() != lists.len() {
@@ -88,8 +93,10 @@ pub fn fuse_weighted<K: Hash + Eq + Clone>(
         }
         for (list, w) in lists.iter().zip(iw) {
             if let Some(w) = w {
-                if w.len() != list.len() || w.iter().any(|x| !(x.is_finite() && *x >= 0.0)) {
-                    return Err(Error::InvalidInput("item weights must match their list and be finite and >= 0".into()));
+                if w.len() != list.len() || w.iter().any(|x| !(*x >= 0.0 && *x <= MAX_WEIGHT)) {
+                    return Err(Error::InvalidInput(format!(
+                        "item weights must match their list and be >= 0 and at most {MAX_WEIGHT:e}"
+                    )));
                 }
             }
         }
@@ -190,5 +197,17 @@ mod tests {
         assert!(fuse::<&str>(&[vec![]], &[], FusionMethod::MinMax, 1).is_err());
         assert!(fuse::<&str>(&[vec![]], &[-1.0], FusionMethod::MinMax, 1).is_err());
         assert!(FusionMethod::parse("borda", 60.0).is_err());
+        assert!(fuse(&[vec![("a", 1.0)]], &[1e7], FusionMethod::MinMax, 1).is_err());
+    }
+
+    #[test]
+    fn extreme_finite_scores_still_rank() {
+        // The span (and the squares) of these overflow f32: normalising in f32 gave NaN and flat ranks.
+        let l = vec![("top", f32::MAX), ("mid", 0.0), ("low", -f32::MAX)];
+        for method in [FusionMethod::MinMax, FusionMethod::ZScore, FusionMethod::Rrf { k: 60.0 }] {
+            let f = fuse(std::slice::from_ref(&l), &[MAX_WEIGHT], method, 3).unwrap();
+            assert_eq!(keys(&f), ["top", "mid", "low"], "{method:?}");
+            assert!(f.iter().all(|x| x.score.is_finite()), "{method:?} {f:?}");
+        }
     }
 }
