@@ -154,7 +154,7 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
     };
     let value: serde_json::Value =
-        serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(dir, format!("unreadable manifest: {e}")))?;
+        serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(dir, format!("not an xlqe index, or its manifest is damaged (invalid JSON: {e})")))?;
     if value.get("format").and_then(|f| f.as_str()) != Some(INDEX_FORMAT) {
         return Err(Error::corrupt(dir, "not an xlqe index (foreign manifest)"));
     }
@@ -201,8 +201,9 @@ pub fn create_index_dir(dir: &Path, config: IndexConfig) -> Result<()> {
         return Err(Error::InvalidInput(format!("an index already exists at {}", dir.display())));
     }
     if dir.exists() {
-        let mut entries = fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
-        if !dir.is_dir() || entries.next().is_some() {
+        let not_empty = !dir.is_dir()
+            || fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?.next().is_some();
+        if not_empty {
             return Err(Error::InvalidInput(format!(
                 "{} exists and is not an empty directory; refusing to create an index there",
                 dir.display()
