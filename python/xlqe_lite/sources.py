@@ -117,7 +117,8 @@ def _jsonl_file(path: Path, lang: Optional[str], detect: bool, max_bytes: int) -
     if isinstance(text, Skipped):
         yield text
         return
-    for n, line in enumerate(text.splitlines(), 1):
+    # Records end at "\n" only: JSON strings may hold U+2028, U+0085 or \x1c raw, which splitlines() breaks at.
+    for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         where = f"{path}:{n}"
