@@ -169,6 +169,9 @@ fn a_damaged_manifest_is_caught_by_its_checksum() {
     fs::write(&manifest, original.replace("\"k1\": 1.2", "\"k1\": 1.3")).unwrap();
     let err = Index::open(&dir, false).err().expect("a damaged manifest");
     assert!(err.to_string().contains("the manifest is damaged"), "{err}");
+    // Nor can a damaged key hide the checksum: unknown fields are refused.
+    fs::write(&manifest, original.replace("\"checksum\"", "\"bhecksum\"")).unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
     // Whitespace is not content.
     fs::write(&manifest, original.replace("\n", "\n  ")).unwrap();
     assert!(Index::open(&dir, false).is_ok());

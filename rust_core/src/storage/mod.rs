@@ -69,8 +69,10 @@ pub struct FileEntry {
     pub crc32: u32,
 }
 
-/// The commit point. Small JSON: it names files and counts, never postings.
+/// The commit point. Small JSON: it names files and counts, never postings. Unknown fields are refused:
+/// a damaged key name (say, of the checksum itself) must not pass as a field some other version wrote.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub format: String,
     pub format_version: u32,
