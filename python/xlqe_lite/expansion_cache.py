@@ -1,0 +1,81 @@
+"""A persistent cache of expansions, so that a query asked again costs a lookup instead of a generation.
+
+Keys are a sha256 over everything that decides the output: the model file's sha256, the strategy, the
+prompt version, the generation parameters, the query, and the source and target languages. Values are
+the cleaned texts. SQLite in WAL mode: safe across processes, and a lookup takes well under a millisecond.
+
+The cache lives in $XLQE_CACHE_DIR/.. or ~/.cache/xlqe-lite/expansions.sqlite3; it is only a cache, so a
+damaged file is moved aside and started afresh rather than failing a search.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from .models import model_dir, sha256_file
+
+
+def default_path() -> Path:
+    return model_dir().parent / "expansions.sqlite3"
+
+
+def cache_key(**parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+class ExpansionCache:
+    def __init__(self, path: Optional[str | os.PathLike[str]] = None) -> None:
+        self.path = Path(path) if path else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._db = self._connect()
+        except sqlite3.DatabaseError:
+            self.path.replace(self.path.with_suffix(".damaged"))
+            self._db = self._connect()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("CREATE TABLE IF NOT EXISTS expansion (key TEXT PRIMARY KEY, texts TEXT NOT NULL)")
+        db.execute("CREATE TABLE IF NOT EXISTS model_hash (path TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, sha256 TEXT)")
+        return db
+
+    def get(self, key: str) -> Optional[list[str]]:
+        with self._lock:
+            row = self._db.execute("SELECT texts FROM expansion WHERE key = ?", (key,)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def put(self, key: str, texts: Sequence[str]) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO expansion (key, texts) VALUES (?, ?)",
+                             (key, json.dumps(list(texts), ensure_ascii=False)))
+
+    def model_sha256(self, path: str | os.PathLike[str]) -> str:
+        """The file's sha256, hashed once per (path, size, mtime) and remembered here."""
+        p = Path(path).resolve()
+        st = p.stat()
+        with self._lock:
+            row = self._db.execute("SELECT sha256 FROM model_hash WHERE path = ? AND size = ? AND mtime_ns = ?",
+                                   (str(p), st.st_size, st.st_mtime_ns)).fetchone()
+        if row:
+            return row[0]
+        digest = sha256_file(p)
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO model_hash VALUES (?, ?, ?, ?)", (str(p), st.st_size, st.st_mtime_ns, digest))
+        return digest
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM expansion").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
