@@ -17,8 +17,18 @@ from ._core import (
 )
 from ._core import detect_language as _detect_language
 from .index import Document, Hit, Index, StoredDocument
+from .search import FusionConfig, SearchEngine
 
 from typing import Optional
+
+
+def __getattr__(name: str):
+    # The expander pulls in llama-cpp-python only when it is asked for.
+    if name == "Expander":
+        from .expansion import Expander
+
+        return Expander
+    raise AttributeError(f"module 'xlqe_lite' has no attribute {name!r}")
 
 
 def detect_language(text: str) -> Optional[str]:
@@ -33,6 +43,9 @@ def detect_language(text: str) -> Optional[str]:
 
 __all__ = [
     "Document",
+    "Expander",
+    "FusionConfig",
+    "SearchEngine",
     "FormatVersionError",
     "Hit",
     "Index",

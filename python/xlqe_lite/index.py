@@ -278,6 +278,10 @@ class Index:
         """Scores already analysed terms with weights (query expansion uses this)."""
         return [Hit(*h) for h in self._core.search_terms(list(terms), k, list(langs) if langs else None)]
 
+    def analyze_query(self, text: str, doc_lang: Optional[str] = None, query_lang: Optional[str] = None) -> list[tuple[str, float]]:
+        """`text`'s weighted terms as this index analyses documents of `doc_lang` (stemming, stop words)."""
+        return self._core.analyze_query(text, doc_lang, query_lang)
+
     def set_vector_expansion_search(self, ef: int) -> None:
         """HNSW search breadth (ef) for this handle: higher finds more of the true nearest neighbours,
         more slowly. Not persisted; the index's own setting stays."""

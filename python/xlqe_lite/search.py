@@ -13,7 +13,7 @@ defaults come from the bench's dev data (benchmarks/tune_fusion.py; figures in B
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
 
 from ._core import InvalidInputError, dominant_script, fuse, language_script, normalize_lang
@@ -22,6 +22,7 @@ from .sources import guess_language
 
 if TYPE_CHECKING:
     from .encoder import Encoder
+    from .expansion import Expander, Expansion
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES = ("hybrid", "bm25", "dense")
@@ -39,6 +40,17 @@ class FusionConfig:
     other_script: float = 0.05
     dense: float = 1.0
     rrf_k: float = 60.0
+    # Query expansion: the weight of each target language's lexical list (original query terms plus the
+    # expansion's terms, analysed as that language), and how much of the expansions' mean embedding is
+    # added to the query's before the dense search. Chosen on dev (BENCHMARKS.md).
+    expansion_lexical: float = 0.35
+    expansion_dense: float = 0.3
+    # An expansion's terms together weigh at most this many times the original query's terms
+    # (query2doc repeats the query for the same reason: the query must keep its say).
+    expansion_term_mass: float = 1.0
+    # Expansion texts whose embedding has a lower cosine to the query's are dropped (when an encoder is
+    # loaded): they are failed translations or off-topic pseudo-documents.
+    expansion_min_similarity: float = 0.8
     # How deep each list is read before fusing.
     depth: int = 100
 
@@ -52,17 +64,23 @@ class FusionConfig:
 
 
 class SearchEngine:
-    """An index with the encoder its vectors were made with, searched in one of three modes."""
+    """An index with the encoder its vectors were made with, searched in one of three modes, optionally
+    with the query expanded by a local LLM first (see expansion.py)."""
 
-    def __init__(self, index: Index, encoder: Optional["Encoder"] = None, fusion: FusionConfig = FusionConfig()) -> None:
+    def __init__(self, index: Index, encoder: Optional["Encoder"] = None, fusion: FusionConfig = FusionConfig(),
+                 expander: Optional["Expander"] = None, pivot_lang: Optional[str] = "en") -> None:
         if index.vector_config and encoder is not None and encoder.dim != index.vector_config["dims"]:
             raise InvalidInputError(f"encoder {encoder.name} makes {encoder.dim}-dimensional vectors; "
                                     f"the index holds {index.vector_config['dims']}-dimensional ones")
-        self.index, self.encoder, self.fusion = index, encoder, fusion
+        self.index, self.encoder, self.fusion, self.expander = index, encoder, fusion, expander
+        # Expansions are also written in this language when the query is in another: a small model
+        # translates into English best, and the English view helps the dense side whatever the
+        # documents' languages (measured: BENCHMARKS.md).
+        self.pivot_lang = pivot_lang
 
     @classmethod
     def open(cls, path: PathLike, *, model: Optional[str] = None, threads: Optional[int] = None,
-             fusion: FusionConfig = FusionConfig()) -> "SearchEngine":
+             fusion: FusionConfig = FusionConfig(), expander: Optional["Expander"] = None) -> "SearchEngine":
         """Opens the index for reading, with the encoder named in its vector settings (or `model`)."""
         index = Index.open(path)
         encoder = None
@@ -71,11 +89,37 @@ class SearchEngine:
             from .encoder import Encoder
 
             encoder = Encoder.load(name, threads=threads or os.cpu_count() or 1)
-        return cls(index, encoder, fusion)
+        return cls(index, encoder, fusion, expander)
 
     @property
     def has_dense(self) -> bool:
         return self.encoder is not None and self.index.vector_count > 0
+
+    def expansion_targets(self, query_lang: Optional[str], langs: Optional[Sequence[str]] = None,
+                          max_langs: Optional[int] = None) -> list[str]:
+        """The languages expansions are written in: those the index holds (most documents first), or
+        those of `langs`, without the query's own; then the pivot language (for the dense side)."""
+        held = [lang for lang, _ in sorted(self.index.languages(), key=lambda lc: -lc[1]) if lang]
+        if langs:
+            wanted = {normalize_lang(l) for l in langs}
+            held = [l for l in held if l in wanted]
+        targets = [l for l in held if l != query_lang]
+        targets = targets[:max_langs] if max_langs else targets
+        if self.pivot_lang and self.pivot_lang != query_lang and self.pivot_lang not in targets:
+            targets.append(self.pivot_lang)
+        return targets
+
+    def expand(self, query: str, *, strategy: str = "auto", lang: Optional[str] = None,
+               langs: Optional[Sequence[str]] = None, max_langs: Optional[int] = None,
+               budget: Optional[float] = None, on_step: Any = None) -> list["Expansion"]:
+        """Runs the engine's expander for `query` into the index's languages (see `search(expand=...)`)."""
+        if self.expander is None:
+            raise InvalidInputError("query expansion needs a language model: create the engine with "
+                                    "expander=Expander() (or `xlqe search --expand` with --llm)")
+        query_lang = normalize_lang(lang) if lang else guess_language(query)
+        return self.expander.expand(query, strategy=strategy, query_lang=query_lang,
+                                    target_langs=self.expansion_targets(query_lang, langs, max_langs),
+                                    budget=budget, on_step=on_step)
 
     def search(
         self,
@@ -89,10 +133,17 @@ class SearchEngine:
         snippet_chars: int = 200,
         explain: bool = False,
         query_vector: Any = None,
+        expand: Optional[str] = None,
+        expansions: Optional[Sequence["Expansion"]] = None,
+        budget: Optional[float] = None,
     ) -> list[Hit]:
         """The `k` best documents for `query`. `lang` is the query's language (detected when not given
         and the detector is confident); `langs` restricts the documents' languages. `query_vector`, when
-        given, is used instead of embedding the query (callers that batch or cache embeddings)."""
+        given, is used instead of embedding the query (callers that batch or cache embeddings).
+
+        `expand` ("auto" or a strategy; None or "none": no expansion) has the engine's expander rewrite
+        the query into the index's languages first, within `budget` seconds; `expansions` passes ones
+        made earlier instead."""
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {', '.join(MODES)}")
         if mode != "bm25" and not self.has_dense:
@@ -100,14 +151,25 @@ class SearchEngine:
         if not query.strip():
             raise InvalidInputError("the query is empty")
         query_lang = normalize_lang(lang) if lang else guess_language(query)
-        if mode == "bm25":
+        if expand and expand != "none" and expansions is None:
+            expansions = self.expand(query, strategy=expand, lang=query_lang, langs=langs, budget=budget)
+        usable = [e for e in expansions or () if e.texts]
+        expansion_vectors: Any = ()
+        if usable and self.encoder is not None and (mode != "bm25" or self.fusion.expansion_min_similarity > 0):
+            if query_vector is None:
+                query_vector = self._embed(query)
+            usable, expansion_vectors = self._screen(query_vector, usable)
+        if mode == "bm25" and not usable:
             hits = self.index.search(query, k=k, lang=query_lang, langs=langs)
-        elif mode == "dense":
+        elif mode == "dense" and not usable:
             vector = self._embed(query) if query_vector is None else query_vector
             hits = self.index.search_vector(vector, k=k, langs=langs)
         else:
-            vector = self._embed(query) if query_vector is None else query_vector
-            hits = self._hybrid(query, vector, k, query_lang, langs, explain)
+            vector = None
+            if mode != "bm25":
+                vector = self._embed(query) if query_vector is None else query_vector
+                vector = self._with_expansions(vector, expansion_vectors)
+            hits = self._fused(query, vector, k, query_lang, langs, explain, mode, usable)
         if snippets:
             hits = [self.index._with_snippet(h, query, snippet_chars) for h in hits]
         return hits
@@ -116,28 +178,87 @@ class SearchEngine:
         assert self.encoder is not None
         return self.encoder.encode_queries([query])[0]
 
-    def _hybrid(self, query: str, vector: Any, k: int, query_lang: Optional[str], langs: Optional[Sequence[str]], explain: bool) -> list[Hit]:
+    def _screen(self, vector: Any, expansions: Sequence["Expansion"]) -> tuple[list["Expansion"], Any]:
+        """Keeps the expansion texts whose embedding is close enough to the query's: a small model's
+        failed translation (another topic, a loop, a different question) lands far from the query in the
+        multilingual embedding space, a faithful one close to it. Returns the kept expansions and the
+        kept texts' embeddings."""
+        import numpy as np
+
+        assert self.encoder is not None
+        texts = [t for e in expansions for t in e.texts]
+        vectors = self.encoder.encode_queries(texts)
+        sims = vectors @ np.asarray(vector, dtype=np.float32)
+        keep = sims >= self.fusion.expansion_min_similarity
+        kept, i = [], 0
+        for e in expansions:
+            mine = [t for j, t in enumerate(e.texts) if keep[i + j]]
+            i += len(e.texts)
+            if mine:
+                kept.append(replace(e, texts=tuple(mine)))
+        return kept, vectors[keep]
+
+    def _with_expansions(self, vector: Any, expansion_vectors: Any) -> Any:
+        """The query's embedding moved toward its expansions': q + w * mean(e), renormalised."""
+        if len(expansion_vectors) == 0 or self.fusion.expansion_dense <= 0:
+            return vector
+        import numpy as np
+
+        mixed = np.asarray(vector, dtype=np.float32) + self.fusion.expansion_dense * expansion_vectors.mean(axis=0)
+        return mixed / max(float(np.linalg.norm(mixed)), 1e-12)
+
+    def _expansion_terms(self, query: str, expansion_texts: Sequence[str], lang: str) -> list[tuple[str, float]]:
+        """The original query's terms at full weight plus the expansions' terms, all analysed as `lang`;
+        the expansions together weigh at most `expansion_term_mass` times the query."""
+        def terms(text: str, query_lang: Optional[str]) -> list[tuple[str, float]]:
+            try:
+                return self.index.analyze_query(text, lang, query_lang)
+            except InvalidInputError:  # nothing but stop words or punctuation
+                return []
+
+        original = terms(query, None)
+        added = [t for text in expansion_texts for t in terms(text, lang)]
+        mass_q, mass_e = sum(w for _, w in original), sum(w for _, w in added)
+        scale = min(1.0, self.fusion.expansion_term_mass * max(mass_q, 1.0) / mass_e) if mass_e else 0.0
+        return original + [(t, w * scale) for t, w in added]
+
+    def _fused(self, query: str, vector: Any, k: int, query_lang: Optional[str], langs: Optional[Sequence[str]],
+               explain: bool, mode: Mode, expansions: Sequence["Expansion"]) -> list[Hit]:
         depth = max(k, self.fusion.depth)
-        lexical = self.index.search(query, k=depth, lang=query_lang, langs=langs)
-        dense = self.index.search_vector(vector, k=depth, langs=langs)
         script = language_script(query_lang) if query_lang else dominant_script(query)
-        lex_weights = [self.fusion.lexical_weight(query_lang, script, h.lang) for h in lexical]
-        fused = fuse([[(h.id, h.score) for h in lexical], [(h.id, h.score) for h in dense]],
-                     [1.0, self.fusion.dense], self.fusion.method, self.fusion.rrf_k, k, [lex_weights, None])
-        known = {h.id: h for h in dense}
-        known.update({h.id: h for h in lexical})
+        # Each list: (name, hits, list weight, per-hit weights or None).
+        lists: list[tuple[str, list[Hit], float, Optional[list[float]]]] = []
+        if mode != "dense":
+            lexical = self.index.search(query, k=depth, lang=query_lang, langs=langs)
+            lists.append(("bm25", lexical, 1.0, [self.fusion.lexical_weight(query_lang, script, h.lang) for h in lexical]))
+            held = {lang for lang, _ in self.index.languages()}
+            by_lang: dict[str, list[str]] = {}
+            for e in expansions:
+                target = e.lang or query_lang
+                if target and target in held and (not langs or target in {normalize_lang(l) for l in langs}):
+                    by_lang.setdefault(target, []).extend(e.texts)
+            for target, texts in by_lang.items():
+                terms = self._expansion_terms(query, texts, target)
+                if terms:
+                    hits = self.index.search_terms(terms, k=depth, langs=[target])
+                    lists.append((f"bm25[{target}]", hits, self.fusion.expansion_lexical, None))
+        if vector is not None:
+            lists.append(("dense", self.index.search_vector(vector, k=depth, langs=langs), self.fusion.dense, None))
+        fused = fuse([[(h.id, h.score) for h in hits] for _, hits, _, _ in lists], [w for _, _, w, _ in lists],
+                     self.fusion.method, self.fusion.rrf_k, k, [iw for _, _, _, iw in lists])
+        known: dict[str, Hit] = {}
+        for _, hits, _, _ in reversed(lists):
+            known.update({h.id: h for h in hits})
         out = []
         for doc_id, score, sources in fused:
             h = known[doc_id]
             explanation = None
             if explain:
-                (lex, den) = sources
-                explanation = {
-                    "bm25": None if lex is None else {"rank": lex[0], "score": lex[1], "weight": lex_weights[lex[0] - 1]},
-                    "dense": None if den is None else {"rank": den[0], "score": den[1], "weight": self.fusion.dense},
-                    "query_lang": query_lang,
-                    "query_script": script,
-                    "method": self.fusion.method,
-                }
+                explanation = {"query_lang": query_lang, "query_script": script, "method": self.fusion.method}
+                for (name, _, weight, item_weights), src in zip(lists, sources):
+                    explanation[name] = None if src is None else {
+                        "rank": src[0], "score": src[1], "weight": item_weights[src[0] - 1] if item_weights else weight}
+                if expansions:
+                    explanation["expansions"] = {e.lang or query_lang or "?": list(e.texts) for e in expansions}
             out.append(Hit(h.id, score, h.lang, h.key, explanation=explanation))
         return out
