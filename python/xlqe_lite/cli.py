@@ -13,6 +13,7 @@ from . import __version__
 from ._core import IndexNotFoundError, XlqeError, analyze, normalize_lang
 from .index import Index
 from .progress import Progress
+from .prompts import STRATEGIES
 from .sources import Skipped, iter_documents
 
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -97,21 +98,44 @@ def _explain(e: Optional[dict]) -> str:
     if not e:
         return ""
     parts = []
-    for name in ("bm25", "dense"):
+    for name in [n for n in e if n.startswith("bm25") or n == "dense"]:
         src = e.get(name)
         parts.append(f"{name} —" if src is None else f"{name} #{src['rank']} {src['score']:.3f} ×{src['weight']:g}")
     return "     " + "  |  ".join(parts) + f"  (query {e.get('query_lang') or '?'}/{e.get('query_script') or '?'}, {e.get('method')})"
 
 
+def _expander(args: argparse.Namespace):
+    from .expansion import Expander
+
+    return Expander(args.llm, threads=args.threads, budget=getattr(args, "budget", None))
+
+
+def _print_expansions(expansions, stream=sys.stderr) -> None:
+    for e in expansions:
+        state = "cached" if e.cached else (f"{e.seconds:.2f}s" if e.complete else "cut by the time budget")
+        text = " | ".join(e.texts) if e.texts else "(nothing usable)"
+        print(f"  {e.strategy}/{e.shots} → {e.lang or 'query language'} [{state}]: {text}", file=stream)
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from .search import SearchEngine
 
-    engine = SearchEngine.open(args.index_dir, threads=args.threads)
+    expand = args.expand if args.expand and args.expand != "none" else None
+    engine = SearchEngine.open(args.index_dir, threads=args.threads, expander=_expander(args) if expand else None)
     mode = args.mode
     if mode is None:
         mode = "hybrid" if engine.has_dense else "bm25"
+    expansions = None
+    if expand:
+        progress = Progress("expanding", stream=sys.stderr, every=0.0)
+        expansions = engine.expand(args.query, strategy=expand, lang=args.query_lang, langs=_langs(args.lang),
+                                   max_langs=args.expand_langs, budget=args.budget,
+                                   on_step=lambda note: progress.advance(1, note))
+        progress.close()
+        if args.explain and not args.json:
+            _print_expansions(expansions)
     hits = engine.search(args.query, k=args.k, mode=mode, lang=args.query_lang, langs=_langs(args.lang), snippets=True,
-                         snippet_chars=args.snippet_chars, explain=args.explain)
+                         snippet_chars=args.snippet_chars, explain=args.explain, expansions=expansions)
     if args.json:
         rows = []
         for rank, h in enumerate(hits, 1):
@@ -121,6 +145,10 @@ def cmd_search(args: argparse.Namespace) -> int:
             if args.explain:
                 row["explanation"] = h.explanation
             rows.append(row)
+        if expansions is not None:
+            rows = {"expansions": [{"strategy": e.strategy, "shots": e.shots, "lang": e.lang, "texts": list(e.texts),
+                                    "cached": e.cached, "complete": e.complete, "seconds": round(e.seconds, 3)}
+                                   for e in expansions], "hits": rows}
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
@@ -167,7 +195,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluation import BitextBench, XquadBench, bm25_builder, evaluate, format_report, read_run, write_run, xquad_tasks
 
     if args.dataset == "xquad":
-        bench = XquadBench.load(args.bench, args.level, _langs(args.langs), args.max_queries)
+        bench = XquadBench.load(args.bench, args.level, _langs(args.langs), args.max_queries, args.sample, args.sample_offset)
         tasks = xquad_tasks(bench, bench.pairs(args.pairs), pooled=args.pooled)
         langs, all_qrels = bench.langs, bench.qrels
     else:
@@ -181,13 +209,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from .encoder import Encoder
         from .evaluation import engine_builder
 
-        encoder = Encoder.load(args.model, threads=args.threads)
-        build = engine_builder(encoder, args.mode, detect_query_lang=args.detect_query_lang)
-    progress = Progress("evaluating", total=sum(len(t[2]) for t in tasks))
-    timings = write_run(tasks, build, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(1, note))
+        encoder = Encoder.load(args.encoder, threads=args.threads)
+        expand = args.expand if args.expand and args.expand != "none" else None
+        build = engine_builder(encoder, args.mode, detect_query_lang=args.detect_query_lang,
+                               expander=_expander(args) if expand else None, expand=expand, shots=args.shots,
+                               on_query=lambda: progress.advance(1))
+    n_queries = sum(len(queries) for t in tasks for _, queries in t[2])
+    progress = Progress("evaluating", total=n_queries)
+    timings = write_run(tasks, build, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(0, note))
     progress.close()
     qrels = all_qrels
-    if args.max_queries:
+    if args.max_queries or (args.dataset == "xquad" and args.sample):
         # Score the queries that were run, and leave their qrels beside the run so that the bench's
         # evaluate.py reproduces these figures from the files alone.
         asked = {qid for _, _, sets in tasks for _, queries in sets for qid, _ in queries}
@@ -204,7 +236,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     result["config"] = {"dataset": args.dataset, "level": args.level, "mode": args.mode, "pairs": args.pairs,
                         "langs": langs, "max_queries": args.max_queries, "k1": args.k1, "b": args.b,
                         "stem": not args.no_stem, "stopwords": not args.no_stopwords, "pooled": args.pooled,
-                        "model": args.model if args.mode != "bm25" else None}
+                        "encoder": args.encoder if args.mode != "bm25" else None, "sample": args.sample, "sample_offset": args.sample_offset,
+                        "expand": args.expand, "shots": args.shots, "llm": args.llm if args.expand else None}
     result["timings"] = timings
     print(format_report(result, per_pair=not args.quiet))
     if args.pooled:
@@ -241,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", help="language of all documents (ISO 639-1); default: the JSONL field, else detected")
     p.add_argument("--no-detect", action="store_true", help="do not detect languages (unknown stays unknown)")
     p.add_argument("--max-bytes", type=int, default=100 * 1024 * 1024, help="skip files larger than this")
-    p.add_argument("--model", default="multilingual-e5-small", help="new index: the encoder for its vectors")
+    p.add_argument("--encoder", "--model", dest="model", default="multilingual-e5-small",
+                   help="new index: the encoder for its vectors")
     p.add_argument("--no-vectors", action="store_true", help="new index: lexical search only, no encoder")
     p.add_argument("--threads", type=int, help="encoder threads (default: all cores)")
     p.add_argument("--batch-size", type=int, default=256, help="documents per batch")
@@ -260,7 +294,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["hybrid", "bm25", "dense"],
                    help="hybrid (default when the index has vectors), bm25, or dense")
     p.add_argument("--explain", action="store_true", help="show each list's rank, score and weight per hit")
-    p.add_argument("--threads", type=int, help="encoder threads (default: all cores)")
+    p.add_argument("--threads", type=int, help="encoder and LLM threads (default: all cores)")
+    p.add_argument("--expand", metavar="STRATEGY", default="none",
+                   help="rewrite the query with the local LLM first: auto, none (default), or a strategy: "
+                        f"{', '.join(STRATEGIES)} (join several with +)")
+    p.add_argument("--llm", "--model", dest="llm", metavar="MODEL",
+                   help="the expansion model: a name from `xlqe models list` (default gemma-3-270m) or a .gguf path")
+    p.add_argument("--budget", type=float, default=3.0, metavar="SECONDS",
+                   help="time the LLM may take per query; the search uses what exists by then (default 3)")
+    p.add_argument("--expand-langs", type=int, default=3, metavar="N",
+                   help="expand into at most N of the index's languages, most documents first (default 3)")
     p.add_argument("--snippet-chars", type=int, default=160)
     p.add_argument("--json", action="store_true", help="print hits as JSON")
     p.set_defaults(func=cmd_search)
@@ -290,8 +333,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="bm25", choices=["bm25", "dense", "hybrid"])
     p.add_argument("--detect-query-lang", action="store_true",
                    help="detect each query's language instead of using the bench's (hybrid mode)")
-    p.add_argument("--model", default="multilingual-e5-small", help="encoder for dense modes (see `xlqe models list`)")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="encoder threads")
+    p.add_argument("--encoder", default="multilingual-e5-small", help="encoder for dense modes (see `xlqe models list`)")
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="encoder and LLM threads")
+    p.add_argument("--expand", metavar="STRATEGY", default="none",
+                   help="expand each query with the local LLM into the documents' language (dense/hybrid modes): "
+                        f"auto, none, {', '.join(STRATEGIES)} (join several with +)")
+    p.add_argument("--shots", default="auto", choices=["auto", "zero", "few"], help="prompt form for --expand")
+    p.add_argument("--llm", "--model", dest="llm", metavar="MODEL",
+                   help="the expansion model: a name from `xlqe models list` (default gemma-3-270m) or a .gguf path")
+    p.add_argument("--sample", type=int, metavar="N",
+                   help="N queries per language spread evenly over the file (the same questions in every language)")
+    p.add_argument("--sample-offset", type=int, default=0, metavar="K",
+                   help="start the --sample K queries in (different offsets give disjoint samples)")
     p.add_argument("--langs", action="append", help="restrict query and document languages (comma-separated)")
     p.add_argument("--pairs", default="all", choices=["all", "cross", "mono"])
     p.add_argument("--pooled", action="store_true",

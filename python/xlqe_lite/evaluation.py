@@ -73,7 +73,11 @@ class XquadBench:
     qrels: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, root: str, level: str = "paragraph", langs: Optional[Sequence[str]] = None, max_queries: Optional[int] = None) -> "XquadBench":
+    def load(cls, root: str, level: str = "paragraph", langs: Optional[Sequence[str]] = None, max_queries: Optional[int] = None,
+             sample: Optional[int] = None, sample_offset: int = 0) -> "XquadBench":
+        """`max_queries`: the first N queries per language; `sample`: N queries spread evenly over the
+        list, starting `sample_offset` places in (the same questions in every language, since the files
+        are parallel; different offsets give disjoint samples)."""
         if level not in LEVELS:
             raise ValueError(f"level must be one of {sorted(LEVELS)}")
         base = Path(root) / "xquad"
@@ -89,6 +93,8 @@ class XquadBench:
         bench.qrels = read_qrels(base / qrels_name)
         for lang in chosen:
             qs = [(r["id"], r["text"]) for r in _read_jsonl(base / f"queries.{lang}.jsonl") if r["id"] in bench.qrels]
+            if sample and sample < len(qs):
+                qs = [qs[(i * len(qs) // sample + sample_offset) % len(qs)] for i in range(sample)]
             bench.queries[lang] = qs[:max_queries] if max_queries else qs
             bench.corpora[lang] = [(r["id"], r["text"]) for r in _read_jsonl(base / f"{prefix}.{lang}.jsonl")]
         return bench
@@ -129,11 +135,14 @@ def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords:
     return build
 
 
-def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = False, storage: str = "f32") -> BuildFn:
+def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = False, storage: str = "f32",
+                   expander=None, expand: Optional[str] = None, shots: str = "auto",
+                   on_query: Optional[Callable[[], None]] = None) -> BuildFn:
     """Embeds each document language's corpus into a real index with vectors and searches it through
     the SearchEngine in `mode` ("dense" or "hybrid"), the code path users get. Embeddings are cached on
     disk (see embedding_cache), so reruns cost only the search. The query language is the bench's
-    (known) one unless `detect_query_lang`."""
+    (known) one unless `detect_query_lang`. With `expander` and `expand` (a strategy), each query is
+    expanded into the index's languages first (no time budget, so runs are reproducible)."""
     from .embedding_cache import encode_cached
     from .index import Index
     from .search import FusionConfig, SearchEngine
@@ -144,13 +153,22 @@ def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = Fa
                              vectors={"dims": encoder.dim, "metric": "ip", "storage": storage, "model": encoder.name})
         index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs), vectors=vectors)
         index.commit()
-        engine = SearchEngine(index, encoder, fusion or FusionConfig())
+        engine = SearchEngine(index, encoder, fusion or FusionConfig(), expander)
 
         def search(queries: list[str], query_lang: str) -> list[list[tuple[str, float]]]:
             q = encode_cached(encoder, queries, "query")
             lang = None if detect_query_lang else query_lang
-            return [[(h.id, h.score) for h in engine.search(text, k=RUN_DEPTH, mode=mode, lang=lang, query_vector=v)]
-                    for text, v in zip(queries, q)]
+            out = []
+            for text, v in zip(queries, q):
+                expansions = None
+                if expander is not None and expand and expand != "none":
+                    expansions = expander.expand(text, strategy=expand, shots=shots, query_lang=query_lang,
+                                                 target_langs=engine.expansion_targets(query_lang))
+                hits = engine.search(text, k=RUN_DEPTH, mode=mode, lang=lang, query_vector=v, expansions=expansions)
+                out.append([(h.id, h.score) for h in hits])
+                if on_query:
+                    on_query()
+            return out
 
         return search
 
