@@ -129,7 +129,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if expand:
         progress = Progress("expanding", stream=sys.stderr, every=0.0)
         expansions = engine.expand(args.query, strategy=expand, lang=args.query_lang, langs=_langs(args.lang),
-                                   max_langs=args.expand_langs, budget=args.budget,
+                                   max_langs=args.expand_langs, budget=args.budget, shots=args.shots,
                                    on_step=lambda note: progress.advance(1, note))
         progress.close()
         if args.explain and not args.json:
@@ -302,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the expansion model: a name from `xlqe models list` (default gemma-3-270m) or a .gguf path")
     p.add_argument("--budget", type=float, default=3.0, metavar="SECONDS",
                    help="time the LLM may take per query; the search uses what exists by then (default 3)")
+    p.add_argument("--shots", default="auto", choices=["auto", "zero", "few"],
+                   help="prompt form: auto (zero-shot for short queries, few-shot for long ones), zero or few")
     p.add_argument("--expand-langs", type=int, default=3, metavar="N",
                    help="expand into at most N of the index's languages, most documents first (default 3)")
     p.add_argument("--snippet-chars", type=int, default=160)

@@ -171,8 +171,8 @@ class Expander:
         prompt = build_prompt(strategy, query, query_lang, lang or query_lang or "en", shots)
         texts, complete = [], True
         for sample in range(samples):
-            done = self.model.complete(prompt.prefix, prompt.suffix, max_tokens=max_tokens, stop=prompt.stop,
-                                       deadline=deadline, temperature=0.0 if sample == 0 else 0.7, seed=sample)
+            done = self.model.complete(prompt, max_tokens=max_tokens, deadline=deadline,
+                                       temperature=0.0 if sample == 0 else 0.7, seed=sample)
             complete = complete and done.finish != "deadline"
             text = clean_output(done.text, query=query, single_line=prompt.single_line)
             if text and self._usable(text, query, strategy, query_lang, lang):

@@ -16,10 +16,13 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .expansion_clean import _cut_loops
 from .models import ModelCorruptError, ModelMissingError
+
+if TYPE_CHECKING:
+    from .prompts import Prompt
 
 _LOADED: dict[tuple[str, int, int], "LanguageModel"] = {}
 _QUIET: list = []
@@ -107,16 +110,19 @@ class LanguageModel:
             self._token_cache[key] = tokens
         return tokens
 
-    def _prompt_tokens(self, prefix: str, suffix: str) -> tuple[list[int], int]:
-        """Tokens of the whole prompt, and how many of them are the shared prefix."""
+    def _prompt_tokens(self, prompt: "Prompt") -> tuple[list[int], int]:
+        """Tokens of the whole prompt, and how many of them are the part shared between queries."""
         if self._chat is not None:
-            rendered = self._chat(messages=[{"role": "user", "content": prefix + suffix}]).prompt
-            cut = rendered.find(suffix) if suffix else -1
-            head, tail = (rendered[:cut], rendered[cut:]) if cut > 0 else (rendered, "")
+            turns = prompt.messages()
+            rendered = self._chat(messages=turns).prompt
+            shared = self._chat(messages=turns[:-1] + [{"role": "user", "content": ""}]).prompt
+            cut = len(os.path.commonprefix([rendered, shared]))
+            head, tail = rendered[:cut], rendered[cut:]
         else:
-            head, tail = prefix, suffix
+            head, tail = prompt.prefix, prompt.suffix
         head_tokens = self._tokens(head, bos=True)
-        return head_tokens + (self._llm.tokenize(tail.encode("utf-8"), add_bos=False, special=True) if tail else []), len(head_tokens)
+        tail_tokens = self._llm.tokenize(tail.encode("utf-8"), add_bos=False, special=True) if tail else []
+        return head_tokens + tail_tokens, len(head_tokens)
 
     def _restore_prefix(self, prefix: tuple[int, ...]) -> None:
         """Make the model's context start with `prefix`: keep it if it does, restore a saved state, or read
@@ -135,12 +141,14 @@ class LanguageModel:
         while len(self._states) > self._max_states:
             self._states.popitem(last=False)
 
-    def complete(self, prefix: str, suffix: str = "", *, max_tokens: int = 64, stop: tuple[str, ...] = ("\n",),
-                 deadline: Optional[float] = None, temperature: float = 0.0, seed: int = 0) -> Completion:
-        """Continue `prefix + suffix`. `prefix` is the part shared between calls (instructions, examples),
-        kept in memory; `deadline` is a time.monotonic() value."""
+    def complete(self, prompt: "Prompt", *, max_tokens: int = 64, deadline: Optional[float] = None,
+                 temperature: float = 0.0, seed: int = 0) -> Completion:
+        """The model's answer to `prompt`: as a completion of its text, or through the chat template for an
+        instruction-tuned model. The part shared between queries (instruction, examples) stays in memory;
+        `deadline` is a time.monotonic() value."""
         t0 = time.monotonic()
-        tokens, n_prefix = self._prompt_tokens(prefix, suffix)
+        stop = prompt.stop
+        tokens, n_prefix = self._prompt_tokens(prompt)
         budget = self.n_ctx - len(tokens) - 1
         if budget <= 0:
             raise ValueError(f"the prompt has {len(tokens)} tokens; the context holds {self.n_ctx}")

@@ -211,17 +211,43 @@ def language_name(lang: str) -> str:
 
 @dataclass(frozen=True)
 class Prompt:
-    """A completion prompt. `stop` ends the answer; `single_line` answers are one line long."""
+    """One prompt in structured form: an instruction, worked examples (input, answer), and the input.
 
-    prefix: str  # instructions and examples: the same for every query, so the model keeps it in memory
-    suffix: str  # the query and the label the answer follows
+    A base model gets it as completion text (`prefix` + `suffix`, the answer follows the last label); an
+    instruction-tuned model as chat turns (`messages`: the instruction as the system turn, each example a
+    user/assistant exchange). `stop` ends the answer; `single_line` answers are one line long."""
+
+    instruction: str
+    examples: tuple[tuple[str, str], ...]
+    input_label: str
+    answer_label: str
+    input: str
     stop: tuple[str, ...]
     single_line: bool
     shots: Shots
 
     @property
+    def prefix(self) -> str:
+        """The part shared by every query: instruction and examples (the model keeps it in memory)."""
+        shots = "".join(f"{self.input_label}: {x}\n{self.answer_label}: {y}\n\n" for x, y in self.examples)
+        return f"{self.instruction}\n\n{shots}"
+
+    @property
+    def suffix(self) -> str:
+        return f"{self.input_label}: {self.input}\n{self.answer_label}:"
+
+    @property
     def text(self) -> str:
         return self.prefix + self.suffix
+
+    def messages(self) -> list[dict[str, str]]:
+        """Chat turns; the last user turn is the only one that depends on the query."""
+        what = "one line" if self.single_line else "a short paragraph"
+        turns = [{"role": "system", "content": f"{self.instruction} Reply with {what}: the {self.answer_label} "
+                                               f"only, with no explanation and no quotes."}]
+        for x, y in self.examples:
+            turns += [{"role": "user", "content": f"{self.input_label}: {x}"}, {"role": "assistant", "content": y}]
+        return turns + [{"role": "user", "content": f"{self.input_label}: {self.input}"}]
 
 
 def has_examples(strategy: str, query_lang: Optional[str], target_lang: str) -> bool:
@@ -245,30 +271,27 @@ def build_prompt(strategy: str, query: str, query_lang: Optional[str], target_la
     tgt = language_name(target_lang)
     q = " ".join(query.split())
     few = shots == "few"
+    ql = query_lang or "en"
+    one_line, paragraph = ("\n",), ("\n\n", "\nQuestion:")
     if strategy == "translate":
-        head = f"Translate from {src} to {tgt}.\n\n" if query_lang else f"Translate into {tgt}.\n\n"
-        shots_text = "".join(f"{src}: {a}\n{tgt}: {b}\n\n" for a, b in
-                             zip(EXAMPLE_QUESTIONS[query_lang or "en"], EXAMPLE_QUESTIONS[target_lang])) if few else ""
-        return Prompt(head + shots_text, f"{src}: {q}\n{tgt}:", ("\n",), True, shots)
+        head = f"Translate from {src} to {tgt}." if query_lang else f"Translate into {tgt}."
+        examples = tuple(zip(EXAMPLE_QUESTIONS[ql], EXAMPLE_QUESTIONS[target_lang])) if few else ()
+        return Prompt(head, examples, src, tgt, q, one_line, True, shots)
     if strategy == "expand-translate":
-        head = f"Write a short {tgt} passage that answers the question.\n\n"
-        shots_text = "".join(f"Question: {a}\nPassage ({tgt}): {b}\n\n" for a, b in
-                             zip(EXAMPLE_QUESTIONS[query_lang or "en"], EXAMPLE_PASSAGES[target_lang])) if few else ""
-        return Prompt(head + shots_text, f"Question: {q}\nPassage ({tgt}):", ("\n\n", "\nQuestion:"), False, shots)
+        examples = tuple(zip(EXAMPLE_QUESTIONS[ql], EXAMPLE_PASSAGES[target_lang])) if few else ()
+        return Prompt(f"Write a short {tgt} passage that answers the question.", examples, "Question",
+                      f"Passage ({tgt})", q, paragraph, False, shots)
     if strategy in ("query2doc", "hyde"):
-        head = "Write a short passage that answers the question.\n\n"
-        shots_text = "".join(f"Question: {a}\nPassage: {b}\n\n" for a, b in
-                             zip(EXAMPLE_QUESTIONS[query_lang or "en"], EXAMPLE_PASSAGES[query_lang or "en"])) if few else ""
-        return Prompt(head + shots_text, f"Question: {q}\nPassage:", ("\n\n", "\nQuestion:"), False, shots)
+        examples = tuple(zip(EXAMPLE_QUESTIONS[ql], EXAMPLE_PASSAGES[ql])) if few else ()
+        return Prompt("Write a short passage that answers the question.", examples, "Question", "Passage", q,
+                      paragraph, False, shots)
     if strategy == "keywords":
-        head = "List keywords and related terms for the search query.\n\n"
-        shots_text = "".join(f"Query: {a}\nKeywords: {b}\n\n" for a, b in _KEYWORDS) if few else ""
-        return Prompt(head + shots_text, f"Query: {q}\nKeywords:", ("\n",), True, shots)
+        return Prompt("List keywords and related terms for the search query.", _KEYWORDS if few else (), "Query",
+                      "Keywords", q, one_line, True, shots)
     if strategy == "cot":
-        head = "Answer the question. Think step by step, then give the answer.\n\n"
-        shots_text = "".join(f"Question: {a}\nReasoning: {b}\nAnswer: {c}\n\n" for a, b, c in _COT) if few else ""
-        return Prompt(head + shots_text, f"Question: {q}\nReasoning:", ("\n\n", "\nQuestion:"), False, shots)
+        examples = tuple((x, f"{r}\nAnswer: {a}") for x, r, a in _COT) if few else ()
+        return Prompt("Answer the question. Think step by step, then give the answer.", examples, "Question",
+                      "Reasoning", q, paragraph, False, shots)
     # rephrase-and-respond: a fuller wording of the question, which is what retrieval can use
-    head = "Rephrase and expand the question so that it is clearer.\n\n"
-    shots_text = "".join(f"Question: {a}\nRephrased: {b}\n\n" for a, b in _REPHRASE) if few else ""
-    return Prompt(head + shots_text, f"Question: {q}\nRephrased:", ("\n",), True, shots)
+    return Prompt("Rephrase and expand the question so that it is clearer.", _REPHRASE if few else (), "Question",
+                  "Rephrased", q, one_line, True, shots)

@@ -105,13 +105,15 @@ class SearchEngine:
             held = [l for l in held if l in wanted]
         targets = [l for l in held if l != query_lang]
         targets = targets[:max_langs] if max_langs else targets
-        if self.pivot_lang and self.pivot_lang != query_lang and self.pivot_lang not in targets:
+        # The pivot only where translation is needed at all: an index of the query's language alone
+        # gets no expansion (measured: the English view costs same-language pairs up to 0.02 nDCG@10).
+        if targets and self.pivot_lang and self.pivot_lang != query_lang and self.pivot_lang not in targets:
             targets.append(self.pivot_lang)
         return targets
 
     def expand(self, query: str, *, strategy: str = "auto", lang: Optional[str] = None,
                langs: Optional[Sequence[str]] = None, max_langs: Optional[int] = None,
-               budget: Optional[float] = None, on_step: Any = None) -> list["Expansion"]:
+               budget: Optional[float] = None, shots: str = "auto", on_step: Any = None) -> list["Expansion"]:
         """Runs the engine's expander for `query` into the index's languages (see `search(expand=...)`)."""
         if self.expander is None:
             raise InvalidInputError("query expansion needs a language model: create the engine with "
@@ -119,7 +121,7 @@ class SearchEngine:
         query_lang = normalize_lang(lang) if lang else guess_language(query)
         return self.expander.expand(query, strategy=strategy, query_lang=query_lang,
                                     target_langs=self.expansion_targets(query_lang, langs, max_langs),
-                                    budget=budget, on_step=on_step)
+                                    budget=budget, shots=shots, on_step=on_step)
 
     def search(
         self,
@@ -153,7 +155,8 @@ class SearchEngine:
         query_lang = normalize_lang(lang) if lang else guess_language(query)
         if expand and expand != "none" and expansions is None:
             expansions = self.expand(query, strategy=expand, lang=query_lang, langs=langs, budget=budget)
-        usable = [e for e in expansions or () if e.texts]
+        written = [e for e in expansions or () if e.texts]
+        usable = written
         expansion_vectors: Any = ()
         if usable and self.encoder is not None and (mode != "bm25" or self.fusion.expansion_min_similarity > 0):
             if query_vector is None:
@@ -170,6 +173,17 @@ class SearchEngine:
                 vector = self._embed(query) if query_vector is None else query_vector
                 vector = self._with_expansions(vector, expansion_vectors)
             hits = self._fused(query, vector, k, query_lang, langs, explain, mode, usable)
+        if explain and expansions:
+            # What the model wrote (nothing, when its output was unusable), and what passed the
+            # similarity screen into the search.
+            wrote: dict[str, list[str]] = {}
+            for e in expansions:
+                wrote.setdefault(e.lang or query_lang or "?", []).extend(e.texts)
+            kept = {t for e in usable for t in e.texts}
+            for h in hits:
+                if h.explanation is not None:
+                    h.explanation["expansions"] = {lang: [{"text": t, "used": t in kept} for t in texts]
+                                                   for lang, texts in wrote.items()}
         if snippets:
             hits = [self.index._with_snippet(h, query, snippet_chars) for h in hits]
         return hits
@@ -258,7 +272,5 @@ class SearchEngine:
                 for (name, _, weight, item_weights), src in zip(lists, sources):
                     explanation[name] = None if src is None else {
                         "rank": src[0], "score": src[1], "weight": item_weights[src[0] - 1] if item_weights else weight}
-                if expansions:
-                    explanation["expansions"] = {e.lang or query_lang or "?": list(e.texts) for e in expansions}
             out.append(Hit(h.id, score, h.lang, h.key, explanation=explanation))
         return out
