@@ -275,7 +275,8 @@ class Index:
     def search_terms(
         self, terms: Sequence[tuple[str, float]], *, k: int = 10, langs: Optional[Sequence[str]] = None
     ) -> list[Hit]:
-        """Scores already analysed terms with weights (query expansion uses this)."""
+        """Scores already analysed terms with weights (query expansion uses this). Each weight must be
+        above 0 and at most 1e6; repeated terms add up."""
         return [Hit(*h) for h in self._core.search_terms(list(terms), k, list(langs) if langs else None)]
 
     def analyze_query(self, text: str, doc_lang: Optional[str] = None, query_lang: Optional[str] = None) -> list[tuple[str, float]]:

@@ -1,0 +1,145 @@
+"""Latency of query expansion, against raw llama-cpp-python in the same run.
+
+    python benchmarks/bench_expansion.py [--queries 40] [--llm gemma-3-270m] [--threads 2]
+
+Workload: English questions from the bench's XQuAD dev queries, spread evenly over the file, expanded
+into German, Chinese and Thai (three scripts) with the few-shot translation prompt, over an index of the
+bench's XQuAD paragraphs in those languages plus English. Prints, per query or per target language:
+  raw       llama-cpp-python's create_completion on the same prompt text (greedy, same stop, same max
+            tokens): what a plain integration costs, re-reading the few-shot prefix when it changes
+  expand    Expander, cache off: one target language (prefix states kept, loops cut, output cleaned)
+  query     SearchEngine.search with expansion into 3 languages, cache off (expansion, embedding of the
+            query and expansions, BM25 per language, ANN, fusion)
+  cached    the same query again with the expansion cache on (end to end), and the cache lookup alone
+Also the raw prompt-processing and generation speeds (tokens/s) on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+
+from xlqe_lite.embedding_cache import encode_cached
+from xlqe_lite.encoder import Encoder
+from xlqe_lite.expansion import MAX_TOKENS, Expander
+from xlqe_lite.index import Index
+from xlqe_lite.llm_models import resolve_llm
+from xlqe_lite.prompts import build_prompt
+from xlqe_lite.search import SearchEngine
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def row(label: str, xs: list[float]) -> str:
+    return f"{label:<44} p50 {pct(xs, 50) * 1000:8.1f} ms   p90 {pct(xs, 90) * 1000:8.1f} ms   n={len(xs)}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bench", default=os.environ.get("XLQE_BENCH", "../shared/bench"))
+    ap.add_argument("--queries", type=int, default=40)
+    ap.add_argument("--llm", default=None)
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--targets", default="de,zh,th")
+    args = ap.parse_args()
+    targets = args.targets.split(",")
+
+    with open(os.path.join(args.bench, "xquad", "queries.en.jsonl"), encoding="utf-8") as f:
+        rows = [json.loads(line) for line in f]
+    queries = [rows[i * len(rows) // args.queries]["text"] for i in range(args.queries)]
+
+    from llama_cpp import Llama
+
+    from xlqe_lite.llm import _silence_llama_log
+
+    _silence_llama_log()
+    path, _ = resolve_llm(args.llm)
+    raw = Llama(model_path=str(path), n_ctx=1024, n_threads=args.threads, n_threads_batch=args.threads, seed=0, verbose=False)
+    # Raw speeds: a 300-token prompt, then 64 generated tokens.
+    prompt = build_prompt("translate", queries[0], "en", "de", "few").text * 2
+    tokens = raw.tokenize(prompt.encode(), add_bos=True)[:300]
+    raw.reset()
+    t0 = time.perf_counter()
+    raw.eval(tokens)
+    prompt_tps = len(tokens) / (time.perf_counter() - t0)
+    t0, n = time.perf_counter(), 0
+    for _ in raw.generate(tokens, temp=0.0, top_k=1):
+        n += 1
+        if n == 64:
+            break
+    gen_tps = n / (time.perf_counter() - t0)
+    print(f"model {path.name}, {args.threads} threads: prompt {prompt_tps:.0f} tokens/s, generation {gen_tps:.1f} tokens/s")
+
+    raw_times, raw_tokens = [], []
+    for q in queries:
+        for lang in targets:
+            p = build_prompt("translate", q, "en", lang, "few")
+            t0 = time.perf_counter()
+            out = raw.create_completion(p.text, max_tokens=MAX_TOKENS["translate"], temperature=0.0, top_k=1, stop=list(p.stop))
+            raw_times.append(time.perf_counter() - t0)
+            raw_tokens.append(out["usage"]["completion_tokens"])
+    del raw
+
+    expander = Expander(args.llm, threads=args.threads, cache=False)
+    expander.model  # loaded once, as in a running app
+    per_lang = []
+    for q in queries:
+        for lang in targets:
+            t0 = time.perf_counter()
+            expander.expand(q, strategy="translate", shots="few", query_lang="en", target_langs=[lang])
+            per_lang.append(time.perf_counter() - t0)
+
+    encoder = Encoder.load("multilingual-e5-small", threads=args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        index = Index.create(os.path.join(tmp, "ix"), vectors={"dims": encoder.dim, "metric": "ip", "model": encoder.name})
+        for lang in ["en", *targets]:
+            with open(os.path.join(args.bench, "xquad", f"corpus.{lang}.jsonl"), encoding="utf-8") as f:
+                docs = [json.loads(line) for line in f]
+            index.add_many(({"id": d["id"], "text": d["text"], "lang": lang} for d in docs),
+                           vectors=encode_cached(encoder, [d["text"] for d in docs], "passage"))
+        index.commit()
+        engine = SearchEngine(index, encoder, expander=expander)
+        whole = []
+        for q in queries:
+            t0 = time.perf_counter()
+            engine.search(q, k=10, lang="en", expand="translate")
+            whole.append(time.perf_counter() - t0)
+        plain = []
+        for q in queries:
+            t0 = time.perf_counter()
+            engine.search(q, k=10, lang="en")
+            plain.append(time.perf_counter() - t0)
+        cached_engine = SearchEngine(index, encoder, expander=Expander(args.llm, threads=args.threads,
+                                                                       cache=os.path.join(tmp, "cache.sqlite3")))
+        for q in queries:
+            cached_engine.search(q, k=10, lang="en", expand="translate")  # fills the cache
+        cached, lookups = [], []
+        for q in queries:
+            t0 = time.perf_counter()
+            cached_engine.search(q, k=10, lang="en", expand="translate")
+            cached.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            cached_engine.expand(q, strategy="translate", lang="en")
+            lookups.append(time.perf_counter() - t0)
+        index.close()
+
+    print(f"{len(queries)} English XQuAD dev questions; targets {', '.join(targets)}; few-shot translation")
+    print(row("raw llama-cpp-python, per target language", raw_times))
+    print(row("xlqe expansion, per target language", per_lang))
+    print(f"{'':<44} ratio raw/xlqe at p50: {pct(raw_times, 50) / pct(per_lang, 50):.2f}x; "
+          f"mean tokens written by raw: {statistics.mean(raw_tokens):.1f}")
+    print(row(f"whole query, expansion into {len(targets)} languages", whole))
+    print(row("whole query, no expansion", plain))
+    print(row("whole query, expansion cached", cached))
+    print(row("cache lookup (expand() for 3 languages)", lookups))
+
+
+if __name__ == "__main__":
+    main()
