@@ -1,7 +1,7 @@
 """A writer for the crash-safety test: commits deterministic rounds of changes until it is killed.
 
 Round r (the index's generation r-1 -> r) adds 40 documents "r-j", deletes round r-1's documents with
-j % 5 == 0 and rewrites round r-2's document j == 1. After each commit it prints "committed GEN".
+j % 5 == 0 and rewrites round r-2's document j == 1. It prints "ready" once it holds the writer's lock and "committed GEN" after each commit.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def expected_text(doc_id: str, generation: int) -> str:
 
 def main(path: str) -> None:
     index = Index.open(path, writer=True)
+    print("ready", flush=True)
     while True:
         r = index.generation + 1
         index.add_many({"id": f"{r}-{j}", "text": f"round {r} document {j} Panthers defense interceptions 北京大学 ข้อความ",
