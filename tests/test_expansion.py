@@ -269,3 +269,12 @@ def test_cli_eval_with_expansion(tmp_path: Path, bench: Path, gemma: Path) -> No
     assert result["config"]["expand"] == "translate" and result["macro"]["CROSS"]["pairs"] == 2
     assert result["micro"]["units"] == 6 and "macro CROSS" in proc.stdout
     assert (tmp_path / "x.run.qrels.tsv").exists()
+    # BM25 alone cannot cross from English to Chinese; the translation's own BM25 list can.
+    common = ["eval", "--bench", str(bench), "--mode", "bm25", "--langs", "en,zh", "--pairs", "cross", "--sample", "3"]
+    run_xlqe(*common, "--run", str(tmp_path / "b.run"), "--json", str(tmp_path / "b.json"), check=True)
+    run_xlqe(*common, "--expand", "translate", "--shots", "few", "--run", str(tmp_path / "bx.run"),
+             "--json", str(tmp_path / "bx.json"), check=True)
+    plain, expanded = (json.loads((tmp_path / f).read_text()) for f in ("b.json", "bx.json"))
+    zh_docs = lambda run: sum(1 for line in run.read_text().splitlines() if line.split()[2].endswith(".zh"))  # noqa: E731
+    assert zh_docs(tmp_path / "b.run") == 0 and zh_docs(tmp_path / "bx.run") > 0
+    assert expanded["macro"]["CROSS"]["pairs"] == 2 > plain["macro"]["CROSS"]["pairs"]

@@ -203,14 +203,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
             raise XlqeError(f"{args.dataset} pairs every language with English, both ways: --pooled and --pairs do not apply")
         bitext = BitextBench.load(args.bench, args.dataset, _langs(args.langs), args.max_queries)
         tasks, langs, all_qrels = bitext.tasks, None, bitext.qrels
+    expand = args.expand if args.expand and args.expand != "none" else None
     if args.mode == "bm25":
-        build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords)
+        build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords,
+                             expander=_expander(args) if expand else None, expand=expand, shots=args.shots,
+                             on_query=lambda: progress.advance(1))
     else:
         from .encoder import Encoder
         from .evaluation import engine_builder
 
         encoder = Encoder.load(args.encoder, threads=args.threads)
-        expand = args.expand if args.expand and args.expand != "none" else None
         build = engine_builder(encoder, args.mode, detect_query_lang=args.detect_query_lang,
                                expander=_expander(args) if expand else None, expand=expand, shots=args.shots,
                                on_query=lambda: progress.advance(1))
@@ -338,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", default="multilingual-e5-small", help="encoder for dense modes (see `xlqe models list`)")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="encoder and LLM threads")
     p.add_argument("--expand", metavar="STRATEGY", default="none",
-                   help="expand each query with the local LLM into the documents' language (dense/hybrid modes): "
+                   help="expand each query with the local LLM into the documents' language first: "
                         f"auto, none, {', '.join(STRATEGIES)} (join several with +)")
     p.add_argument("--shots", default="auto", choices=["auto", "zero", "few"], help="prompt form for --expand")
     p.add_argument("--llm", "--model", dest="llm", metavar="MODEL",

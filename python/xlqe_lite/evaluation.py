@@ -118,17 +118,33 @@ SearchFn = Callable[[list[str], str], list[list[tuple[str, float]]]]
 BuildFn = Callable[[str, list[tuple[str, str]], str], SearchFn]
 
 
-def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords: bool = True) -> BuildFn:
-    """Indexes each document language in a real index directory and searches it with BM25."""
+def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords: bool = True, expander=None,
+                 expand: Optional[str] = None, shots: str = "auto", on_query: Optional[Callable[[], None]] = None) -> BuildFn:
+    """Indexes each document language in a real index directory and searches it with BM25; with
+    `expander` and `expand`, each query is expanded into the index's languages first and the
+    expansions' BM25 lists are fused with the query's (no encoder, so no similarity screen)."""
     from .index import Index
+    from .search import FusionConfig, SearchEngine
 
     def build(doc_lang: str, docs: list[tuple[str, str]], workdir: str) -> SearchFn:
         index = Index.create(os.path.join(workdir, f"bm25-{doc_lang}"), k1=k1, b=b, stem=stem, stopwords=stopwords)
         index.add_many({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs)
         index.commit()
+        engine = SearchEngine(index, None, FusionConfig(), expander)
 
         def search(queries: list[str], query_lang: str) -> list[list[tuple[str, float]]]:
-            return [[(h.id, h.score) for h in index.search(q, k=RUN_DEPTH, lang=query_lang)] for q in queries]
+            out = []
+            for q in queries:
+                if expander is not None and expand and expand != "none":
+                    expansions = expander.expand(q, strategy=expand, shots=shots, query_lang=query_lang,
+                                                 target_langs=engine.expansion_targets(query_lang))
+                    hits = engine.search(q, k=RUN_DEPTH, mode="bm25", lang=query_lang, expansions=expansions)
+                else:
+                    hits = index.search(q, k=RUN_DEPTH, lang=query_lang)
+                out.append([(h.id, h.score) for h in hits])
+                if on_query:
+                    on_query()
+            return out
 
         return search
 
