@@ -33,7 +33,7 @@ demo: setup
 	$(VENV)/bin/xlqe index .demo-index data/sample/xquad-sample.jsonl
 	$(VENV)/bin/xlqe search .demo-index "Wie viele Interceptions hatte die Verteidigung der Panthers?" -k 5
 	$(VENV)/bin/xlqe search .demo-index "Сколько перехватов сделала защита?" --lang zh,hi,th -k 3 --explain
-	$(VENV)/bin/xlqe search .demo-index "How many points did the Panthers defense give up?" --lang zh,th,de --expand auto --explain -k 3
+	$(VENV)/bin/xlqe search .demo-index "How many points did the Panthers defense give up during the regular season?" --lang zh,th,de --expand auto --budget 10 --explain -k 3
 	$(VENV)/bin/xlqe check .demo-index
 
 test-rust:
