@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--dense", default="0,0.5,1.0,1.5")
     ap.add_argument("--mass", default="1.0")
     ap.add_argument("--min-sim", default="0")
+    ap.add_argument("--full-sim", default="0", help="similarity of full trust (0: the minimum, i.e. no ramp)")
     ap.add_argument("--pivot", type=lambda v: v.split(","), default=[],
                     help="also expand into these languages (used by the dense side when the index lacks them)")
     ap.add_argument("--detail", action="store_true", help="per-language changes for the last setting")
@@ -95,12 +96,12 @@ def main() -> None:
                 n += 1
                 if n % 200 == 0:
                     print(f"  expanded {n} ({time.time() - t0:.0f}s)", file=sys.stderr)
-        grid = list(itertools.product(*(map(float, g.split(",")) for g in (args.lexical, args.dense, args.mass, args.min_sim))))
+        grid = list(itertools.product(*(map(float, g.split(",")) for g in (args.lexical, args.dense, args.mass, args.min_sim, args.full_sim))))
         baseline = None
         rows = []
-        for lex_w, dense_w, mass, min_sim in [(0.0, 0.0, 1.0, 0.0)] + grid:
+        for lex_w, dense_w, mass, min_sim, full_sim in [(0.0, 0.0, 1.0, 0.0, 0.0)] + grid:
             cfg = replace(FusionConfig(), expansion_lexical=lex_w, expansion_dense=dense_w, expansion_term_mass=mass,
-                          expansion_min_similarity=min_sim)
+                          expansion_min_similarity=min_sim, expansion_full_similarity=max(full_sim, min_sim))
             run: dict[str, list[str]] = {}
             for q_lang, d_lang, qid, text, v, exps in work:
                 engine = engines[d_lang]
@@ -114,13 +115,13 @@ def main() -> None:
             worst = min((per_pair[p] - baseline[p], p) for p in per_pair)
             cross_script = [v for p, v in per_pair.items() if SCRIPT[p.split("->")[0]] != SCRIPT[p.split("->")[1]]]
             last = per_pair
-            rows.append((lex_w, dense_w, mass, min_sim, result["macro"]["CROSS"]["nDCG@10"], result["macro"]["MONO"]["nDCG@10"],
+            rows.append((lex_w, dense_w, mass, min_sim, full_sim, result["macro"]["CROSS"]["nDCG@10"], result["macro"]["MONO"]["nDCG@10"],
                          sum(cross_script) / max(len(cross_script), 1), worst))
         print(f"{args.strategy}/{args.shots}, {args.level}, sample {args.sample}+{args.sample_offset}: "
               f"{len(work)} (query, pair) units; expansions took {time.time() - t0:.0f}s in all")
-        print(f"{'lexical':>8} {'dense':>6} {'mass':>5} {'minsim':>6} {'cross':>7} {'mono':>7} {'x-script':>8}  worst pair vs none")
-        for lex_w, dense_w, mass, min_sim, cross, mono, xs, (delta, pair) in rows:
-            print(f"{lex_w:8.2f} {dense_w:6.2f} {mass:5.2f} {min_sim:6.2f} {cross:7.4f} {mono:7.4f} {xs:8.4f}  {delta:+.4f} {pair}")
+        print(f"{'lexical':>8} {'dense':>6} {'mass':>5} {'minsim':>6} {'fullsim':>7} {'cross':>7} {'mono':>7} {'x-script':>8}  worst pair vs none")
+        for lex_w, dense_w, mass, min_sim, full_sim, cross, mono, xs, (delta, pair) in rows:
+            print(f"{lex_w:8.2f} {dense_w:6.2f} {mass:5.2f} {min_sim:6.2f} {full_sim:7.2f} {cross:7.4f} {mono:7.4f} {xs:8.4f}  {delta:+.4f} {pair}")
         if args.detail:
             # The last setting's change against no expansion, by query language and by document language.
             for side in (0, 1):

@@ -43,14 +43,17 @@ class FusionConfig:
     # Query expansion: the weight of each target language's lexical list (original query terms plus the
     # expansion's terms, analysed as that language), and how much of the expansions' mean embedding is
     # added to the query's before the dense search. Chosen on dev (BENCHMARKS.md).
-    expansion_lexical: float = 0.35
-    expansion_dense: float = 0.3
+    expansion_lexical: float = 0.5
+    expansion_dense: float = 0.6
     # An expansion's terms together weigh at most this many times the original query's terms
     # (query2doc repeats the query for the same reason: the query must keep its say).
     expansion_term_mass: float = 1.0
     # Expansion texts whose embedding has a lower cosine to the query's are dropped (when an encoder is
     # loaded): they are failed translations or off-topic pseudo-documents.
-    expansion_min_similarity: float = 0.8
+    expansion_min_similarity: float = 0.75
+    # Above the minimum, an expansion's weight (its BM25 list, its share of the embedding shift) grows
+    # linearly up to full at this similarity; equal to the minimum: every kept expansion counts fully.
+    expansion_full_similarity: float = 0.9
     # How deep each list is read before fusing.
     depth: int = 100
 
@@ -158,10 +161,11 @@ class SearchEngine:
         written = [e for e in expansions or () if e.texts]
         usable = written
         expansion_vectors: Any = ()
+        trust: dict[str, float] = {}
         if usable and self.encoder is not None and (mode != "bm25" or self.fusion.expansion_min_similarity > 0):
             if query_vector is None:
                 query_vector = self._embed(query)
-            usable, expansion_vectors = self._screen(query_vector, usable)
+            usable, expansion_vectors, trust = self._screen(query_vector, usable)
         if mode == "bm25" and not usable:
             hits = self.index.search(query, k=k, lang=query_lang, langs=langs)
         elif mode == "dense" and not usable:
@@ -171,8 +175,8 @@ class SearchEngine:
             vector = None
             if mode != "bm25":
                 vector = self._embed(query) if query_vector is None else query_vector
-                vector = self._with_expansions(vector, expansion_vectors)
-            hits = self._fused(query, vector, k, query_lang, langs, explain, mode, usable)
+                vector = self._with_expansions(vector, expansion_vectors, [trust[t] for e in usable for t in e.texts])
+            hits = self._fused(query, vector, k, query_lang, langs, explain, mode, usable, trust)
         if explain and expansions:
             # What the model wrote (nothing, when its output was unusable), and what passed the
             # similarity screen into the search.
@@ -192,33 +196,40 @@ class SearchEngine:
         assert self.encoder is not None
         return self.encoder.encode_queries([query])[0]
 
-    def _screen(self, vector: Any, expansions: Sequence["Expansion"]) -> tuple[list["Expansion"], Any]:
+    def _screen(self, vector: Any, expansions: Sequence["Expansion"]) -> tuple[list["Expansion"], Any, dict[str, float]]:
         """Keeps the expansion texts whose embedding is close enough to the query's: a small model's
         failed translation (another topic, a loop, a different question) lands far from the query in the
-        multilingual embedding space, a faithful one close to it. Returns the kept expansions and the
-        kept texts' embeddings."""
+        multilingual embedding space, a faithful one close to it. Returns the kept expansions, the kept
+        texts' embeddings, and each kept text's trust: 0..1 from the minimum similarity up to
+        `expansion_full_similarity`."""
         import numpy as np
 
         assert self.encoder is not None
         texts = [t for e in expansions for t in e.texts]
         vectors = self.encoder.encode_queries(texts)
         sims = vectors @ np.asarray(vector, dtype=np.float32)
-        keep = sims >= self.fusion.expansion_min_similarity
+        low = self.fusion.expansion_min_similarity
+        keep = sims >= low
+        span = max(self.fusion.expansion_full_similarity - low, 1e-6)
+        trust = {t: float(min(1.0, max(1e-3, (s - low) / span))) if self.fusion.expansion_full_similarity > low else 1.0
+                 for t, s, k in zip(texts, sims, keep) if k}
         kept, i = [], 0
         for e in expansions:
             mine = [t for j, t in enumerate(e.texts) if keep[i + j]]
             i += len(e.texts)
             if mine:
                 kept.append(replace(e, texts=tuple(mine)))
-        return kept, vectors[keep]
+        return kept, vectors[keep], trust
 
-    def _with_expansions(self, vector: Any, expansion_vectors: Any) -> Any:
-        """The query's embedding moved toward its expansions': q + w * mean(e), renormalised."""
+    def _with_expansions(self, vector: Any, expansion_vectors: Any, trust: Sequence[float]) -> Any:
+        """The query's embedding moved toward its expansions': q + w * mean(trust_i * e_i), renormalised."""
         if len(expansion_vectors) == 0 or self.fusion.expansion_dense <= 0:
             return vector
         import numpy as np
 
-        mixed = np.asarray(vector, dtype=np.float32) + self.fusion.expansion_dense * expansion_vectors.mean(axis=0)
+        weights = np.asarray(trust, dtype=np.float32)[:, None]
+        shift = (weights * expansion_vectors).mean(axis=0)
+        mixed = np.asarray(vector, dtype=np.float32) + self.fusion.expansion_dense * shift
         return mixed / max(float(np.linalg.norm(mixed)), 1e-12)
 
     def _expansion_terms(self, query: str, expansion_texts: Sequence[str], lang: str) -> list[tuple[str, float]]:
@@ -237,7 +248,7 @@ class SearchEngine:
         return original + [(t, w * scale) for t, w in added]
 
     def _fused(self, query: str, vector: Any, k: int, query_lang: Optional[str], langs: Optional[Sequence[str]],
-               explain: bool, mode: Mode, expansions: Sequence["Expansion"]) -> list[Hit]:
+               explain: bool, mode: Mode, expansions: Sequence["Expansion"], trust: dict[str, float]) -> list[Hit]:
         depth = max(k, self.fusion.depth)
         script = language_script(query_lang) if query_lang else dominant_script(query)
         # Each list: (name, hits, list weight, per-hit weights or None).
@@ -255,7 +266,8 @@ class SearchEngine:
                 terms = self._expansion_terms(query, texts, target)
                 if terms:
                     hits = self.index.search_terms(terms, k=depth, langs=[target])
-                    lists.append((f"bm25[{target}]", hits, self.fusion.expansion_lexical, None))
+                    confidence = sum(trust.get(t, 1.0) for t in texts) / len(texts)
+                    lists.append((f"bm25[{target}]", hits, self.fusion.expansion_lexical * confidence, None))
         if vector is not None:
             lists.append(("dense", self.index.search_vector(vector, k=depth, langs=langs), self.fusion.dense, None))
         fused = fuse([[(h.id, h.score) for h in hits] for _, hits, _, _ in lists], [w for _, _, w, _ in lists],
