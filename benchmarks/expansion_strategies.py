@@ -21,9 +21,8 @@ import time
 
 from xlqe_lite.embedding_cache import encode_cached
 from xlqe_lite.encoder import Encoder
-from xlqe_lite.evaluation import XquadBench, lang_of, score_ranking
+from xlqe_lite.evaluation import XquadBench, index_with_vectors, lang_of, score_ranking
 from xlqe_lite.expansion import Expander, query_length
-from xlqe_lite.index import Index
 from xlqe_lite.prompts import STRATEGIES
 from xlqe_lite.search import FusionConfig, SearchEngine
 
@@ -50,10 +49,7 @@ def main() -> None:
         engines = {}
         for d in {d for _, d in pairs}:
             docs = bench.corpora[d]
-            index = Index.create(os.path.join(tmp, d), vectors={"dims": encoder.dim, "metric": "ip", "model": encoder.name})
-            index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs),
-                           vectors=encode_cached(encoder, [t for _, t in docs], "passage"))
-            index.commit()
+            index = index_with_vectors(os.path.join(tmp, d), docs, encoder)
             engines[d] = SearchEngine(index, encoder, FusionConfig())
 
         def ndcg(q_lang: str, d_lang: str, qid: str, text: str, vector, expansions) -> float:

@@ -21,9 +21,8 @@ from dataclasses import replace
 
 from xlqe_lite.embedding_cache import encode_cached
 from xlqe_lite.encoder import Encoder
-from xlqe_lite.evaluation import XquadBench, evaluate, lang_of
+from xlqe_lite.evaluation import XquadBench, evaluate, index_with_vectors
 from xlqe_lite.expansion import Expander
-from xlqe_lite.index import Index
 from xlqe_lite.search import FusionConfig, SearchEngine
 
 SCRIPT = {"en": "Latin", "es": "Latin", "de": "Latin", "tr": "Latin", "ru": "Cyrillic", "ar": "Arabic", "th": "Thai",
@@ -78,10 +77,7 @@ def main() -> None:
         engines = {}
         for d in bench.langs:
             docs = bench.corpora[d]
-            index = Index.create(os.path.join(tmp, d), vectors={"dims": encoder.dim, "metric": "ip", "model": encoder.name})
-            index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs),
-                           vectors=encode_cached(encoder, [t for _, t in docs], "passage"))
-            index.commit()
+            index = index_with_vectors(os.path.join(tmp, d), docs, encoder)
             engines[d] = SearchEngine(index, memo, FusionConfig())  # type: ignore[arg-type]
         # Expansions first (the slow part), then every setting over the same expansions.
         t0, n = time.time(), 0

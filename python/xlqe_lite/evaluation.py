@@ -151,6 +151,21 @@ def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords:
     return build
 
 
+def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, storage: Optional[str] = None):
+    """A committed index of bench documents (id, text; the language is in the id) with their passage
+    embeddings, taken from the on-disk embedding cache when present. `storage`: the index's default
+    vector storage unless given."""
+    from .embedding_cache import encode_cached
+    from .index import Index
+
+    settings = {"dims": encoder.dim, "metric": "ip", "model": encoder.name, **({"storage": storage} if storage else {})}
+    index = Index.create(path, vectors=settings)
+    index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs),
+                   vectors=encode_cached(encoder, [t for _, t in docs], "passage"))
+    index.commit()
+    return index
+
+
 def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = False, storage: str = "f32",
                    expander=None, expand: Optional[str] = None, shots: str = "auto",
                    on_query: Optional[Callable[[], None]] = None) -> BuildFn:
@@ -160,15 +175,10 @@ def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = Fa
     (known) one unless `detect_query_lang`. With `expander` and `expand` (a strategy), each query is
     expanded into the index's languages first (no time budget, so runs are reproducible)."""
     from .embedding_cache import encode_cached
-    from .index import Index
     from .search import FusionConfig, SearchEngine
 
     def build(doc_lang: str, docs: list[tuple[str, str]], workdir: str) -> SearchFn:
-        vectors = encode_cached(encoder, [t for _, t in docs], "passage")
-        index = Index.create(os.path.join(workdir, f"{mode}-{doc_lang}"),
-                             vectors={"dims": encoder.dim, "metric": "ip", "storage": storage, "model": encoder.name})
-        index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs), vectors=vectors)
-        index.commit()
+        index = index_with_vectors(os.path.join(workdir, f"{mode}-{doc_lang}"), docs, encoder, storage)
         engine = SearchEngine(index, encoder, fusion or FusionConfig(), expander)
 
         def search(queries: list[str], query_lang: str) -> list[list[tuple[str, float]]]:

@@ -87,12 +87,13 @@ class Expander:
     def __init__(self, model: Optional[str] = None, *, threads: Optional[int] = None, n_ctx: int = 1024,
                  max_tokens: Optional[int] = None, budget: Optional[float] = None, hyde_samples: int = 3,
                  cache: "bool | str | ExpansionCache" = True, instruct: Optional[bool] = None) -> None:
-        from .llm_models import LLM_MANIFEST, resolve_llm
+        from .llm_models import DEFAULT_LLM, LLM_MANIFEST, resolve_llm
 
         self.path, manifest_instruct = resolve_llm(model)
-        self.model_name = model or next(iter(LLM_MANIFEST))
+        self.model_name = model or DEFAULT_LLM
         self.threads, self.n_ctx, self.max_tokens = threads, n_ctx, max_tokens
         self.budget, self.hyde_samples = budget, hyde_samples
+        # A manifest model's kind is known; a user's file is read from its chat template on load.
         self._instruct = instruct if instruct is not None else (True if manifest_instruct else None)
         if cache is True:
             self.cache: Optional[ExpansionCache] = ExpansionCache()
@@ -100,9 +101,9 @@ class Expander:
             self.cache = None
         else:
             self.cache = cache if isinstance(cache, ExpansionCache) else ExpansionCache(cache)
-        spec = LLM_MANIFEST.get(model or "")
-        if spec is not None or model is None:
-            self.model_sha256 = (spec or LLM_MANIFEST[self.model_name]).sha256
+        spec = LLM_MANIFEST.get(self.model_name)
+        if spec is not None:
+            self.model_sha256 = spec.sha256  # checked when the file was assembled
         elif self.cache is not None:
             self.model_sha256 = self.cache.model_sha256(self.path)
         else:

@@ -256,11 +256,13 @@ class SearchEngine:
         if mode != "dense":
             lexical = self.index.search(query, k=depth, lang=query_lang, langs=langs)
             lists.append(("bm25", lexical, 1.0, [self.fusion.lexical_weight(query_lang, script, h.lang) for h in lexical]))
-            held = {lang for lang, _ in self.index.languages()}
+            searchable = {lang for lang, _ in self.index.languages()}
+            if langs:
+                searchable &= {normalize_lang(l) for l in langs}
             by_lang: dict[str, list[str]] = {}
             for e in expansions:
                 target = e.lang or query_lang
-                if target and target in held and (not langs or target in {normalize_lang(l) for l in langs}):
+                if target and target in searchable:
                     by_lang.setdefault(target, []).extend(e.texts)
             for target, texts in by_lang.items():
                 terms = self._expansion_terms(query, texts, target)
