@@ -158,6 +158,18 @@ def test_generative_strategies_write_clean_text(expander: Expander, strategy: st
         assert len(e.texts) >= 1  # up to three samples, duplicates dropped
 
 
+def test_threads_share_one_model_safely(expander: Expander) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["Where is the station?", "Who wrote the book?", "When does the shop open?", "Why is the sea salty?"]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda q: expander.expand(q, strategy="translate", shots="few", query_lang="en",
+                                                            target_langs=["de"])[0].texts, queries))
+    alone = [Expander(cache=False).expand(q, strategy="translate", shots="few", query_lang="en",
+                                          target_langs=["de"])[0].texts for q in queries]
+    assert together == alone and all(together)
+
+
 def test_time_budget_stops_generation_and_is_not_cached(expander: Expander) -> None:
     expander.model  # load first: the budget is for generation
     out = expander.expand("Describe the history of the Roman Empire in detail.", strategy="query2doc+translate",

@@ -12,6 +12,7 @@ share a long few-shot prefix, a hard time limit, and the same answer every time.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -81,6 +82,8 @@ class LanguageModel:
         self._max_states = prefix_states
         self._token_cache: dict[str, list[int]] = {}
         self._eos = {self._llm.token_eos(), *self._end_tokens()}
+        # One llama.cpp context serves one generation at a time; searches from several threads queue here.
+        self._lock = threading.Lock()
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, threads: Optional[int] = None, n_ctx: int = 1024,
@@ -146,6 +149,11 @@ class LanguageModel:
         """The model's answer to `prompt`: as a completion of its text, or through the chat template for an
         instruction-tuned model. The part shared between queries (instruction, examples) stays in memory;
         `deadline` is a time.monotonic() value."""
+        with self._lock:
+            return self._complete(prompt, max_tokens, deadline, temperature, seed)
+
+    def _complete(self, prompt: "Prompt", max_tokens: int, deadline: Optional[float], temperature: float,
+                  seed: int) -> Completion:
         t0 = time.monotonic()
         stop = prompt.stop
         tokens, n_prefix = self._prompt_tokens(prompt)
