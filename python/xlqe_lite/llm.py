@@ -11,6 +11,7 @@ share a long few-shot prefix, a hard time limit, and the same answer every time.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -27,6 +28,15 @@ if TYPE_CHECKING:
 
 _LOADED: dict[tuple[str, int, int], "LanguageModel"] = {}
 _QUIET: list = []
+
+
+@atexit.register
+def _close_loaded() -> None:
+    """Free loaded models before the interpreter tears down modules: llama-cpp-python's finaliser would
+    otherwise run after its own helpers are gone and print a TypeError on every exit."""
+    for model in _LOADED.values():
+        model.close()
+    _LOADED.clear()
 
 
 def _silence_llama_log() -> None:
@@ -93,6 +103,12 @@ class LanguageModel:
         if key not in _LOADED:
             _LOADED[key] = cls(path, threads=threads, n_ctx=n_ctx, instruct=instruct)
         return _LOADED[key]
+
+    def close(self) -> None:
+        """Frees the model's memory now; the object is unusable afterwards."""
+        with self._lock:
+            self._states.clear()
+            self._llm.close()
 
     def _chat_formatter(self, template: str) -> Any:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
