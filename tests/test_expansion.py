@@ -196,6 +196,9 @@ def test_bad_queries_and_models_give_clear_errors(gemma: Path, tmp_path: Path) -
         ex.expand("   ", query_lang="en", target_langs=["de"])
     with pytest.raises(InvalidInputError, match="characters"):
         ex.expand("word " * 1000, query_lang="en", target_langs=["de"])
+    with pytest.raises(InvalidInputError, match="context holds"):
+        Expander(cache=False, n_ctx=256).expand("ทีมฟุตบอลมีผู้เล่นกี่คน " * 20, shots="few", query_lang="th",
+                                                target_langs=["hi"])
     with pytest.raises(InvalidInputError, match="strategy"):
         ex.expand("hello", strategy="magic", query_lang="en", target_langs=["de"])
     with pytest.raises(ModelMissingError, match="no LLM"):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from ._core import InvalidInputError
 from .expansion_clean import _cut_loops
 from .models import ModelCorruptError, ModelMissingError
 
@@ -175,7 +176,8 @@ class LanguageModel:
         tokens, n_prefix = self._prompt_tokens(prompt)
         budget = self.n_ctx - len(tokens) - 1
         if budget <= 0:
-            raise ValueError(f"the prompt has {len(tokens)} tokens; the context holds {self.n_ctx}")
+            raise InvalidInputError(f"the prompt has {len(tokens)} tokens and the model's context holds {self.n_ctx}: "
+                                    f"shorten the query or load the model with a larger n_ctx")
         max_tokens = min(max_tokens, budget)
         self._restore_prefix(tuple(tokens[:n_prefix]))
         if temperature > 0:
