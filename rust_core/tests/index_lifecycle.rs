@@ -12,6 +12,13 @@ fn ids(hits: &[xlqe_core::Hit]) -> Vec<&str> {
     hits.iter().map(|h| h.id.as_str()).collect()
 }
 
+/// The sample index committed and closed in `parent/ix`, for tests that then work on its files.
+fn committed_sample(parent: &std::path::Path) -> std::path::PathBuf {
+    let dir = parent.join("ix");
+    sample(&dir).commit().unwrap();
+    dir
+}
+
 fn sample(dir: &std::path::Path) -> Index {
     let mut ix = Index::create(dir, IndexConfig::default()).unwrap();
     ix.add(doc("en1", "The Panthers won the Super Bowl in Santa Clara.", "en")).unwrap();
@@ -129,10 +136,7 @@ fn bad_input_is_a_clear_error() {
 #[test]
 fn damaged_files_are_reported_not_crashed_on() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ix");
-    let mut ix = sample(&dir);
-    ix.commit().unwrap();
-    drop(ix);
+    let dir = committed_sample(tmp.path());
     let seg = fs::read_dir(&dir).unwrap().flatten().find(|e| e.file_name().to_string_lossy().ends_with(".xlqe")).unwrap().path();
     let original = fs::read(&seg).unwrap();
     // A flipped byte anywhere, a truncation, an empty file.
@@ -158,10 +162,7 @@ fn damaged_files_are_reported_not_crashed_on() {
 #[test]
 fn a_damaged_manifest_is_caught_by_its_checksum() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ix");
-    let mut ix = sample(&dir);
-    ix.commit().unwrap();
-    drop(ix);
+    let dir = committed_sample(tmp.path());
     let manifest = dir.join("xlqe.manifest");
     let original = fs::read_to_string(&manifest).unwrap();
     assert!(original.contains("\"checksum\""), "{original}");
@@ -201,10 +202,7 @@ fn a_damaged_manifest_is_caught_by_its_checksum() {
 #[test]
 fn a_format_version_error_says_older_or_newer_and_what_to_do() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ix");
-    let mut ix = sample(&dir);
-    ix.commit().unwrap();
-    drop(ix);
+    let dir = committed_sample(tmp.path());
     let manifest = dir.join("xlqe.manifest");
     let original = fs::read_to_string(&manifest).unwrap();
     for (found, expected) in [(0, "older than version 1"), (7, "newer than version 1")] {
@@ -222,10 +220,7 @@ fn a_format_version_error_says_older_or_newer_and_what_to_do() {
 #[test]
 fn an_interrupted_commit_leaves_the_last_committed_state() {
     let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("ix");
-    let mut ix = sample(&dir);
-    ix.commit().unwrap();
-    drop(ix);
+    let dir = committed_sample(tmp.path());
     // What a crash between writing the new segment and renaming the manifest leaves: an orphan segment
     // and a half-written temporary manifest.
     fs::write(dir.join("seg-0000000009.xlqe"), b"partial").unwrap();
