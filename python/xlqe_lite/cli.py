@@ -57,16 +57,21 @@ def cmd_index(args: argparse.Namespace) -> int:
         vectors = None
         if not args.no_vectors:
             encoder = _load_encoder(args.model, args.threads)
-            vectors = {"dims": encoder.dim, "metric": "ip" if encoder.config.normalize else "cosine", "model": encoder.name}
+            vectors = encoder.vector_settings(passages=not args.no_passages)
         index = Index.create(args.index_dir, k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords,
                              vectors=vectors)
     start, added, skipped = time.perf_counter(), 0, 0
     progress = Progress("indexing" + (f" and embedding ({encoder.name})" if encoder else ""))
     batch: list = []
 
+    settings = index.vector_config or {}
+
     def flush() -> int:
-        vectors = encoder.encode_passages([d.text for d in batch]) if encoder else None
-        n = index.add_many(batch, vectors=vectors)
+        vectors = passages = None
+        if encoder:
+            vectors, passages = encoder.encode_documents([d.text for d in batch], settings.get("passage_tokens", 0),
+                                                         settings.get("passage_stride", 0))
+        n = index.add_many(batch, vectors=vectors, passages=passages)
         progress.advance(n)
         return n
 
@@ -279,6 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--encoder", "--model", dest="model", default="multilingual-e5-small",
                    help="new index: the encoder for its vectors")
     p.add_argument("--no-vectors", action="store_true", help="new index: lexical search only, no encoder")
+    p.add_argument("--no-passages", action="store_true",
+                   help="new index: one vector per document, no passage windows (smaller, faster to build; "
+                        "long documents are then matched as a whole, and only their first 512 tokens)")
     p.add_argument("--threads", type=int, help="encoder threads (default: all cores)")
     p.add_argument("--batch-size", type=int, default=256, help="documents per batch")
     p.add_argument("--k1", type=float, default=1.2, help="BM25 k1, for a new index (default 1.2)")

@@ -3,6 +3,7 @@
     enc = Encoder.load("multilingual-e5-small", threads=2)
     Q = enc.encode_queries(["wie hoch ist der Mount Everest?"])    # [1, 384] float32
     P = enc.encode_passages(docs)                                   # [n, 384], unit length
+    D, W = enc.encode_documents(docs)           # D as P; W[i]: vectors of doc i's passage windows
 
 Texts are tokenised in one call, sorted by token length and cut into batches
 that are padded only to their own longest member (dynamic padding); results
@@ -28,7 +29,16 @@ from .models import (
     sha256_file,
 )
 
-__all__ = ["Encoder"]
+__all__ = ["Encoder", "DEFAULT_PASSAGE_TOKENS", "DEFAULT_PASSAGE_STRIDE"]
+
+# A long document is also embedded as overlapping windows of this many tokens, one every STRIDE
+# tokens, and search mixes its best window's score with the whole document's: a question matches one
+# sentence, which a single vector for the whole paragraph blurs (and an encoder reads only its first
+# 512 tokens). Chosen on the bench's XQuAD dev paragraphs (BENCHMARKS.md, "Passage windows").
+DEFAULT_PASSAGE_TOKENS = 32
+DEFAULT_PASSAGE_STRIDE = 16
+# Models that take raw text have no tokenizer here: their windows are cut in characters instead.
+CHARS_PER_TOKEN = 4
 
 # Upper bound on padded tokens per batch: attention materialises
 # batch x heads x seq x seq floats, so long texts get smaller batches.
@@ -87,6 +97,7 @@ class Encoder:
         self.max_batch_tokens = max_batch_tokens
         self._sess = session
         self._tok = tokenizer
+        self._untruncated: Any = None  # made on first use by _window_tokenizer
         inputs = {i.name: i for i in session.get_inputs()}
         outputs = [o.name for o in session.get_outputs()]
         self._output = config.output or outputs[0]
@@ -190,6 +201,62 @@ class Encoder:
                 out[idx] = self._run_tokens([ids[i] for i in idx])
         return out
 
+    def vector_settings(self, passages: bool = True) -> dict[str, Any]:
+        """The `vectors` settings of an index made with this encoder (see `Index.create`)."""
+        return {"dims": self.dim, "metric": "ip" if self.config.normalize else "cosine", "model": self.name,
+                "passage_tokens": DEFAULT_PASSAGE_TOKENS if passages else 0,
+                "passage_stride": DEFAULT_PASSAGE_STRIDE if passages else 0}
+
+    def passage_windows(self, text: str, tokens: int = DEFAULT_PASSAGE_TOKENS,
+                        stride: int = DEFAULT_PASSAGE_STRIDE) -> list[str]:
+        """`text` cut into windows of `tokens` tokens starting every `stride` tokens (the last one
+        reaches the end); [] when the text fits in one window, so short texts get no passages."""
+        return self.passage_windows_many([text], tokens, stride)[0]
+
+    def passage_windows_many(self, texts: Sequence[str], tokens: int = DEFAULT_PASSAGE_TOKENS,
+                             stride: int = DEFAULT_PASSAGE_STRIDE) -> list[list[str]]:
+        if not (tokens >= 1 and 1 <= stride <= tokens):
+            raise ValueError(f"passage windows need tokens >= 1 and 1 <= stride <= tokens, got {tokens} / {stride}")
+        if self._tok is None:
+            spans = [[(i, i + 1) for i in range(len(t))] for t in texts]
+            tokens, stride = tokens * CHARS_PER_TOKEN, stride * CHARS_PER_TOKEN
+        else:
+            spans = [e.offsets for e in self._window_tokenizer().encode_batch(list(texts), add_special_tokens=False)]
+        out: list[list[str]] = []
+        for text, offsets in zip(texts, spans):
+            windows: list[str] = []
+            if len(offsets) > tokens:
+                for start in range(0, len(offsets), stride):
+                    end = min(start + tokens, len(offsets))
+                    window = text[offsets[start][0] : offsets[end - 1][1]].strip()
+                    if window:
+                        windows.append(window)
+                    if end == len(offsets):
+                        break
+            out.append(windows)
+        return out
+
+    def encode_documents(self, texts: Sequence[str], passage_tokens: int = DEFAULT_PASSAGE_TOKENS,
+                         passage_stride: int = DEFAULT_PASSAGE_STRIDE) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each text's passage embedding, and the embeddings of its passage windows ([n_i, dim]; none
+        for a text that fits in one window). `passage_tokens=0`: no windows at all."""
+        vectors = self.encode_passages(texts)
+        if passage_tokens <= 0:
+            return vectors, [np.zeros((0, self.dim), dtype=np.float32) for _ in texts]
+        windows = self.passage_windows_many(list(texts), passage_tokens, passage_stride)
+        flat = self.encode_passages([w for ws in windows for w in ws])
+        return vectors, split_rows(flat, [len(ws) for ws in windows])
+
+    def _window_tokenizer(self) -> Any:
+        """A copy of the tokenizer that does not truncate: windows must reach the end of long texts."""
+        if self._untruncated is None:
+            Tokenizer = _need("tokenizers", "tokenizers==0.23.3").Tokenizer
+            tok = Tokenizer.from_str(self._tok.to_str())
+            tok.no_truncation()
+            tok.no_padding()
+            self._untruncated = tok
+        return self._untruncated
+
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids (with special tokens, truncated to max_length) of already-prefixed texts."""
         if self._tok is None:
@@ -255,3 +322,9 @@ class Encoder:
 
     def __repr__(self) -> str:
         return f"Encoder(name={self.name!r}, dim={self.dim}, threads={self.threads})"
+
+
+def split_rows(flat: np.ndarray, counts: Sequence[int]) -> list[np.ndarray]:
+    """`flat`'s rows cut into consecutive groups of `counts[i]` rows."""
+    bounds = np.cumsum([0, *counts])
+    return [flat[bounds[i] : bounds[i + 1]] for i in range(len(counts))]

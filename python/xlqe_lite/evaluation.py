@@ -151,17 +151,19 @@ def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords:
     return build
 
 
-def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, storage: Optional[str] = None):
+def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, storage: Optional[str] = None,
+                       passages: bool = True):
     """A committed index of bench documents (id, text; the language is in the id) with their passage
-    embeddings, taken from the on-disk embedding cache when present. `storage`: the index's default
-    vector storage unless given."""
-    from .embedding_cache import encode_cached
+    embeddings (and, with `passages`, their windows'), taken from the on-disk embedding cache when
+    present. `storage`: the index's default vector storage unless given."""
+    from .embedding_cache import encode_documents_cached
     from .index import Index
 
-    settings = {"dims": encoder.dim, "metric": "ip", "model": encoder.name, **({"storage": storage} if storage else {})}
+    settings = {**encoder.vector_settings(passages), "metric": "ip", **({"storage": storage} if storage else {})}
     index = Index.create(path, vectors=settings)
-    index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs),
-                   vectors=encode_cached(encoder, [t for _, t in docs], "passage"))
+    texts = [t for _, t in docs]
+    vectors, windows = encode_documents_cached(encoder, texts, settings["passage_tokens"], settings["passage_stride"])
+    index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs), vectors=vectors, passages=windows)
     index.commit()
     return index
 

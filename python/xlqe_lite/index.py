@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+# The share of a document's best passage in its vector score, when it has passages (chosen on the
+# bench's XQuAD dev paragraphs; BENCHMARKS.md, "Passage windows").
+DEFAULT_PASSAGE_WEIGHT = 0.5
+
 
 @dataclass(frozen=True)
 class Document:
@@ -155,6 +159,11 @@ class Index:
         return self._core.config["vectors"]  # type: ignore[return-value]
 
     @property
+    def passage_count(self) -> int:
+        """How many passage vectors the index holds."""
+        return self._core.passage_count
+
+    @property
     def vector_count(self) -> int:
         return self._core.vector_count
 
@@ -177,21 +186,27 @@ class Index:
         lang: Optional[str] = None,
         metadata: Optional[Mapping[str, Any]] = None,
         vector: Optional["np.ndarray"] = None,
+        passages: Optional["np.ndarray"] = None,
     ) -> int:
-        """Adds a document (replacing one with the same id), with its vector if the index holds vectors;
-        returns its stable key."""
-        return self._core.add(id, text, lang, _metadata_json(metadata), _as_vector(vector))
+        """Adds a document (replacing one with the same id), with its vector if the index holds vectors
+        and its passages' vectors (n × dims; see `Encoder.encode_documents`); returns its stable key."""
+        return self._core.add(id, text, lang, _metadata_json(metadata), _as_vector(vector),
+                              None if passages is None else _as_matrix(passages))
 
     def add_many(
         self,
         documents: Iterable[Union[Document, Mapping[str, Any]]],
         *,
         vectors: Optional["np.ndarray"] = None,
+        passages: Optional[Sequence[Optional["np.ndarray"]]] = None,
         batch_size: int = 1000,
     ) -> int:
         """Adds documents given as `Document`s or mappings with "id", "text" and optional "lang" and
-        "metadata"; row i of `vectors` (n × dims) is document i's vector. Returns how many were added."""
+        "metadata"; row i of `vectors` (n × dims) is document i's vector, and `passages[i]` (m_i × dims,
+        or None) its passages' vectors. Returns how many were added."""
         matrix = None if vectors is None else _as_matrix(vectors)
+        if passages is not None and matrix is not None and len(passages) != len(matrix):
+            raise _core.InvalidInputError(f"{len(matrix)} vectors but passages for {len(passages)} documents")
         added = 0
         batch: list[tuple[str, str, Optional[str], Optional[str]]] = []
 
@@ -199,7 +214,17 @@ class Index:
             rows = None if matrix is None else matrix[added : added + len(batch)]
             if rows is not None and len(rows) != len(batch):
                 raise _core.InvalidInputError(f"more documents than vectors ({len(matrix)})")  # type: ignore[arg-type]
-            return len(self._core.add_many(batch, rows))
+            if passages is None:
+                return len(self._core.add_many(batch, rows))
+            import numpy as np
+
+            mine = [p for p in passages[added : added + len(batch)]]
+            if len(mine) != len(batch):
+                raise _core.InvalidInputError(f"more documents than passage lists ({len(passages)})")
+            groups = [_as_matrix(p) for p in mine if p is not None and len(p)]
+            flat = np.concatenate(groups) if groups else None
+            counts = [0 if p is None else len(p) for p in mine]
+            return len(self._core.add_many(batch, rows, flat, counts))
 
         for doc in documents:
             if isinstance(doc, Document):
@@ -288,9 +313,13 @@ class Index:
         more slowly. Not persisted; the index's own setting stays."""
         self._core.set_vector_expansion_search(ef)
 
-    def search_vector(self, vector: "np.ndarray", *, k: int = 10, langs: Optional[Sequence[str]] = None) -> list[Hit]:
-        """The `k` documents nearest to `vector`; the score is the similarity (cosine or inner product)."""
-        return [Hit(*h) for h in self._core.search_vector(_as_vector(vector), k, list(langs) if langs else None)]
+    def search_vector(self, vector: "np.ndarray", *, k: int = 10, langs: Optional[Sequence[str]] = None,
+                      passage_weight: float = DEFAULT_PASSAGE_WEIGHT) -> list[Hit]:
+        """The `k` documents nearest to `vector`; the score is the similarity (cosine or inner product),
+        for a document with passages `(1 - passage_weight) * its own + passage_weight * its best
+        passage's`."""
+        return [Hit(*h) for h in self._core.search_vector(_as_vector(vector), k, list(langs) if langs else None,
+                                                          passage_weight)]
 
     def _with_snippet(self, hit: Hit, query: str, chars: int) -> Hit:
         found = self._core.snippet(hit.id, query, chars)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
 
 from ._core import InvalidInputError, dominant_script, fuse, language_script, normalize_lang
-from .index import Hit, Index, PathLike
+from .index import DEFAULT_PASSAGE_WEIGHT, Hit, Index, PathLike
 from .sources import guess_language
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ class FusionConfig:
     same_script: float = 0.1
     other_script: float = 0.05
     dense: float = 1.0
+    # The share of a document's best passage window in its dense score (documents with passages).
+    passage_weight: float = DEFAULT_PASSAGE_WEIGHT
     rrf_k: float = 60.0
     # Query expansion: the weight of each target language's lexical list (original query terms plus the
     # expansion's terms, analysed as that language), and how much of the expansions' mean embedding is
@@ -170,7 +172,7 @@ class SearchEngine:
             hits = self.index.search(query, k=k, lang=query_lang, langs=langs)
         elif mode == "dense" and not usable:
             vector = self._embed(query) if query_vector is None else query_vector
-            hits = self.index.search_vector(vector, k=k, langs=langs)
+            hits = self.index.search_vector(vector, k=k, langs=langs, passage_weight=self.fusion.passage_weight)
         else:
             vector = None
             if mode != "bm25":
@@ -271,7 +273,8 @@ class SearchEngine:
                     confidence = sum(trust.get(t, 1.0) for t in texts) / len(texts)
                     lists.append((f"bm25[{target}]", hits, self.fusion.expansion_lexical * confidence, None))
         if vector is not None:
-            lists.append(("dense", self.index.search_vector(vector, k=depth, langs=langs), self.fusion.dense, None))
+            lists.append(("dense", self.index.search_vector(vector, k=depth, langs=langs,
+                                                            passage_weight=self.fusion.passage_weight), self.fusion.dense, None))
         fused = fuse([[(h.id, h.score) for h in hits] for _, hits, _, _ in lists], [w for _, _, w, _ in lists],
                      self.fusion.method, self.fusion.rrf_k, k, [iw for _, _, _, iw in lists])
         known: dict[str, Hit] = {}

@@ -21,6 +21,28 @@ pub const MAX_QUERY_TERMS: usize = 4096;
 /// Heaviest weight a term of [`Index::search_terms`] may carry: far above any real weighting, low enough
 /// that no sum of BM25 scores overflows to infinity (which fusion would then refuse).
 pub const MAX_TERM_WEIGHT: f32 = 1e6;
+/// Passage `i` of the document with key `k` has the key `k << PASSAGE_BITS | i` in the passage index, so
+/// a passage names its document without a lookup table, and a document's passages are found by counting
+/// up from 0. (usearch's multi-vector mode would do this itself, but its f16 lookups of a key's vectors
+/// return the first one repeatedly.)
+const PASSAGE_BITS: u32 = 20;
+/// Most passage vectors one document may have (a 100 MB text cut in windows stays far below).
+pub const MAX_PASSAGES: usize = 1 << PASSAGE_BITS;
+/// Document keys from here on cannot carry passages (the shifted key would not fit; never reached).
+const MAX_PASSAGE_DOC_KEY: u64 = (1 << (64 - PASSAGE_BITS)) - 2;
+
+fn passage_key(doc_key: u64, i: usize) -> u64 {
+    doc_key << PASSAGE_BITS | i as u64
+}
+
+fn doc_key_of_passage(key: u64) -> u64 {
+    key >> PASSAGE_BITS
+}
+/// How many passages a vector search reads per document it returns, before grouping them by document.
+const PASSAGES_PER_HIT: usize = 8;
+
+/// The document vectors and the passage vectors of an index (both present or neither).
+type Dense = (Option<VectorIndex>, Option<VectorIndex>);
 
 /// A document as the user gives it.
 #[derive(Debug, Clone, Default)]
@@ -85,6 +107,9 @@ pub struct Index {
     dirty: bool,
     /// Dense vectors keyed by document key, when the index is configured for them.
     vectors: Option<VectorIndex>,
+    /// Passage vectors, several per key (present exactly when `vectors` is).
+    passages: Option<VectorIndex>,
+    /// Vectors or passages changed since the last commit.
     vectors_dirty: bool,
 }
 
@@ -104,7 +129,7 @@ impl Index {
         } else {
             None
         };
-        let (manifest, base, vectors) = Self::load_committed(dir, writer)?;
+        let (manifest, base, (vectors, passages)) = Self::load_committed(dir, writer)?;
         if lock.is_some() {
             storage::collect_garbage(dir, &manifest);
         }
@@ -123,6 +148,7 @@ impl Index {
             next_key: 0,
             dirty: false,
             vectors,
+            passages,
             vectors_dirty: false,
         };
         index.reset_to_base();
@@ -131,7 +157,7 @@ impl Index {
 
     /// Reads the manifest and maps its segment and vectors, retrying if a concurrent commit replaced them
     /// in between.
-    fn load_committed(dir: &Path, writable: bool) -> Result<(Manifest, Segment, Option<VectorIndex>)> {
+    fn load_committed(dir: &Path, writable: bool) -> Result<(Manifest, Segment, Dense)> {
         let mut attempts = 0;
         loop {
             let manifest = storage::read_manifest(dir)?;
@@ -148,7 +174,7 @@ impl Index {
         }
     }
 
-    fn open_files(dir: &Path, manifest: &Manifest, writable: bool) -> Result<(Segment, Option<VectorIndex>)> {
+    fn open_files(dir: &Path, manifest: &Manifest, writable: bool) -> Result<(Segment, Dense)> {
         let seg = match &manifest.segment {
             None => Segment::empty(),
             Some(f) => Segment::open(&dir.join(&f.file), f.bytes, f.crc32)?,
@@ -160,13 +186,21 @@ impl Index {
         if !keys.windows(2).all(|w| w[0] < w[1]) || keys.last().is_some_and(|&k| k >= manifest.next_key) {
             return Err(Error::corrupt(dir, "document keys are out of order"));
         }
-        let vectors = match (&manifest.config.vectors, &manifest.vectors) {
-            (None, None) => None,
-            (Some(config), None) => Some(VectorIndex::new(config.clone())?),
-            (Some(config), Some(entry)) => Some(VectorIndex::open(dir, entry, config.clone(), manifest.vector_count, writable)?),
-            (None, Some(_)) => return Err(Error::corrupt(dir, "vector file without a vector configuration")),
+        let Some(config) = &manifest.config.vectors else {
+            if manifest.vectors.is_some() || manifest.passages.is_some() {
+                return Err(Error::corrupt(dir, "vector file without a vector configuration"));
+            }
+            return Ok((seg, (None, None)));
         };
-        Ok((seg, vectors))
+        let vectors = match &manifest.vectors {
+            None => VectorIndex::new(config.clone())?,
+            Some(entry) => VectorIndex::open(dir, entry, config.clone(), manifest.vector_count, writable)?,
+        };
+        let passages = match &manifest.passages {
+            None => VectorIndex::new(config.clone())?,
+            Some(entry) => VectorIndex::open(dir, entry, config.clone(), manifest.passage_count, writable)?,
+        };
+        Ok((seg, (Some(vectors), Some(passages))))
     }
 
     fn reset_to_base(&mut self) {
@@ -188,10 +222,11 @@ impl Index {
         if current.generation == self.manifest.generation {
             return Ok(false);
         }
-        let (manifest, base, vectors) = Self::load_committed(&self.dir, false)?;
+        let (manifest, base, (vectors, passages)) = Self::load_committed(&self.dir, false)?;
         self.manifest = manifest;
         self.base = base;
         self.vectors = vectors;
+        self.passages = passages;
         self.reset_to_base();
         Ok(true)
     }
@@ -302,6 +337,12 @@ impl Index {
 
     /// Adds a document with its dense vector (the index must be configured for vectors).
     pub fn add_with_vector(&mut self, doc: Document, vector: Option<&[f32]>) -> Result<u64> {
+        self.add_with_passages(doc, vector, &[])
+    }
+
+    /// Adds a document with its vector and its passages' vectors (windows of its text; see
+    /// [`crate::vector`]). Passages need the document's own vector.
+    pub fn add_with_passages(&mut self, doc: Document, vector: Option<&[f32]>, passages: &[&[f32]]) -> Result<u64> {
         self.require_writer()?;
         if doc.id.is_empty() || doc.id.len() > MAX_ID_BYTES {
             return Err(Error::InvalidInput(format!("a document id must be 1 to {MAX_ID_BYTES} bytes long")));
@@ -317,6 +358,17 @@ impl Index {
                 .as_ref()
                 .ok_or_else(|| Error::InvalidInput("this index holds no vectors (create it with a vector configuration)".into()))?;
             vectors.check_vector(v)?;
+            for p in passages {
+                vectors.check_vector(p)?;
+            }
+        } else if !passages.is_empty() {
+            return Err(Error::InvalidInput("passage vectors need the document's own vector too".into()));
+        }
+        if passages.len() > MAX_PASSAGES || (!passages.is_empty() && self.next_key > MAX_PASSAGE_DOC_KEY) {
+            return Err(Error::InvalidInput(format!(
+                "{} passage vectors for one document; the limit is {MAX_PASSAGES}",
+                passages.len()
+            )));
         }
         let slot = match &lang {
             Some(l) => self.intern_lang(l)?,
@@ -334,6 +386,11 @@ impl Index {
         if let (Some(v), Some(vectors)) = (vector, self.vectors.as_mut()) {
             vectors.add(key, v)?;
             self.vectors_dirty = true;
+        }
+        if let Some(index) = self.passages.as_mut() {
+            for (i, p) in passages.iter().enumerate() {
+                index.add(passage_key(key, i), p)?;
+            }
         }
         let local = self.pending.lens.len() as u32;
         for (term, tf) in freqs {
@@ -369,6 +426,14 @@ impl Index {
             if vectors.contains(key) {
                 vectors.remove(key)?;
                 self.vectors_dirty = true;
+            }
+        }
+        if let Some(passages) = self.passages.as_mut() {
+            let mut i = 0;
+            while passages.contains(passage_key(key, i)) {
+                passages.remove(passage_key(key, i))?;
+                self.vectors_dirty = true;
+                i += 1;
             }
         }
         self.deleted[d] = true;
@@ -717,6 +782,28 @@ impl Index {
                 manifest.vectors = Some(FileEntry { file: vfile, bytes: vbytes, crc32: vcrc });
                 manifest.vector_count = vectors.len() as u64;
             }
+            manifest.passages = None;
+            manifest.passage_count = 0;
+            if let Some(passages) = self.passages.as_ref().filter(|p| !p.is_empty()) {
+                let pfile = storage::passage_file_name(generation);
+                let ppath = self.dir.join(&pfile);
+                let saved = passages.save(&ppath);
+                let (pbytes, pcrc) = match saved {
+                    Ok(v) => v,
+                    Err(e) => {
+                        let _ = std::fs::remove_file(&ppath);
+                        if let Some(v) = &manifest.vectors {
+                            if v.file == storage::vector_file_name(generation) {
+                                let _ = std::fs::remove_file(self.dir.join(&v.file));
+                            }
+                        }
+                        let _ = std::fs::remove_file(&path);
+                        return Err(e);
+                    }
+                };
+                manifest.passages = Some(FileEntry { file: pfile, bytes: pbytes, crc32: pcrc });
+                manifest.passage_count = passages.len() as u64;
+            }
         }
         manifest.generation = generation;
         manifest.segment = Some(FileEntry { file, bytes, crc32 });
@@ -737,7 +824,7 @@ impl Index {
     /// Drops every change since the last commit.
     pub fn rollback(&mut self) -> Result<()> {
         if self.vectors_dirty {
-            self.vectors = Self::open_files(&self.dir, &self.manifest, self.lock.is_some())?.1;
+            (self.vectors, self.passages) = Self::open_files(&self.dir, &self.manifest, self.lock.is_some())?.1;
             self.vectors_dirty = false;
         }
         self.reset_to_base();
@@ -768,6 +855,19 @@ impl Index {
                 ));
             }
         }
+        if let (Some(vectors), Some(passages)) = (&self.vectors, &self.passages) {
+            // Passages belong to live documents that have a vector of their own.
+            let count = |k: u64| (0..).take_while(|&i| passages.contains(passage_key(k, i))).count();
+            let owned: usize = self.base.doc_keys().iter().filter(|&&k| vectors.contains(k)).map(|&k| count(k)).sum();
+            if owned != passages.len() || passages.len() as u64 != self.manifest.passage_count {
+                problems.push(format!(
+                    "{} passage vectors but committed documents own {} (manifest: {})",
+                    passages.len(),
+                    owned,
+                    self.manifest.passage_count
+                ));
+            }
+        }
         problems
     }
 
@@ -794,10 +894,22 @@ impl Index {
         self.vectors.as_ref().map_or(0, |v| v.len())
     }
 
-    /// The `k` documents whose vectors are nearest to `query` (similarity as the score), optionally
-    /// only those in `filter_langs`.
-    pub fn search_vector(&self, query: &[f32], k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
+    /// How many passage vectors the index holds (committed and pending).
+    pub fn passage_count(&self) -> usize {
+        self.passages.as_ref().map_or(0, |v| v.len())
+    }
+
+    /// The `k` documents whose vectors are nearest to `query`, optionally only those in `filter_langs`.
+    ///
+    /// A document's score is its vector's similarity, mixed with its best passage's when it has
+    /// passages: `(1 - passage_weight) * document + passage_weight * best passage`. Candidates come from
+    /// both indexes (the nearest documents and the documents of the nearest passages), and each is
+    /// rescored from its stored vectors, so a document found one way still gets its score from the other.
+    pub fn search_vector(&self, query: &[f32], k: usize, filter_langs: Option<&[String]>, passage_weight: f32) -> Result<Vec<Hit>> {
         let vectors = self.vectors.as_ref().ok_or_else(|| Error::InvalidInput("this index holds no vectors".into()))?;
+        if !(0.0..=1.0).contains(&passage_weight) {
+            return Err(Error::InvalidInput(format!("passage_weight must be between 0 and 1, got {passage_weight}")));
+        }
         let allowed = self.allowed_slots(filter_langs)?;
         let keep = |key: u64| {
             self.doc_of_key(key)
@@ -806,7 +918,31 @@ impl Index {
         // Vectors leave the vector index with their documents, so without a language filter (and, to be
         // safe, without pending deletions) nothing needs excluding and the cheaper unfiltered walk serves.
         let unfiltered = allowed.is_none() && self.deleted_count == 0;
-        let found = vectors.search(query, k, unfiltered, keep)?;
+        let mut found = vectors.search(query, k, unfiltered, keep)?;
+        let passages = self.passages.as_ref().filter(|p| !p.is_empty() && passage_weight > 0.0);
+        if let Some(passages) = passages {
+            let mut seen: HashSet<u64> = found.iter().map(|h| h.0).collect();
+            let near = passages.search(query, k.saturating_mul(PASSAGES_PER_HIT), unfiltered, |p| keep(doc_key_of_passage(p)))?;
+            let mut candidates: Vec<u64> = found.iter().map(|h| h.0).collect();
+            candidates.extend(near.into_iter().map(|(p, _)| doc_key_of_passage(p)).filter(|key| seen.insert(*key)));
+            let mut buffer = Vec::new();
+            let mut rescored = Vec::with_capacity(candidates.len());
+            for key in candidates {
+                let Some(own) = vectors.similarity(key, query, &mut buffer)? else { continue };
+                let mut best = f32::NEG_INFINITY;
+                for i in 0.. {
+                    match passages.similarity(passage_key(key, i), query, &mut buffer)? {
+                        Some(s) => best = best.max(s),
+                        None => break,
+                    }
+                }
+                let score = if best.is_finite() { (1.0 - passage_weight) * own + passage_weight * best } else { own };
+                rescored.push((key, score));
+            }
+            rescored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            rescored.truncate(k);
+            found = rescored;
+        }
         Ok(found
             .into_iter()
             .filter_map(|(key, score)| {

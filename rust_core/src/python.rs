@@ -122,6 +122,8 @@ fn vector_config(d: &Bound<'_, PyDict>) -> PyResult<VectorConfig> {
             "expansion_search" => c.expansion_search = v.extract()?,
             "exact_below" => c.exact_below = v.extract()?,
             "model" => c.model = v.extract()?,
+            "passage_tokens" => c.passage_tokens = v.extract()?,
+            "passage_stride" => c.passage_stride = v.extract()?,
             other => return Err(InvalidInputError::new_err(format!("unknown vector setting {other:?}"))),
         }
     }
@@ -139,6 +141,8 @@ fn vector_config_dict<'py>(py: Python<'py>, c: &VectorConfig) -> PyResult<Bound<
     d.set_item("expansion_search", c.expansion_search)?;
     d.set_item("exact_below", c.exact_below)?;
     d.set_item("model", c.model.clone())?;
+    d.set_item("passage_tokens", c.passage_tokens)?;
+    d.set_item("passage_stride", c.passage_stride)?;
     Ok(d)
 }
 
@@ -215,7 +219,9 @@ impl PyLexicalIndex {
         self.with(|ix| Ok(ix.contains(id)))
     }
 
-    #[pyo3(signature = (id, text, lang=None, metadata=None, vector=None))]
+    /// `passages`: the document's passage vectors, one per row (float32, C order).
+    #[pyo3(signature = (id, text, lang=None, metadata=None, vector=None, passages=None))]
+    #[allow(clippy::too_many_arguments)]
     fn add(
         &self,
         py: Python<'_>,
@@ -224,20 +230,33 @@ impl PyLexicalIndex {
         lang: Option<String>,
         metadata: Option<String>,
         vector: Option<PyReadonlyArray1<'_, f32>>,
+        passages: Option<PyReadonlyArray2<'_, f32>>,
     ) -> PyResult<u64> {
         let doc = Document { id, text, lang, metadata: metadata.unwrap_or_default() };
         let vector = vector.as_ref().map(|v| v.as_slice()).transpose().map_err(|_| InvalidInputError::new_err("the vector must be a contiguous float32 array"))?;
-        py.detach(|| self.with_mut(|ix| ix.add_with_vector(doc, vector)))
+        let (flat, dims) = match &passages {
+            None => (&[][..], 1),
+            Some(p) => (
+                p.as_slice().map_err(|_| InvalidInputError::new_err("passages must be a C-contiguous float32 array"))?,
+                p.shape()[1].max(1),
+            ),
+        };
+        let rows: Vec<&[f32]> = flat.chunks(dims).collect();
+        py.detach(|| self.with_mut(|ix| ix.add_with_passages(doc, vector, &rows)))
     }
 
     /// Adds (id, text, lang, metadata_json) tuples, with row i of `vectors` (float32, C order) as the
-    /// vector of document i. Stops at the first invalid one, keeping those before it.
-    #[pyo3(signature = (docs, vectors=None))]
+    /// vector of document i, and, given `passages` and `passage_counts`, the next `passage_counts[i]`
+    /// rows of `passages` as document i's passage vectors. Stops at the first invalid one, keeping those
+    /// before it.
+    #[pyo3(signature = (docs, vectors=None, passages=None, passage_counts=None))]
     fn add_many(
         &self,
         py: Python<'_>,
         docs: Vec<(String, String, Option<String>, Option<String>)>,
         vectors: Option<PyReadonlyArray2<'_, f32>>,
+        passages: Option<PyReadonlyArray2<'_, f32>>,
+        passage_counts: Option<Vec<usize>>,
     ) -> PyResult<Vec<u64>> {
         let docs: Vec<Document> = docs
             .into_iter()
@@ -255,11 +274,35 @@ impl PyLexicalIndex {
                 Some((flat, shape[1]))
             }
         };
+        let (passage_flat, passage_dims) = match &passages {
+            None => (&[][..], 1),
+            Some(p) => (
+                p.as_slice().map_err(|_| InvalidInputError::new_err("passages must be a C-contiguous float32 array"))?,
+                p.shape()[1].max(1),
+            ),
+        };
+        let counts = passage_counts.unwrap_or_default();
+        if passages.is_some() || !counts.is_empty() {
+            if counts.len() != docs.len() {
+                return Err(InvalidInputError::new_err(format!("{} documents but {} passage counts", docs.len(), counts.len())));
+            }
+            let rows = passage_flat.len() / passage_dims;
+            if counts.iter().try_fold(0usize, |a, &c| a.checked_add(c)) != Some(rows) {
+                return Err(InvalidInputError::new_err(format!("the passage counts do not add up to the {rows} passage rows")));
+            }
+        }
+        let passage_rows: Vec<&[f32]> = passage_flat.chunks(passage_dims).collect();
         py.detach(|| {
             self.with_mut(|ix| {
+                let mut start = 0;
                 docs.into_iter()
                     .enumerate()
-                    .map(|(i, d)| ix.add_with_vector(d, matrix.map(|(flat, dims)| &flat[i * dims..(i + 1) * dims])))
+                    .map(|(i, d)| {
+                        let n = counts.get(i).copied().unwrap_or(0);
+                        let own = &passage_rows[start..start + n];
+                        start += n;
+                        ix.add_with_passages(d, matrix.map(|(flat, dims)| &flat[i * dims..(i + 1) * dims]), own)
+                    })
                     .collect()
             })
         })
@@ -270,11 +313,25 @@ impl PyLexicalIndex {
         self.with_mut(|ix| ix.set_vector_expansion_search(ef))
     }
 
-    /// [(id, similarity, lang, key)] of the `k` nearest documents by vector.
-    #[pyo3(signature = (query, k=10, langs=None))]
-    fn search_vector(&self, py: Python<'_>, query: PyReadonlyArray1<'_, f32>, k: usize, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {
+    /// [(id, similarity, lang, key)] of the `k` nearest documents by vector; `passage_weight` is the
+    /// share of a document's best passage in its score.
+    #[pyo3(signature = (query, k=10, langs=None, passage_weight=0.0))]
+    fn search_vector(
+        &self,
+        py: Python<'_>,
+        query: PyReadonlyArray1<'_, f32>,
+        k: usize,
+        langs: Option<Vec<String>>,
+        passage_weight: f32,
+    ) -> PyResult<Vec<HitTuple>> {
         let q = query.as_slice().map_err(|_| InvalidInputError::new_err("the query vector must be a contiguous float32 array"))?;
-        py.detach(|| self.with(|ix| ix.search_vector(q, k, langs.as_deref()).map(hits)))
+        py.detach(|| self.with(|ix| ix.search_vector(q, k, langs.as_deref(), passage_weight).map(hits)))
+    }
+
+    /// How many passage vectors the index holds.
+    #[getter]
+    fn passage_count(&self) -> PyResult<usize> {
+        self.with(|ix| Ok(ix.passage_count()))
     }
 
     fn delete(&self, py: Python<'_>, id: &str) -> PyResult<bool> {

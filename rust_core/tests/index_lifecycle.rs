@@ -247,26 +247,26 @@ fn vectors_commit_reopen_delete_and_rollback_with_their_documents() {
     ix.add_with_vector(doc("b", "beta", "de"), Some(&[0.0, 1.0, 0.0])).unwrap();
     ix.add_with_vector(doc("c", "gamma", "en"), Some(&[0.7, 0.7, 0.0])).unwrap();
     ix.add(doc("d", "no vector", "en")).unwrap();
-    assert_eq!(ids(&ix.search_vector(&[1.0, 0.1, 0.0], 2, None).unwrap()), ["a", "c"]);
+    assert_eq!(ids(&ix.search_vector(&[1.0, 0.1, 0.0], 2, None, 0.0).unwrap()), ["a", "c"]);
     ix.commit().unwrap();
 
     let reader = Index::open(&dir, false).unwrap();
     assert_eq!(reader.vector_count(), 3);
-    assert_eq!(ids(&reader.search_vector(&[1.0, 0.1, 0.0], 2, None).unwrap()), ["a", "c"]);
-    assert_eq!(ids(&reader.search_vector(&[1.0, 0.1, 0.0], 3, Some(&["de".into()])).unwrap()), ["b"]);
+    assert_eq!(ids(&reader.search_vector(&[1.0, 0.1, 0.0], 2, None, 0.0).unwrap()), ["a", "c"]);
+    assert_eq!(ids(&reader.search_vector(&[1.0, 0.1, 0.0], 3, Some(&["de".into()]), 0.0).unwrap()), ["b"]);
     assert!(reader.verify().is_empty(), "{:?}", reader.verify());
 
     // Deleting or replacing a document takes its vector with it; rollback restores both.
     ix.delete("a").unwrap();
     ix.add_with_vector(doc("c", "gamma again", "en"), Some(&[0.0, 0.0, 1.0])).unwrap();
-    assert_eq!(ids(&ix.search_vector(&[1.0, 0.1, 0.0], 1, None).unwrap()), ["b"]);
+    assert_eq!(ids(&ix.search_vector(&[1.0, 0.1, 0.0], 1, None, 0.0).unwrap()), ["b"]);
     ix.rollback().unwrap();
-    assert_eq!(ids(&ix.search_vector(&[1.0, 0.1, 0.0], 1, None).unwrap()), ["a"]);
+    assert_eq!(ids(&ix.search_vector(&[1.0, 0.1, 0.0], 1, None, 0.0).unwrap()), ["a"]);
     ix.delete("a").unwrap();
     ix.commit().unwrap();
     let reader = Index::open(&dir, false).unwrap();
     assert_eq!(reader.vector_count(), 2);
-    assert_eq!(ids(&reader.search_vector(&[1.0, 0.1, 0.0], 1, None).unwrap()), ["c"]);
+    assert_eq!(ids(&reader.search_vector(&[1.0, 0.1, 0.0], 1, None, 0.0).unwrap()), ["c"]);
     assert!(reader.verify().is_empty());
 
     // A commit that changes no vector keeps the vector file of the earlier generation.
@@ -276,11 +276,77 @@ fn vectors_commit_reopen_delete_and_rollback_with_their_documents() {
 }
 
 #[test]
+fn passages_lift_a_document_and_live_and_die_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = Index::create(&dir, vec_config()).unwrap();
+    // "long": its own vector points away from the query, but one of its passages points at it.
+    let (q, near) = ([1.0, 0.0, 0.0], [0.96, 0.28, 0.0]);
+    ix.add_with_passages(doc("long", "a long text", "en"), Some(&[0.0, 0.6, 0.8]), &[&[0.0, 0.0, 1.0], &[1.0, 0.0, 0.0]]).unwrap();
+    ix.add_with_vector(doc("short", "a short text", "en"), Some(&near)).unwrap();
+    assert_eq!(ix.passage_count(), 2);
+    let whole = ix.search_vector(&q, 2, None, 0.0).unwrap();
+    assert_eq!(ids(&whole), ["short", "long"]);
+    assert!((whole[1].score - 0.0).abs() < 1e-5, "weight 0: the document's own vector alone");
+    let mixed = ix.search_vector(&q, 2, None, 0.5).unwrap();
+    assert_eq!(ids(&mixed), ["short", "long"]);
+    assert!((mixed[1].score - 0.5).abs() < 1e-5, "half own (0), half best passage (1): {mixed:?}");
+    assert!((mixed[0].score - 0.96).abs() < 1e-5, "no passages: the own vector's score: {mixed:?}");
+    assert_eq!(ids(&ix.search_vector(&q, 2, None, 1.0).unwrap()), ["long", "short"]);
+    // A document found only through a passage still comes back when k is 1.
+    assert_eq!(ids(&ix.search_vector(&q, 1, None, 1.0).unwrap()), ["long"]);
+    assert!(ix.search_vector(&q, 1, None, 1.5).is_err());
+    ix.commit().unwrap();
+
+    let reader = Index::open(&dir, false).unwrap();
+    assert_eq!(reader.passage_count(), 2);
+    assert_eq!(ids(&reader.search_vector(&q, 1, None, 1.0).unwrap()), ["long"]);
+    assert!(reader.verify().is_empty(), "{:?}", reader.verify());
+
+    // Replacing the document replaces its passages; rollback restores them; deleting drops them.
+    ix.add_with_vector(doc("long", "now short", "en"), Some(&[0.0, 0.6, 0.8])).unwrap();
+    assert_eq!(ix.passage_count(), 0);
+    assert_eq!(ids(&ix.search_vector(&q, 1, None, 1.0).unwrap()), ["short"]);
+    ix.rollback().unwrap();
+    assert_eq!(ix.passage_count(), 2);
+    ix.delete("long").unwrap();
+    ix.commit().unwrap();
+    let reader = Index::open(&dir, false).unwrap();
+    assert_eq!((reader.passage_count(), reader.vector_count()), (0, 1));
+    assert!(reader.verify().is_empty(), "{:?}", reader.verify());
+    assert!(!fs::read_dir(&dir).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with("psg-")),
+            "no passages left: no passage file kept");
+
+    // Passages without the document's vector, or of the wrong length, are refused and add nothing.
+    assert!(matches!(ix.add_with_passages(doc("p", "x", "en"), None, &[&[1.0, 0.0, 0.0]]), Err(Error::InvalidInput(_))));
+    assert!(matches!(ix.add_with_passages(doc("p", "x", "en"), Some(&q), &[&[1.0, 0.0]]), Err(Error::InvalidInput(_))));
+    assert!(!ix.contains("p"));
+}
+
+#[test]
+fn a_damaged_or_missing_passage_file_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = Index::create(&dir, vec_config()).unwrap();
+    ix.add_with_passages(doc("a", "x", "en"), Some(&[1.0, 0.0, 0.0]), &[&[0.0, 1.0, 0.0]]).unwrap();
+    ix.commit().unwrap();
+    drop(ix);
+    let psg = fs::read_dir(&dir).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with("psg-")).unwrap().path();
+    let mut bytes = fs::read(&psg).unwrap();
+    let n = bytes.len();
+    bytes[n - 2] ^= 0xff;
+    fs::write(&psg, &bytes).unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
+    fs::remove_file(&psg).unwrap();
+    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
+}
+
+#[test]
 fn vector_errors_are_clear() {
     let tmp = tempfile::tempdir().unwrap();
     let mut plain = Index::create(&tmp.path().join("plain"), IndexConfig::default()).unwrap();
     assert!(matches!(plain.add_with_vector(doc("a", "x", "en"), Some(&[1.0])), Err(Error::InvalidInput(_))));
-    assert!(plain.search_vector(&[1.0], 1, None).is_err());
+    assert!(plain.search_vector(&[1.0], 1, None, 0.0).is_err());
     let dir = tmp.path().join("ix");
     let mut ix = Index::create(&dir, vec_config()).unwrap();
     assert!(matches!(ix.add_with_vector(doc("a", "x", "en"), Some(&[1.0, 2.0])), Err(Error::InvalidInput(_))));

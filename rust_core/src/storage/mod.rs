@@ -85,6 +85,11 @@ pub struct Manifest {
     pub vectors: Option<FileEntry>,
     #[serde(default)]
     pub vector_count: u64,
+    /// The passage vectors of this generation (absent when no document has any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passages: Option<FileEntry>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub passage_count: u64,
     pub documents: u64,
     /// The next stable document key; keys are never reused, so other structures can refer to them.
     pub next_key: u64,
@@ -105,11 +110,17 @@ impl Manifest {
             segment: None,
             vectors: None,
             vector_count: 0,
+            passages: None,
+            passage_count: 0,
             documents: 0,
             next_key: 0,
             checksum: None,
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 pub fn segment_file_name(generation: u64) -> String {
@@ -118,6 +129,10 @@ pub fn segment_file_name(generation: u64) -> String {
 
 pub fn vector_file_name(generation: u64) -> String {
     format!("vec-{generation:010}.usearch")
+}
+
+pub fn passage_file_name(generation: u64) -> String {
+    format!("psg-{generation:010}.usearch")
 }
 
 /// The checksum of a manifest's JSON content: CRC32 of its compact re-serialisation without the
@@ -240,12 +255,13 @@ impl WriterLock {
 /// Removes files of generations the manifest does not name and temporary files of interrupted commits.
 /// Only a writer calls this (it holds the lock, so no commit is in flight).
 pub fn collect_garbage(dir: &Path, manifest: &Manifest) {
-    let keep: Vec<&str> = manifest.segment.iter().chain(manifest.vectors.iter()).map(|s| s.file.as_str()).collect();
+    let keep: Vec<&str> =
+        manifest.segment.iter().chain(&manifest.vectors).chain(&manifest.passages).map(|s| s.file.as_str()).collect();
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        let ours = ((name.starts_with("seg-") || name.starts_with("vec-"))
+        let ours = ((name.starts_with("seg-") || name.starts_with("vec-") || name.starts_with("psg-"))
             && (name.ends_with(".xlqe") || name.ends_with(".usearch") || name.ends_with(".tmp")))
             || name == format!("{MANIFEST_FILE}.tmp");
         if ours && !keep.contains(&name) {

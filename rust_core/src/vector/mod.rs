@@ -1,5 +1,10 @@
 //! The vector index: usearch's HNSW graph (or an exact scan when the index is small), keyed by the
 //! documents' stable keys, stored as one file per generation next to the segment and committed with it.
+//!
+//! Two live in an index with vectors: one vector per document, and one holding each long document's
+//! passage vectors (overlapping windows of its text) under keys derived from the document's (see
+//! `index.rs`). A question usually matches one sentence of a paragraph, and one vector for a whole
+//! paragraph blurs it (and an encoder sees only its first 512 tokens); the best passage keeps it sharp.
 
 use std::fs::File;
 use std::io::Read;
@@ -47,6 +52,12 @@ pub struct VectorConfig {
     /// The encoder that made the vectors, so queries are embedded by the same one.
     #[serde(default)]
     pub model: Option<String>,
+    /// Passage windows for the encoder: this many tokens each (0: documents get no passage vectors),
+    /// starting every `passage_stride` tokens. The core stores what it is given; the encoder side cuts.
+    #[serde(default)]
+    pub passage_tokens: usize,
+    #[serde(default)]
+    pub passage_stride: usize,
 }
 
 impl VectorConfig {
@@ -60,6 +71,8 @@ impl VectorConfig {
             expansion_search: 64,
             exact_below: 10_000,
             model: None,
+            passage_tokens: 0,
+            passage_stride: 0,
         }
     }
 
@@ -69,6 +82,14 @@ impl VectorConfig {
         }
         if self.connectivity < 2 || self.expansion_add == 0 || self.expansion_search == 0 {
             return Err(Error::InvalidInput("HNSW connectivity must be >= 2 and expansions >= 1".into()));
+        }
+        if self.passage_tokens != 0
+            && (!(8..=512).contains(&self.passage_tokens) || !(1..=self.passage_tokens).contains(&self.passage_stride))
+        {
+            return Err(Error::InvalidInput(format!(
+                "passage windows need 8 to 512 tokens and a stride of 1 to their length (or 0 tokens: none), got {} / {}",
+                self.passage_tokens, self.passage_stride
+            )));
         }
         Ok(())
     }
@@ -95,12 +116,36 @@ impl VectorConfig {
 
     /// Similarity (higher is better) from usearch's distance.
     fn similarity(&self, distance: f32) -> f32 {
+        // usearch stores i8 as round(x * 127) and computes inner products and L2 on those integers, so
+        // its distances are 127² times too large (cosine divides the scale out itself).
+        let scale = if self.storage == Storage::I8 { I8_SCALE * I8_SCALE } else { 1.0 };
         match self.metric {
-            Metric::Cosine | Metric::Ip => 1.0 - distance,
-            Metric::L2 => -distance,
+            Metric::Cosine => 1.0 - distance,
+            Metric::Ip => (1.0 - distance) / scale,
+            Metric::L2 => -distance / scale,
+        }
+    }
+
+    /// The same similarity computed directly from two vectors (for rescoring stored vectors).
+    pub fn similarity_of(&self, a: &[f32], b: &[f32]) -> f32 {
+        match self.metric {
+            Metric::Ip => a.iter().zip(b).map(|(x, y)| x * y).sum(),
+            Metric::Cosine => {
+                let (mut dot, mut na, mut nb) = (0f32, 0f32, 0f32);
+                for (x, y) in a.iter().zip(b) {
+                    dot += x * y;
+                    na += x * x;
+                    nb += y * y;
+                }
+                dot / (na.sqrt() * nb.sqrt()).max(f32::MIN_POSITIVE)
+            }
+            Metric::L2 => -a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>(),
         }
     }
 }
+
+/// usearch's i8 quantisation: components in [-1, 1] become round(x * 127).
+const I8_SCALE: f32 = 127.0;
 
 fn usearch_err(context: &str, e: impl std::fmt::Display) -> Error {
     Error::Vector(format!("{context}: {e}"))
@@ -136,6 +181,9 @@ impl VectorIndex {
         if meta.dimensions as usize != config.dims {
             return Err(Error::corrupt(&path, "vector file dimensions differ from the manifest"));
         }
+        if meta.multi {
+            return Err(Error::corrupt(&path, "vector file allows several vectors per key, which no xlqe index writes"));
+        }
         let mut vi = VectorIndex::new(config.clone())?;
         if writable {
             vi.index.load(path_str).map_err(|e| Error::corrupt(&path, format!("cannot load vectors: {e}")))?;
@@ -166,6 +214,15 @@ impl VectorIndex {
         self.index.contains(key)
     }
 
+    /// The similarity of `query` to the stored vector of `key` (None if it has none). `buffer` is
+    /// scratch space, reused across calls.
+    pub fn similarity(&self, key: u64, query: &[f32], buffer: &mut Vec<f32>) -> Result<Option<f32>> {
+        buffer.resize(self.config.dims, 0.0);
+        // usearch converts from the stored scalar type (f16, i8) to f32 here.
+        let n = self.index.get(key, &mut buffer[..]).map_err(|e| usearch_err("reading a vector", e))?;
+        Ok((n == 1).then(|| self.config.similarity_of(query, buffer)))
+    }
+
     /// Checks a vector's length and values before it reaches usearch.
     pub fn check_vector(&self, vector: &[f32]) -> Result<()> {
         if vector.len() != self.config.dims {
@@ -194,6 +251,7 @@ impl VectorIndex {
         self.index.add(key, vector).map_err(|e| usearch_err("adding a vector", e))
     }
 
+    /// Removes every vector of `key`.
     pub fn remove(&mut self, key: u64) -> Result<()> {
         if self.index.contains(key) {
             self.index.remove(key).map_err(|e| usearch_err("removing a vector", e))?;
@@ -300,5 +358,29 @@ mod tests {
         assert!(matches!(vi.add(1, &[f32::NAN, 0.0, 1.0]), Err(Error::InvalidInput(_))));
         assert!(matches!(vi.add(1, &[0.0, 0.0, 0.0]), Err(Error::InvalidInput(_))));
         assert!(VectorIndex::new(VectorConfig::new(0)).is_err());
+    }
+
+    #[test]
+    fn stored_vectors_are_rescored_alike_in_every_storage() {
+        for metric in [Metric::Ip, Metric::Cosine, Metric::L2] {
+            for storage in [Storage::F32, Storage::F16, Storage::I8] {
+                let mut config = VectorConfig::new(4);
+                config.metric = metric;
+                config.storage = storage;
+                let mut vi = VectorIndex::new(config).unwrap();
+                vi.add(7, &unit(&[1.0, 0.0, 0.0, 0.0])).unwrap();
+                vi.add(8, &unit(&[0.6, 0.8, 0.0, 0.0])).unwrap();
+                let q = unit(&[1.0, 0.0, 0.0, 0.0]);
+                let mut buffer = Vec::new();
+                let a = vi.similarity(7, &q, &mut buffer).unwrap().unwrap();
+                let b = vi.similarity(8, &q, &mut buffer).unwrap().unwrap();
+                let (want_a, want_b) = if metric == Metric::L2 { (0.0, -0.8) } else { (1.0, 0.6) };
+                assert!((a - want_a).abs() < 0.02 && (b - want_b).abs() < 0.02, "{metric:?} {storage:?}: {a} {b}");
+                assert_eq!(vi.similarity(9, &q, &mut buffer).unwrap(), None);
+                // The search's own scores agree with the rescoring, whatever the storage.
+                let found = vi.search(&q, 2, true, |_| true).unwrap();
+                assert!((found[0].1 - a).abs() < 0.02 && (found[1].1 - b).abs() < 0.02, "{metric:?} {storage:?}: {found:?} vs {a} {b}");
+            }
+        }
     }
 }
