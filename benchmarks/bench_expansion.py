@@ -23,7 +23,7 @@ import statistics
 import tempfile
 import time
 
-from xlqe_lite.embedding_cache import encode_cached
+from xlqe_lite.embedding_cache import encode_documents_cached
 from xlqe_lite.encoder import Encoder
 from xlqe_lite.expansion import MAX_TOKENS, Expander
 from xlqe_lite.index import Index
@@ -98,12 +98,14 @@ def main() -> None:
 
     encoder = Encoder.load("multilingual-e5-small", threads=args.threads)
     with tempfile.TemporaryDirectory() as tmp:
-        index = Index.create(os.path.join(tmp, "ix"), vectors={"dims": encoder.dim, "metric": "ip", "model": encoder.name})
+        settings = encoder.vector_settings()
+        index = Index.create(os.path.join(tmp, "ix"), vectors=settings)
         for lang in ["en", *targets]:
             with open(os.path.join(args.bench, "xquad", f"corpus.{lang}.jsonl"), encoding="utf-8") as f:
                 docs = [json.loads(line) for line in f]
-            index.add_many(({"id": d["id"], "text": d["text"], "lang": lang} for d in docs),
-                           vectors=encode_cached(encoder, [d["text"] for d in docs], "passage"))
+            vectors, windows = encode_documents_cached(encoder, [d["text"] for d in docs], settings["passage_tokens"],
+                                                       settings["passage_stride"])
+            index.add_many(({"id": d["id"], "text": d["text"], "lang": lang} for d in docs), vectors=vectors, passages=windows)
         index.commit()
         engine = SearchEngine(index, encoder, expander=expander)
         whole = []

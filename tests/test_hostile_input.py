@@ -51,7 +51,8 @@ def build(path: Path, *, vectors: bool = False) -> Path:
     with Index.create(path, vectors={"dims": 8} if vectors else None) as index:
         for i in range(30):
             index.add(f"d{i}", f"document {i} about rivers and the Panthers", lang="en",
-                      vector=rng.random(8, dtype=np.float32) if vectors else None)
+                      vector=rng.random(8, dtype=np.float32) if vectors else None,
+                      passages=rng.random((2, 8), dtype=np.float32) if vectors and i % 3 == 0 else None)
     return path
 
 
@@ -208,7 +209,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "garbage appended": lambda f: f.write_bytes(f.read_bytes() + b"\x00garbage"),
     "deleted": lambda f: f.unlink(),
 }
-FILES = {"manifest": MANIFEST, "segment": "seg-*.xlqe", "vectors": "vec-*.usearch"}
+FILES = {"manifest": MANIFEST, "segment": "seg-*.xlqe", "vectors": "vec-*.usearch", "passages": "psg-*.usearch"}
 
 
 @pytest.fixture(scope="module")
@@ -228,7 +229,8 @@ def test_damaged_files_are_clear_errors_and_change_nothing(tmp_path: Path, prist
     DAMAGE[damage](victim)
     before = snapshot(path)
     message = open_fails(path, IndexCorruptError, str(path))
-    expected = {"manifest": ("manifest", "not an xlqe index"), "segment": ("segment",), "vectors": ("vector",)}[which]
+    expected = {"manifest": ("manifest", "not an xlqe index"), "segment": ("segment",), "vectors": ("vector",),
+                "passages": ("psg-",)}[which]
     assert any(word in message for word in expected), message
     assert snapshot(path) == before  # refused without writing, deleting or collecting anything
     (path / victim.name).write_bytes(pristine[victim.name])
