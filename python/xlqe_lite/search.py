@@ -45,8 +45,8 @@ class FusionConfig:
     # Query expansion: the weight of each target language's lexical list (original query terms plus the
     # expansion's terms, analysed as that language), and how much of the expansions' mean embedding is
     # added to the query's before the dense search. Chosen on dev (BENCHMARKS.md).
-    expansion_lexical: float = 0.5
-    expansion_dense: float = 0.6
+    expansion_lexical: float = 0.2
+    expansion_dense: float = 0.9
     # An expansion's terms together weigh at most this many times the original query's terms
     # (query2doc repeats the query for the same reason: the query must keep its say).
     expansion_term_mass: float = 1.0
