@@ -331,14 +331,19 @@ fn a_damaged_or_missing_passage_file_is_reported() {
     ix.add_with_passages(doc("a", "x", "en"), Some(&[1.0, 0.0, 0.0]), &[&[0.0, 1.0, 0.0]]).unwrap();
     ix.commit().unwrap();
     drop(ix);
-    let psg = fs::read_dir(&dir).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with("psg-")).unwrap().path();
-    let mut bytes = fs::read(&psg).unwrap();
+    damaged_then_missing_is_corrupt(&dir, "psg-");
+}
+
+/// Flips a byte of the index file whose name starts with `prefix`, then deletes it: both are refused.
+fn damaged_then_missing_is_corrupt(dir: &std::path::Path, prefix: &str) {
+    let file = fs::read_dir(dir).unwrap().flatten().find(|e| e.file_name().to_string_lossy().starts_with(prefix)).unwrap().path();
+    let mut bytes = fs::read(&file).unwrap();
     let n = bytes.len();
-    bytes[n - 2] ^= 0xff;
-    fs::write(&psg, &bytes).unwrap();
-    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
-    fs::remove_file(&psg).unwrap();
-    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
+    bytes[n - 3] ^= 0xff;
+    fs::write(&file, &bytes).unwrap();
+    assert!(matches!(Index::open(dir, false), Err(Error::Corrupt { .. })), "{prefix} damaged");
+    fs::remove_file(&file).unwrap();
+    assert!(matches!(Index::open(dir, false), Err(Error::Corrupt { .. })), "{prefix} missing");
 }
 
 #[test]
@@ -354,12 +359,5 @@ fn vector_errors_are_clear() {
     ix.add_with_vector(doc("a", "x", "en"), Some(&[1.0, 2.0, 3.0])).unwrap();
     ix.commit().unwrap();
     drop(ix);
-    let vec_file = fs::read_dir(&dir).unwrap().flatten().find(|e| e.file_name().to_string_lossy().ends_with(".usearch")).unwrap().path();
-    let mut bytes = fs::read(&vec_file).unwrap();
-    let n = bytes.len();
-    bytes[n - 3] ^= 0xff;
-    fs::write(&vec_file, &bytes).unwrap();
-    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
-    fs::remove_file(&vec_file).unwrap();
-    assert!(matches!(Index::open(&dir, false), Err(Error::Corrupt { .. })));
+    damaged_then_missing_is_corrupt(&dir, "vec-");
 }
