@@ -121,3 +121,22 @@ def test_cli_indexes_passages_unless_told_not_to(tmp_path) -> None:
     before = Index.open(tmp_path / "with").passage_count
     run_xlqe("index", str(tmp_path / "with"), str(extra), check=True)
     assert Index.open(tmp_path / "with").passage_count > before
+
+
+def test_the_index_ranks_as_the_exact_mix_even_through_hnsw(tmp_path, enc: Encoder, bench: Path) -> None:
+    rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    vectors, passages = enc.encode_documents([r["text"] for r in rows])
+    index = Index.create(tmp_path / "ix", vectors={**enc.vector_settings(), "exact_below": 0})  # HNSW for both
+    index.add_many(rows, vectors=vectors, passages=passages)
+    index.commit()
+    questions = [json.loads(line)["text"] for line in (bench / "xquad" / "queries.en.jsonl").read_text(encoding="utf-8").splitlines()[:40]]
+    flat, owner = np.concatenate([p for p in passages if len(p)]), np.repeat(np.arange(len(rows)), [len(p) for p in passages])
+    same = []
+    for q in enc.encode_queries(questions):
+        own = vectors @ q
+        best = np.full_like(own, -np.inf)
+        np.maximum.at(best, owner, flat @ q)
+        mix = 0.5 * own + 0.5 * np.where(np.isinf(best), own, best)
+        exact = {rows[i]["id"] for i in np.argsort(-mix)[:10]}
+        same.append(len(exact & {h.id for h in index.search_vector(q, k=10)}) / 10)
+    assert np.mean(same) >= 0.98, same

@@ -218,7 +218,7 @@ class Index:
                 return len(self._core.add_many(batch, rows))
             import numpy as np
 
-            mine = [p for p in passages[added : added + len(batch)]]
+            mine = list(passages[added : added + len(batch)])
             if len(mine) != len(batch):
                 raise _core.InvalidInputError(f"more documents than passage lists ({len(passages)})")
             groups = [_as_matrix(p) for p in mine if p is not None and len(p)]

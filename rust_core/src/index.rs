@@ -40,6 +40,8 @@ fn doc_key_of_passage(key: u64) -> u64 {
 }
 /// How many passages a vector search reads per document it returns, before grouping them by document.
 const PASSAGES_PER_HIT: usize = 8;
+/// With passages, a vector search ranks at least this many candidate documents before cutting to k.
+const PASSAGE_CANDIDATES: usize = 20;
 
 /// The document vectors and the passage vectors of an index (both present or neither).
 type Dense = (Option<VectorIndex>, Option<VectorIndex>);
@@ -903,8 +905,9 @@ impl Index {
     ///
     /// A document's score is its vector's similarity, mixed with its best passage's when it has
     /// passages: `(1 - passage_weight) * document + passage_weight * best passage`. Candidates come from
-    /// both indexes (the nearest documents and the documents of the nearest passages), and each is
-    /// rescored from its stored vectors, so a document found one way still gets its score from the other.
+    /// both indexes (the nearest documents and the documents of the nearest passages); a score one
+    /// search did not find is computed from the stored vectors, so a document found one way still gets
+    /// the other part of its score.
     pub fn search_vector(&self, query: &[f32], k: usize, filter_langs: Option<&[String]>, passage_weight: f32) -> Result<Vec<Hit>> {
         let vectors = self.vectors.as_ref().ok_or_else(|| Error::InvalidInput("this index holds no vectors".into()))?;
         if !(0.0..=1.0).contains(&passage_weight) {
@@ -918,24 +921,49 @@ impl Index {
         // Vectors leave the vector index with their documents, so without a language filter (and, to be
         // safe, without pending deletions) nothing needs excluding and the cheaper unfiltered walk serves.
         let unfiltered = allowed.is_none() && self.deleted_count == 0;
-        let mut found = vectors.search(query, k, unfiltered, keep)?;
         let passages = self.passages.as_ref().filter(|p| !p.is_empty() && passage_weight > 0.0);
+        // With passages, a document near the top of the mix can be missing from the top k of either
+        // search alone (a fair own score and a fair best window), so both searches read deeper.
+        let depth = if passages.is_some() { k.max(PASSAGE_CANDIDATES) } else { k };
+        let mut found = vectors.search(query, depth, unfiltered, keep)?;
         if let Some(passages) = passages {
-            let mut seen: HashSet<u64> = found.iter().map(|h| h.0).collect();
-            let near = passages.search(query, k.saturating_mul(PASSAGES_PER_HIT), unfiltered, |p| keep(doc_key_of_passage(p)))?;
+            // Scores the searches found (best first, so a document's first window is its best one);
+            // what they did not find is computed from the stored vectors.
+            let own_found: HashMap<u64, f32> = found.iter().copied().collect();
+            let mut best_found: HashMap<u64, f32> = HashMap::new();
             let mut candidates: Vec<u64> = found.iter().map(|h| h.0).collect();
-            candidates.extend(near.into_iter().map(|(p, _)| doc_key_of_passage(p)).filter(|key| seen.insert(*key)));
+            for (p, score) in passages.search(query, depth.saturating_mul(PASSAGES_PER_HIT), unfiltered, |p| keep(doc_key_of_passage(p)))? {
+                let key = doc_key_of_passage(p);
+                if let std::collections::hash_map::Entry::Vacant(slot) = best_found.entry(key) {
+                    slot.insert(score);
+                    if !own_found.contains_key(&key) {
+                        candidates.push(key);
+                    }
+                }
+            }
             let mut buffer = Vec::new();
             let mut rescored = Vec::with_capacity(candidates.len());
             for key in candidates {
-                let Some(own) = vectors.similarity(key, query, &mut buffer)? else { continue };
-                let mut best = f32::NEG_INFINITY;
-                for i in 0.. {
-                    match passages.similarity(passage_key(key, i), query, &mut buffer)? {
-                        Some(s) => best = best.max(s),
-                        None => break,
+                let own = match own_found.get(&key) {
+                    Some(&s) => s,
+                    None => match vectors.similarity(key, query, &mut buffer)? {
+                        Some(s) => s,
+                        None => continue,
+                    },
+                };
+                let best = match best_found.get(&key) {
+                    Some(&s) => s,
+                    None => {
+                        let mut best = f32::NEG_INFINITY;
+                        for i in 0.. {
+                            match passages.similarity(passage_key(key, i), query, &mut buffer)? {
+                                Some(s) => best = best.max(s),
+                                None => break,
+                            }
+                        }
+                        best
                     }
-                }
+                };
                 let score = if best.is_finite() { (1.0 - passage_weight) * own + passage_weight * best } else { own };
                 rescored.push((key, score));
             }
