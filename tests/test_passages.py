@@ -43,6 +43,27 @@ def test_windows_cover_the_whole_text_past_the_encoders_limit(enc: Encoder, engl
         enc.passage_windows(long, tokens=16, stride=32)
 
 
+def test_a_huge_text_gets_a_bounded_number_of_windows(enc: Encoder, english: dict[str, str]) -> None:
+    from xlqe_lite.encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
+
+    tokenizer = enc._window_tokenizer()
+    seen: list[int] = []
+
+    class Recording:  # the real tokenizer, noting how much text it is given
+        def encode_batch(self, texts, **kw):
+            seen.extend(len(t) for t in texts)
+            return tokenizer.encode_batch(texts, **kw)
+
+    huge = " ".join(english.values()) * 2000  # about 17 MB
+    enc._untruncated = Recording()
+    try:
+        windows = enc.passage_windows(huge)
+    finally:
+        enc._untruncated = tokenizer
+    assert len(windows) == MAX_WINDOWS and huge.startswith(windows[0])
+    assert seen == [(MAX_WINDOWS * DEFAULT_PASSAGE_STRIDE + DEFAULT_PASSAGE_TOKENS) * MAX_CHARS_PER_TOKEN] and seen[0] < len(huge) / 40
+
+
 def test_text_models_are_windowed_in_characters(prepared: dict[str, Path], english: dict[str, str]) -> None:
     use = Encoder.load(USE, threads=2)
     text = english["xq-p024.en"]

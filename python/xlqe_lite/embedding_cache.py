@@ -50,11 +50,5 @@ def encode_cached(encoder, texts: Sequence[str], kind: Literal["query", "passage
 
 def encode_documents_cached(encoder, texts: Sequence[str], passage_tokens: int, passage_stride: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """`encoder.encode_documents(texts, ...)`, each part from the cache when embedded before."""
-    from .encoder import split_rows
-
-    vectors = encode_cached(encoder, texts, "passage")
-    if passage_tokens <= 0:
-        return vectors, [np.zeros((0, encoder.dim), dtype=np.float32) for _ in texts]
-    windows = encoder.passage_windows_many(list(texts), passage_tokens, passage_stride)
-    flat = encode_cached(encoder, [w for ws in windows for w in ws], "passage")
-    return vectors, split_rows(flat, [len(ws) for ws in windows])
+    return encoder.encode_documents(texts, passage_tokens, passage_stride,
+                                    embed=lambda part: encode_cached(encoder, part, "passage"))

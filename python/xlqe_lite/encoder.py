@@ -13,9 +13,9 @@ come back in input order. Every output row is L2-normalised.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Optional
 
 import numpy as np
 
@@ -39,6 +39,11 @@ DEFAULT_PASSAGE_TOKENS = 32
 DEFAULT_PASSAGE_STRIDE = 16
 # Models that take raw text have no tokenizer here: their windows are cut in characters instead.
 CHARS_PER_TOKEN = 4
+# At most this many windows per document (with the defaults, its first ~16,000 tokens): embedding every
+# window of a 100 MB text would take hours. Only a prefix long enough for them is tokenised, assuming
+# no token is longer than MAX_CHARS_PER_TOKEN characters.
+MAX_WINDOWS = 1024
+MAX_CHARS_PER_TOKEN = 16
 
 # Upper bound on padded tokens per batch: attention materialises
 # batch x heads x seq x seq floats, so long texts get smaller batches.
@@ -217,6 +222,7 @@ class Encoder:
                              stride: int = DEFAULT_PASSAGE_STRIDE) -> list[list[str]]:
         if not (tokens >= 1 and 1 <= stride <= tokens):
             raise ValueError(f"passage windows need tokens >= 1 and 1 <= stride <= tokens, got {tokens} / {stride}")
+        texts = [t[: (MAX_WINDOWS * stride + tokens) * MAX_CHARS_PER_TOKEN] for t in texts]
         if self._tok is None:
             spans = [[(i, i + 1) for i in range(len(t))] for t in texts]
             tokens, stride = tokens * CHARS_PER_TOKEN, stride * CHARS_PER_TOKEN
@@ -231,20 +237,23 @@ class Encoder:
                     window = text[offsets[start][0] : offsets[end - 1][1]].strip()
                     if window:
                         windows.append(window)
-                    if end == len(offsets):
+                    if end == len(offsets) or len(windows) == MAX_WINDOWS:
                         break
             out.append(windows)
         return out
 
     def encode_documents(self, texts: Sequence[str], passage_tokens: int = DEFAULT_PASSAGE_TOKENS,
-                         passage_stride: int = DEFAULT_PASSAGE_STRIDE) -> tuple[np.ndarray, list[np.ndarray]]:
+                         passage_stride: int = DEFAULT_PASSAGE_STRIDE,
+                         embed: Optional[Callable[[list[str]], np.ndarray]] = None) -> tuple[np.ndarray, list[np.ndarray]]:
         """Each text's passage embedding, and the embeddings of its passage windows ([n_i, dim]; none
-        for a text that fits in one window). `passage_tokens=0`: no windows at all."""
-        vectors = self.encode_passages(texts)
+        for a text that fits in one window). `passage_tokens=0`: no windows at all. `embed` replaces
+        `encode_passages` (e.g. a cached version)."""
+        embed = embed or self.encode_passages
+        vectors = embed(list(texts))
         if passage_tokens <= 0:
             return vectors, [np.zeros((0, self.dim), dtype=np.float32) for _ in texts]
         windows = self.passage_windows_many(list(texts), passage_tokens, passage_stride)
-        flat = self.encode_passages([w for ws in windows for w in ws])
+        flat = embed([w for ws in windows for w in ws])
         return vectors, split_rows(flat, [len(ws) for ws in windows])
 
     def _window_tokenizer(self) -> Any:
