@@ -38,6 +38,11 @@ fn passage_key(doc_key: u64, i: usize) -> u64 {
 fn doc_key_of_passage(key: u64) -> u64 {
     key >> PASSAGE_BITS
 }
+
+/// The passage keys the document `doc_key` has in `passages` (numbered from 0 without gaps).
+fn passage_keys_of(passages: &VectorIndex, doc_key: u64) -> impl Iterator<Item = u64> + '_ {
+    (0..).map(move |i| passage_key(doc_key, i)).take_while(|&p| passages.contains(p))
+}
 /// How many passages a vector search reads per document it returns, before grouping them by document.
 const PASSAGES_PER_HIT: usize = 8;
 /// With passages, a vector search ranks at least this many candidate documents before cutting to k.
@@ -431,12 +436,11 @@ impl Index {
             }
         }
         if let Some(passages) = self.passages.as_mut() {
-            let mut i = 0;
-            while passages.contains(passage_key(key, i)) {
-                passages.remove(passage_key(key, i))?;
-                self.vectors_dirty = true;
-                i += 1;
+            let keys: Vec<u64> = passage_keys_of(passages, key).collect();
+            for p in &keys {
+                passages.remove(*p)?;
             }
+            self.vectors_dirty |= !keys.is_empty();
         }
         self.deleted[d] = true;
         self.deleted_count += 1;
@@ -859,8 +863,8 @@ impl Index {
         }
         if let (Some(vectors), Some(passages)) = (&self.vectors, &self.passages) {
             // Passages belong to live documents that have a vector of their own.
-            let count = |k: u64| (0..).take_while(|&i| passages.contains(passage_key(k, i))).count();
-            let owned: usize = self.base.doc_keys().iter().filter(|&&k| vectors.contains(k)).map(|&k| count(k)).sum();
+            let owned: usize =
+                self.base.doc_keys().iter().filter(|&&k| vectors.contains(k)).map(|&k| passage_keys_of(passages, k).count()).sum();
             if owned != passages.len() || passages.len() as u64 != self.manifest.passage_count {
                 problems.push(format!(
                     "{} passage vectors but committed documents own {} (manifest: {})",
@@ -955,11 +959,8 @@ impl Index {
                     Some(&s) => s,
                     None => {
                         let mut best = f32::NEG_INFINITY;
-                        for i in 0.. {
-                            match passages.similarity(passage_key(key, i), query, &mut buffer)? {
-                                Some(s) => best = best.max(s),
-                                None => break,
-                            }
+                        for p in passage_keys_of(passages, key) {
+                            best = best.max(passages.similarity(p, query, &mut buffer)?.unwrap_or(f32::NEG_INFINITY));
                         }
                         best
                     }
