@@ -773,42 +773,24 @@ impl Index {
         };
         let mut manifest = self.manifest.clone();
         if self.vectors_dirty {
-            if let Some(vectors) = &self.vectors {
-                let vfile = storage::vector_file_name(generation);
-                let vpath = self.dir.join(&vfile);
-                let saved = vectors.save(&vpath);
-                let (vbytes, vcrc) = match saved {
-                    Ok(v) => v,
-                    Err(e) => {
-                        let _ = std::fs::remove_file(&vpath);
-                        let _ = std::fs::remove_file(&path);
-                        return Err(e);
-                    }
-                };
-                manifest.vectors = Some(FileEntry { file: vfile, bytes: vbytes, crc32: vcrc });
-                manifest.vector_count = vectors.len() as u64;
-            }
-            manifest.passages = None;
-            manifest.passage_count = 0;
-            if let Some(passages) = self.passages.as_ref().filter(|p| !p.is_empty()) {
-                let pfile = storage::passage_file_name(generation);
-                let ppath = self.dir.join(&pfile);
-                let saved = passages.save(&ppath);
-                let (pbytes, pcrc) = match saved {
-                    Ok(v) => v,
-                    Err(e) => {
-                        let _ = std::fs::remove_file(&ppath);
-                        if let Some(v) = &manifest.vectors {
-                            if v.file == storage::vector_file_name(generation) {
-                                let _ = std::fs::remove_file(self.dir.join(&v.file));
-                            }
-                        }
-                        let _ = std::fs::remove_file(&path);
-                        return Err(e);
-                    }
-                };
-                manifest.passages = Some(FileEntry { file: pfile, bytes: pbytes, crc32: pcrc });
-                manifest.passage_count = passages.len() as u64;
+            let saved = (|| -> Result<()> {
+                if let Some(vectors) = &self.vectors {
+                    manifest.vectors = Some(self.save_vectors(vectors, storage::vector_file_name(generation))?);
+                    manifest.vector_count = vectors.len() as u64;
+                }
+                manifest.passages = None;
+                manifest.passage_count = 0;
+                if let Some(passages) = self.passages.as_ref().filter(|p| !p.is_empty()) {
+                    manifest.passages = Some(self.save_vectors(passages, storage::passage_file_name(generation))?);
+                    manifest.passage_count = passages.len() as u64;
+                }
+                Ok(())
+            })();
+            if let Err(e) = saved {
+                // Leave none of this generation's files behind; the last commit stays as it was.
+                let _ = std::fs::remove_file(self.dir.join(storage::vector_file_name(generation)));
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
             }
         }
         manifest.generation = generation;
@@ -825,6 +807,18 @@ impl Index {
         self.reset_to_base();
         storage::collect_garbage(&self.dir, &self.manifest);
         Ok(())
+    }
+
+    /// Writes `vectors` to `file` in the index directory; a failed write leaves no partial file.
+    fn save_vectors(&self, vectors: &VectorIndex, file: String) -> Result<FileEntry> {
+        let path = self.dir.join(&file);
+        match vectors.save(&path) {
+            Ok((bytes, crc32)) => Ok(FileEntry { file, bytes, crc32 }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                Err(e)
+            }
+        }
     }
 
     /// Drops every change since the last commit.
