@@ -146,6 +146,13 @@ fn vector_config_dict<'py>(py: Python<'py>, c: &VectorConfig) -> PyResult<Bound<
     Ok(d)
 }
 
+/// The rows of a passage matrix, borrowed from numpy (none when there is no matrix).
+fn passage_rows<'a>(passages: &'a Option<PyReadonlyArray2<'_, f32>>) -> PyResult<Vec<&'a [f32]>> {
+    let Some(p) = passages else { return Ok(Vec::new()) };
+    let flat = p.as_slice().map_err(|_| InvalidInputError::new_err("passages must be a C-contiguous float32 array"))?;
+    Ok(flat.chunks(p.shape()[1].max(1)).collect())
+}
+
 fn hits(h: Vec<crate::Hit>) -> Vec<HitTuple> {
     h.into_iter().map(|h| (h.id, h.score, h.lang, h.key)).collect()
 }
@@ -234,14 +241,7 @@ impl PyLexicalIndex {
     ) -> PyResult<u64> {
         let doc = Document { id, text, lang, metadata: metadata.unwrap_or_default() };
         let vector = vector.as_ref().map(|v| v.as_slice()).transpose().map_err(|_| InvalidInputError::new_err("the vector must be a contiguous float32 array"))?;
-        let (flat, dims) = match &passages {
-            None => (&[][..], 1),
-            Some(p) => (
-                p.as_slice().map_err(|_| InvalidInputError::new_err("passages must be a C-contiguous float32 array"))?,
-                p.shape()[1].max(1),
-            ),
-        };
-        let rows: Vec<&[f32]> = flat.chunks(dims).collect();
+        let rows = passage_rows(&passages)?;
         py.detach(|| self.with_mut(|ix| ix.add_with_passages(doc, vector, &rows)))
     }
 
@@ -274,24 +274,17 @@ impl PyLexicalIndex {
                 Some((flat, shape[1]))
             }
         };
-        let (passage_flat, passage_dims) = match &passages {
-            None => (&[][..], 1),
-            Some(p) => (
-                p.as_slice().map_err(|_| InvalidInputError::new_err("passages must be a C-contiguous float32 array"))?,
-                p.shape()[1].max(1),
-            ),
-        };
+        let passage_rows = passage_rows(&passages)?;
         let counts = passage_counts.unwrap_or_default();
         if passages.is_some() || !counts.is_empty() {
             if counts.len() != docs.len() {
                 return Err(InvalidInputError::new_err(format!("{} documents but {} passage counts", docs.len(), counts.len())));
             }
-            let rows = passage_flat.len() / passage_dims;
+            let rows = passage_rows.len();
             if counts.iter().try_fold(0usize, |a, &c| a.checked_add(c)) != Some(rows) {
                 return Err(InvalidInputError::new_err(format!("the passage counts do not add up to the {rows} passage rows")));
             }
         }
-        let passage_rows: Vec<&[f32]> = passage_flat.chunks(passage_dims).collect();
         py.detach(|| {
             self.with_mut(|ix| {
                 let mut start = 0;
