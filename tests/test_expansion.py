@@ -170,6 +170,55 @@ def test_threads_share_one_model_safely(expander: Expander) -> None:
     assert together == alone and all(together)
 
 
+def test_target_languages_are_decoded_together_and_keep_their_examples(gemma: Path) -> None:
+    """A query's target languages are one batch (llm_batch.py). Each slot keeps its prompt's examples, so
+    the next few-shot query reads only its own lines, even after a zero-shot query in between."""
+    langs = ["de", "es", "ru", "zh", "th", "ar"]
+    scripts = {"de": "Latn", "es": "Latn", "ru": "Cyrl", "zh": "Hani", "th": "Thai", "ar": "Arab"}
+    expander = Expander(cache=False)
+    model = expander.model
+    first = "How many points did the Panthers defense give up in the regular season of that year?"
+    out = expander.expand(first, strategy="translate", shots="few", query_lang="en", target_langs=langs)
+    batcher = model._batcher
+    assert batcher is not None and [e.lang for e in out] == langs
+    assert sum(bool(e.texts) and dominant_script(e.texts[0]) == scripts[e.lang] for e in out) >= 5, out
+    expander.expand("Who won?", strategy="translate", shots="zero", query_lang="en", target_langs=langs)
+    second = "Which team did the Broncos beat in the championship game to reach the final that season?"
+    prompts = [model._prompt_tokens(build_prompt("translate", second, "en", lang, "few")) for lang in langs]
+    read = batcher.tokens_read
+    expander.expand(second, strategy="translate", shots="few", query_lang="en", target_langs=langs)
+    own_lines = sum(len(tokens) - head for tokens, head in prompts)
+    assert 0 < batcher.tokens_read - read <= own_lines < sum(len(tokens) for tokens, _ in prompts) // 3
+
+
+def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) -> None:
+    """From the same decoder state the same requests give the same answers; a prompt too long for a batch
+    slot is answered on its own, in its place."""
+    from xlqe_lite.llm_batch import SLOT_TOKENS
+
+    expander = Expander(cache=False)
+    model = expander.model
+    queries = ["Wo steht der älteste Leuchtturm der Welt und wann wurde er gebaut?", "Wer?"]
+    langs = ["en", "fr", "ja", "hi"]
+
+    def run() -> list[tuple[str, ...]]:
+        if model._batcher is not None:
+            model._batcher.close()
+            model._batcher = None
+        return [e.texts for q in queries for e in expander.expand(q, strategy="translate", query_lang="de",
+                                                                  target_langs=langs)]
+
+    assert run() == run()
+    long_query = " ".join(["Der Leuchtturm von Alexandria stand auf der Insel Pharos vor der Stadt."] * 24)
+    prompts = [build_prompt("translate", q, "de", "en", "few") for q in ("Wer baute ihn?", long_query, "Wann?")]
+    assert len(model._prompt_tokens(prompts[1])[0]) + 48 > SLOT_TOKENS
+    answers = model.complete_many(prompts, max_tokens=48)
+    assert len(answers) == 3 and all(a.finish in ("stop", "length", "loop") for a in answers)
+    assert "lighthouse" in answers[1].text.lower() or "alexandria" in answers[1].text.lower(), answers[1]
+    alone = model.complete(prompts[1], max_tokens=48)
+    assert alone.text == answers[1].text
+
+
 def test_time_budget_stops_generation_and_is_not_cached(expander: Expander) -> None:
     expander.model  # load first: the budget is for generation
     out = expander.expand("Describe the history of the Roman Empire in detail.", strategy="query2doc+translate",

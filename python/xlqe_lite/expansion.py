@@ -146,43 +146,72 @@ class Expander:
         deadline = None if budget is None else time.monotonic() + budget
         out: list[Expansion] = []
         for name in strategies:
-            langs: list[Optional[str]] = [t for t in targets if t != query_lang] if name in CROSS_LINGUAL else [query_lang]
-            for lang in langs:
-                if lang is None and name in CROSS_LINGUAL:
-                    continue
+            if name in CROSS_LINGUAL:
+                langs = [t for t in targets if t != query_lang]
+                if on_step and langs:
+                    on_step(f"{name} → {', '.join(langs)}")
+                out += self._in_languages(query, name, shots_used, query_lang, langs, deadline)
+            else:
                 if on_step:
-                    on_step(f"{name} → {lang or 'query language'}")
-                out.append(self._one(query, name, shots_used, query_lang, lang, deadline))
+                    on_step(f"{name} → {query_lang or 'query language'}")
+                out.append(self._one(query, name, shots_used, query_lang, deadline))
         return out
 
-    def _one(self, query: str, strategy: str, shots: Shots, query_lang: Optional[str], lang: Optional[str],
+    def _key(self, query: str, strategy: str, shots: Shots, query_lang: Optional[str], lang: Optional[str]) -> str:
+        return cache_key(model=self.model_sha256, strategy=strategy, shots=shots, prompt=PROMPT_VERSION,
+                         max_tokens=self.max_tokens or MAX_TOKENS[strategy],
+                         samples=self.hyde_samples if strategy == "hyde" else 1, n_ctx=self.n_ctx, query=query,
+                         query_lang=query_lang, lang=lang)
+
+    def _in_languages(self, query: str, strategy: str, shots: Shots, query_lang: Optional[str],
+                      langs: Sequence[str], deadline: Optional[float]) -> list[Expansion]:
+        """One expansion per target language; those not cached are generated together in one batch."""
+        t0 = time.monotonic()
+        keys = {lang: self._key(query, strategy, shots, query_lang, lang) for lang in langs}
+        cached = {lang: self.cache.get(keys[lang]) if self.cache is not None else None for lang in langs}
+        found = {lang: Expansion(strategy, shots, lang, tuple(texts), True, time.monotonic() - t0)
+                 for lang, texts in cached.items() if texts is not None}
+        missing = [lang for lang in langs if lang not in found]
+        if missing and (deadline is None or time.monotonic() < deadline):
+            prompts = [build_prompt(strategy, query, query_lang, lang, shots) for lang in missing]
+            done = self.model.complete_many(prompts, max_tokens=self.max_tokens or MAX_TOKENS[strategy],
+                                            deadline=deadline)
+            for lang, prompt, completion in zip(missing, prompts, done):
+                complete = completion.finish != "deadline"
+                text = clean_output(completion.text, query=query, single_line=prompt.single_line)
+                texts = (text,) if text and self._usable(text, query, strategy, query_lang, lang) else ()
+                if complete and self.cache is not None:
+                    self.cache.put(keys[lang], list(texts))
+                found[lang] = Expansion(strategy, shots, lang, texts, False, completion.seconds, complete)
+        return [found.get(lang) or Expansion(strategy, shots, lang, (), False, 0.0, complete=False) for lang in langs]
+
+    def _one(self, query: str, strategy: str, shots: Shots, query_lang: Optional[str],
              deadline: Optional[float]) -> Expansion:
+        """An expansion in the query's own language (several samples for HyDE)."""
         t0 = time.monotonic()
         samples = self.hyde_samples if strategy == "hyde" else 1
         max_tokens = self.max_tokens or MAX_TOKENS[strategy]
-        key = cache_key(model=self.model_sha256, strategy=strategy, shots=shots, prompt=PROMPT_VERSION,
-                        max_tokens=max_tokens, samples=samples, n_ctx=self.n_ctx, query=query,
-                        query_lang=query_lang, lang=lang)
+        key = self._key(query, strategy, shots, query_lang, query_lang)
         if self.cache is not None:
             texts = self.cache.get(key)
             if texts is not None:
-                return Expansion(strategy, shots, lang, tuple(texts), True, time.monotonic() - t0)
+                return Expansion(strategy, shots, query_lang, tuple(texts), True, time.monotonic() - t0)
         if deadline is not None and time.monotonic() >= deadline:
-            return Expansion(strategy, shots, lang, (), False, 0.0, complete=False)
-        prompt = build_prompt(strategy, query, query_lang, lang or query_lang or "en", shots)
+            return Expansion(strategy, shots, query_lang, (), False, 0.0, complete=False)
+        prompt = build_prompt(strategy, query, query_lang, query_lang or "en", shots)
         texts, complete = [], True
         for sample in range(samples):
             done = self.model.complete(prompt, max_tokens=max_tokens, deadline=deadline,
                                        temperature=0.0 if sample == 0 else 0.7, seed=sample)
             complete = complete and done.finish != "deadline"
             text = clean_output(done.text, query=query, single_line=prompt.single_line)
-            if text and self._usable(text, query, strategy, query_lang, lang):
+            if text and self._usable(text, query, strategy, query_lang, query_lang):
                 texts.append(text)
             if not complete:
                 break
         if complete and self.cache is not None:
             self.cache.put(key, texts)
-        return Expansion(strategy, shots, lang, tuple(dict.fromkeys(texts)), False, time.monotonic() - t0, complete)
+        return Expansion(strategy, shots, query_lang, tuple(dict.fromkeys(texts)), False, time.monotonic() - t0, complete)
 
     @staticmethod
     def _usable(text: str, query: str, strategy: str, query_lang: Optional[str], lang: Optional[str]) -> bool:

@@ -18,7 +18,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ._core import InvalidInputError
 from .expansion_clean import _cut_loops
@@ -95,6 +95,7 @@ class LanguageModel:
         self._eos = {self._llm.token_eos(), *self._end_tokens()}
         # One llama.cpp context serves one generation at a time; searches from several threads queue here.
         self._lock = threading.Lock()
+        self._batcher: Any = None  # llm_batch.BatchDecoder, made on the first batched call
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, threads: Optional[int] = None, n_ctx: int = 1024,
@@ -109,6 +110,9 @@ class LanguageModel:
         """Frees the model's memory now; the object is unusable afterwards."""
         with self._lock:
             self._states.clear()
+            if self._batcher is not None:
+                self._batcher.close()
+                self._batcher = None
             self._llm.close()
 
     def _chat_formatter(self, template: str) -> Any:
@@ -174,16 +178,12 @@ class LanguageModel:
         t0 = time.monotonic()
         stop = prompt.stop
         tokens, n_prefix = self._prompt_tokens(prompt)
-        budget = self.n_ctx - len(tokens) - 1
-        if budget <= 0:
-            raise InvalidInputError(f"the prompt has {len(tokens)} tokens and the model's context holds {self.n_ctx}: "
-                                    f"shorten the query or load the model with a larger n_ctx")
-        max_tokens = min(max_tokens, budget)
+        max_tokens = min(max_tokens, self._room(tokens))
         self._restore_prefix(tuple(tokens[:n_prefix]))
         if temperature > 0:
             self._llm.set_seed(seed)
         out: list[int] = []
-        text, finish = "", "length"
+        answer, finish = _Answer(self._llm, stop), "length"
         generator = self._llm.generate(tokens, temp=temperature, top_k=40 if temperature > 0 else 1, top_p=0.95,
                                        min_p=0.05, repeat_penalty=1.0)
         for token in generator:
@@ -191,21 +191,56 @@ class LanguageModel:
                 finish = "stop"
                 break
             out.append(token)
-            text = self._llm.detokenize(out).decode("utf-8", errors="ignore")
-            hit = min((i for i in (text.find(s) for s in stop) if i >= 0), default=-1)
-            if hit >= 0:
-                text, finish = text[:hit], "stop"
+            ended = answer.add(out)
+            if ended is not None:
+                finish = ended
                 break
             if len(out) >= max_tokens:
                 break
             if deadline is not None and time.monotonic() >= deadline:
                 finish = "deadline"
                 break
-            if len(out) % 8 == 0 and len(_cut_loops(text)) < len(text.rstrip()) * 0.8:
-                finish = "loop"
-                break
         generator.close()
-        return Completion(text, len(out), time.monotonic() - t0, finish)
+        return Completion(answer.text, len(out), time.monotonic() - t0, finish)
+
+    def complete_many(self, prompts: Sequence["Prompt"], *, max_tokens: int = 64,
+                      deadline: Optional[float] = None) -> list[Completion]:
+        """Greedy answers to several prompts, decoded together (llm_batch.py) when there are several and
+        each fits a batch slot; the rest are answered one by one. Each answer's `seconds` is the time from
+        the call until it was done."""
+        from .llm_batch import GROUP, SLOT_TOKENS, BatchDecoder
+
+        with self._lock:
+            t0 = time.monotonic()
+            encoded, heads = zip(*(self._prompt_tokens(p) for p in prompts)) if prompts else ((), ())
+            limits = [min(max_tokens, self._room(tokens)) for tokens in encoded]
+            out: list[Optional[Completion]] = [None] * len(prompts)
+            together = [i for i, tokens in enumerate(encoded) if len(tokens) + max_tokens <= SLOT_TOKENS]
+            if len(together) > 1:
+                if self._batcher is None:
+                    self._batcher = BatchDecoder(self._llm)
+                for start in range(0, len(together), GROUP):
+                    group = together[start:start + GROUP]
+                    answers = [_Answer(self._llm, prompts[i].stop) for i in group]
+                    began = time.monotonic() - t0
+                    decoded = self._batcher.decode([encoded[i] for i in group], [heads[i] for i in group],
+                                                   max_tokens, deadline, lambda k, tokens: answers[k].add(tokens),
+                                                   self._eos)
+                    for i, answer, d in zip(group, answers, decoded):
+                        out[i] = Completion(answer.text, len(d.tokens), began + d.seconds, d.finish)
+            for i, prompt in enumerate(prompts):
+                if out[i] is None:
+                    done = self._complete(prompt, limits[i], deadline, 0.0, 0)
+                    out[i] = Completion(done.text, done.tokens, time.monotonic() - t0, done.finish)
+            return [c for c in out if c is not None]
+
+    def _room(self, tokens: Sequence[int]) -> int:
+        """Tokens left for the answer after `tokens` in the context; an error when there is none."""
+        room = self.n_ctx - len(tokens) - 1
+        if room <= 0:
+            raise InvalidInputError(f"the prompt has {len(tokens)} tokens and the model's context holds {self.n_ctx}: "
+                                    f"shorten the query or load the model with a larger n_ctx")
+        return room
 
     def _end_tokens(self) -> set[int]:
         # Chat models end a turn with a token of their own (<end_of_turn>, <|im_end|>).
@@ -215,3 +250,22 @@ class LanguageModel:
             if len(ids) == 1:
                 ends.add(ids[0])
         return ends
+
+
+class _Answer:
+    """The text of an answer as tokens arrive, and whether it has ended: at a stop string (the text is cut
+    there) or when it starts looping. Shared by single and batched decoding."""
+
+    def __init__(self, llm: Any, stop: Sequence[str]) -> None:
+        self._llm, self._stop = llm, stop
+        self.text = ""
+
+    def add(self, tokens: list[int]) -> Optional[str]:
+        self.text = self._llm.detokenize(tokens).decode("utf-8", errors="ignore")
+        hit = min((i for i in (self.text.find(s) for s in self._stop) if i >= 0), default=-1)
+        if hit >= 0:
+            self.text = self.text[:hit]
+            return "stop"
+        if len(tokens) % 8 == 0 and len(_cut_loops(self.text)) < len(self.text.rstrip()) * 0.8:
+            return "loop"
+        return None
