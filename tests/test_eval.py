@@ -44,3 +44,17 @@ def test_eval_pairs_and_sentence_level(xlqe, bench, tmp_path) -> None:
     assert docs and all("-s" in d for d in docs)  # sentence ids
     bad = xlqe("eval", "--bench", str(bench), "--langs", "en,xx", "--run", str(run))
     assert bad.returncode != 0 and "unknown language code" in bad.stderr
+
+
+def test_expansion_jobs_cover_each_query_once_with_every_language_it_is_searched_in(bench) -> None:
+    """`xlqe eval --expand` expands each query once into all its languages before the per-pair runs."""
+    from xlqe_lite.evaluation import XquadBench, expansion_jobs, xquad_tasks
+
+    b = XquadBench.load(str(bench), "paragraph", ["en", "de", "zh"], max_queries=5)
+    jobs = expansion_jobs(xquad_tasks(b, b.pairs("cross")))
+    assert len(jobs) == 15 == len({(lang, text) for lang, text, _ in jobs})
+    targets = {lang: langs for lang, _, langs in jobs}
+    # Searched against the two other languages; English is also the pivot of the dense side.
+    assert targets == {"en": ["de", "zh"], "de": ["en", "zh"], "zh": ["de", "en"]}
+    only_de = expansion_jobs(xquad_tasks(b, [("zh", "de")]))
+    assert {tuple(langs) for _, _, langs in only_de} == {("de", "en")}

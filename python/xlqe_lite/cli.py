@@ -209,9 +209,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bitext = BitextBench.load(args.bench, args.dataset, _langs(args.langs), args.max_queries)
         tasks, langs, all_qrels = bitext.tasks, None, bitext.qrels
     expand = args.expand if args.expand and args.expand != "none" else None
+    expander = _expander(args) if expand else None
+    if expander is not None and expander.cache is not None:
+        from .evaluation import expansion_jobs, prefetch_expansions
+
+        # All of a query's languages in one batch first; the per-pair searches then read the cache.
+        progress = Progress("expanding", total=len(expansion_jobs(tasks)))
+        prefetch_expansions(expander, tasks, expand, args.shots, on_query=lambda: progress.advance(1))
+        progress.close()
     if args.mode == "bm25":
         build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords,
-                             expander=_expander(args) if expand else None, expand=expand, shots=args.shots,
+                             expander=expander, expand=expand, shots=args.shots,
                              on_query=lambda: progress.advance(1))
     else:
         from .encoder import Encoder
@@ -219,7 +227,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         encoder = Encoder.load(args.encoder, threads=args.threads)
         build = engine_builder(encoder, args.mode, detect_query_lang=args.detect_query_lang,
-                               expander=_expander(args) if expand else None, expand=expand, shots=args.shots,
+                               expander=expander, expand=expand, shots=args.shots,
                                on_query=lambda: progress.advance(1))
     n_queries = sum(len(queries) for t in tasks for _, queries in t[2])
     progress = Progress("evaluating", total=n_queries)

@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 METRICS = ("nDCG@10", "Recall@100", "MRR@10", "Acc@1")
 RUN_DEPTH = 100
@@ -215,6 +215,35 @@ def xquad_tasks(bench: XquadBench, pairs: Sequence[tuple[str, str]], pooled: boo
         return [("pooled", docs, [(q, bench.queries[q]) for q in sorted({q for q, _ in pairs}, key=bench.langs.index)])]
     return [(d, bench.corpora[d], [(q, bench.queries[q]) for q, dd in pairs if dd == d])
             for d in sorted({d for _, d in pairs}, key=bench.langs.index)]
+
+
+def expansion_jobs(tasks: Sequence[Task], pivot_lang: Optional[str] = "en") -> list[tuple[str, str, list[str]]]:
+    """Every distinct (query language, query) of the tasks with the languages its searches expand into:
+    those of the documents it is searched against, and the pivot, as SearchEngine.expansion_targets
+    chooses them."""
+    targets: dict[tuple[str, str], set[str]] = {}
+    for _, docs, query_sets in tasks:
+        doc_langs = {lang_of(doc_id) for doc_id, _ in docs} - {""}
+        for query_lang, queries in query_sets:
+            for _, text in queries:
+                targets.setdefault((query_lang, text), set()).update(doc_langs)
+    order = sorted({lang for langs in targets.values() for lang in langs} | {pivot_lang or ""})
+    return [(query_lang, text, [l for l in order if l and l != query_lang and (l in langs or l == pivot_lang)])
+            for (query_lang, text), langs in targets.items()]
+
+
+def prefetch_expansions(expander: Any, tasks: Sequence[Task], strategy: str, shots: str = "auto",
+                        on_query: Optional[Callable[[], None]] = None) -> None:
+    """Expands every query of the tasks into all its target languages at once, before any search: the
+    expander decodes a query's languages as one batch, while each per-pair search asks for one or two
+    of them. The searches then find their expansions in the expander's cache."""
+    if expander.cache is None:
+        raise ValueError("prefetching expansions needs the expander's cache")
+    for query_lang, text, langs in expansion_jobs(tasks):
+        if langs:
+            expander.expand(text, strategy=strategy, shots=shots, query_lang=query_lang, target_langs=langs)
+        if on_query:
+            on_query()
 
 
 def write_run(tasks: Sequence[Task], build: BuildFn, run_path: str, tag: str,
