@@ -297,6 +297,38 @@ def test_search_with_expansion_adds_a_lexical_list_per_target_language(sample_en
     assert top.get("zh") == "xq-p000.zh" or top.get("de") == "xq-p000.de"
 
 
+def test_cached_expansions_keep_their_embeddings(sample_engine) -> None:
+    """A query asked again reads its expansions and their embeddings from the cache: the encoder runs
+    for the query alone, and the ranking is the one the first search gave."""
+    import numpy as np
+
+    from xlqe_lite.embedding_cache import encoder_identity
+
+    query = "Who was the quarterback of the Broncos in the final?"
+    first = sample_engine.search(query, k=10, lang="en", langs=["zh", "th"], expand="translate")
+    expansions = sample_engine.expand(query, strategy="translate", lang="en", langs=["zh", "th"])
+    texts = [t for e in expansions for t in e.texts]
+    assert texts and all(e.cached for e in expansions)
+    encoder = sample_engine.encoder
+    stored = sample_engine.expander.cache.get_vectors(encoder_identity(encoder), texts, encoder.dim)
+    assert set(stored) == set(texts)
+    assert np.allclose(np.stack([stored[t] for t in texts]), encoder.encode_queries(texts), atol=1e-5)
+    calls = []
+    real = encoder.encode
+
+    def counting(batch, *args, **kwargs):
+        calls.append(list(batch) if not isinstance(batch, str) else [batch])
+        return real(batch, *args, **kwargs)
+
+    encoder.encode = counting
+    try:
+        again = sample_engine.search(query, k=10, lang="en", langs=["zh", "th"], expand="translate")
+    finally:
+        del encoder.encode
+    assert calls == [[query]]
+    assert [h.id for h in again] == [h.id for h in first]
+
+
 def test_expansion_targets_are_the_index_languages(sample_engine) -> None:
     targets = sample_engine.expansion_targets("en")
     assert "en" not in targets and {"zh", "de", "th"} <= set(targets)

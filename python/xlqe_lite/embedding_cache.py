@@ -20,7 +20,8 @@ def cache_dir() -> Path:
     return Path(base) / "embeddings"
 
 
-def _identity(encoder) -> str:
+def encoder_identity(encoder) -> str:
+    """What decides an encoder's vectors: its name, its ONNX file and its input settings."""
     cfg = encoder.config
     st = os.stat(cfg.onnx_path)
     return f"{encoder.name}|{cfg.sha256 or ''}|{st.st_size}|{st.st_mtime_ns}|{cfg.query_prefix}|{cfg.passage_prefix}|{cfg.max_length}"
@@ -29,7 +30,7 @@ def _identity(encoder) -> str:
 def encode_cached(encoder, texts: Sequence[str], kind: Literal["query", "passage"]) -> np.ndarray:
     """`encoder.encode(texts, kind)`, from the cache when these exact texts were embedded before."""
     h = hashlib.sha256()
-    h.update(f"{_identity(encoder)}\0{kind}\0".encode())
+    h.update(f"{encoder_identity(encoder)}\0{kind}\0".encode())
     for t in texts:
         h.update(t.encode("utf-8", "surrogatepass") + b"\0")
     path = cache_dir() / f"{h.hexdigest()}.npy"

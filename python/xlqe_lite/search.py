@@ -208,7 +208,7 @@ class SearchEngine:
 
         assert self.encoder is not None
         texts = [t for e in expansions for t in e.texts]
-        vectors = self.encoder.encode_queries(texts)
+        vectors = self._expansion_vectors(texts)
         sims = vectors @ np.asarray(vector, dtype=np.float32)
         low = self.fusion.expansion_min_similarity
         keep = sims >= low
@@ -222,6 +222,25 @@ class SearchEngine:
             if mine:
                 kept.append(replace(e, texts=tuple(mine)))
         return kept, vectors[keep], trust
+
+    def _expansion_vectors(self, texts: Sequence[str]) -> Any:
+        """Query embeddings of expansion texts, from the expander's cache when it has them."""
+        assert self.encoder is not None
+        cache = self.expander.cache if self.expander is not None else None
+        if cache is None or not texts:
+            return self.encoder.encode_queries(list(texts))
+        import numpy as np
+
+        from .embedding_cache import encoder_identity
+
+        identity = encoder_identity(self.encoder)
+        found = cache.get_vectors(identity, texts, self.encoder.dim)
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            made = dict(zip(missing, self.encoder.encode_queries(missing)))
+            cache.put_vectors(identity, made)
+            found.update(made)
+        return np.stack([found[t] for t in texts]).astype(np.float32, copy=False)
 
     def _with_expansions(self, vector: Any, expansion_vectors: Any, trust: Sequence[float]) -> Any:
         """The query's embedding moved toward its expansions': q + w * mean(trust_i * e_i), renormalised."""
