@@ -8,6 +8,8 @@ bench's XQuAD paragraphs in those languages plus English. Prints, per query or p
   raw       llama-cpp-python's create_completion on the same prompt text (greedy, same stop, same max
             tokens): what a plain integration costs, re-reading the few-shot prefix when it changes
   expand    Expander, cache off: one target language (prefix states kept, loops cut, output cleaned)
+  together  Expander, cache off: all target languages of a query in one call, decoded as one batch
+            (llm_batch.py), against the same languages one call at a time and raw one after another
   query     SearchEngine.search with expansion into 3 languages, cache off (expansion, embedding of the
             query and expansions, BM25 per language, ANN, fusion)
   cached    the same query again with the expansion cache on (end to end), and the cache lookup alone
@@ -95,6 +97,12 @@ def main() -> None:
             t0 = time.perf_counter()
             expander.expand(q, strategy="translate", shots="few", query_lang="en", target_langs=[lang])
             per_lang.append(time.perf_counter() - t0)
+    together = []
+    for q in queries:
+        t0 = time.perf_counter()
+        expander.expand(q, strategy="translate", shots="few", query_lang="en", target_langs=targets)
+        together.append(time.perf_counter() - t0)
+    per_query = lambda xs: [sum(xs[i:i + len(targets)]) for i in range(0, len(xs), len(targets))]  # noqa: E731
 
     encoder = Encoder.load("multilingual-e5-small", threads=args.threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,7 +145,13 @@ def main() -> None:
     print(row("xlqe expansion, per target language", per_lang))
     print(f"{'':<44} ratio raw/xlqe at p50: {pct(raw_times, 50) / pct(per_lang, 50):.2f}x; "
           f"mean tokens written by raw: {statistics.mean(raw_tokens):.1f}")
-    print(row(f"whole query, expansion into {len(targets)} languages", whole))
+    n = len(targets)
+    print(row(f"raw llama-cpp-python, {n} languages one after another", per_query(raw_times)))
+    print(row(f"xlqe expansion, {n} languages one call each", per_query(per_lang)))
+    print(row(f"xlqe expansion, {n} languages in one batch", together))
+    print(f"{'':<44} ratio one-by-one/batch at p50: {pct(per_query(per_lang), 50) / pct(together, 50):.2f}x; "
+          f"raw/batch: {pct(per_query(raw_times), 50) / pct(together, 50):.2f}x")
+    print(row(f"whole query, expansion into {n} languages", whole))
     print(row("whole query, no expansion", plain))
     print(row("whole query, expansion cached", cached))
     print(row("cache lookup (expand() for 3 languages)", lookups))
