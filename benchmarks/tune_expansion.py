@@ -6,7 +6,8 @@ Builds one real index per document language (XQuAD paragraphs, embeddings cached
 sampled query into that language with the local LLM (expansions cached on disk, so a grid costs one
 generation pass), and scores every fusion setting in the grid: the weight of the expansion's lexical list
 and how much of the expansions' embedding is mixed into the query's. Prints macro nDCG@10 over cross- and
-same-language pairs, cross-script pairs, and the worst pair's change against no expansion.
+same-language pairs, cross-script pairs, how many pairs lose more than 0.005 against no expansion, and
+the worst pair's change.
 """
 
 from __future__ import annotations
@@ -111,13 +112,16 @@ def main() -> None:
             worst = min((per_pair[p] - baseline[p], p) for p in per_pair)
             cross_script = [v for p, v in per_pair.items() if SCRIPT[p.split("->")[0]] != SCRIPT[p.split("->")[1]]]
             last = per_pair
-            rows.append((lex_w, dense_w, mass, min_sim, full_sim, result["macro"]["CROSS"]["nDCG@10"], result["macro"]["MONO"]["nDCG@10"],
+            losers = sum(per_pair[p] - baseline[p] < -0.005 for p in per_pair)
+            rows.append((lex_w, dense_w, mass, min_sim, full_sim, losers, result["macro"]["CROSS"]["nDCG@10"], result["macro"]["MONO"]["nDCG@10"],
                          sum(cross_script) / max(len(cross_script), 1), worst))
         print(f"{args.strategy}/{args.shots}, {args.level}, sample {args.sample}+{args.sample_offset}: "
               f"{len(work)} (query, pair) units; expansions took {time.time() - t0:.0f}s in all")
-        print(f"{'lexical':>8} {'dense':>6} {'mass':>5} {'minsim':>6} {'fullsim':>7} {'cross':>7} {'mono':>7} {'x-script':>8}  worst pair vs none")
-        for lex_w, dense_w, mass, min_sim, full_sim, cross, mono, xs, (delta, pair) in rows:
-            print(f"{lex_w:8.2f} {dense_w:6.2f} {mass:5.2f} {min_sim:6.2f} {full_sim:7.2f} {cross:7.4f} {mono:7.4f} {xs:8.4f}  {delta:+.4f} {pair}")
+        print(f"{'lexical':>8} {'dense':>6} {'mass':>5} {'minsim':>6} {'fullsim':>7} {'cross':>7} {'mono':>7} "
+              f"{'x-script':>8} {'<-0.005':>7}  worst pair vs none")
+        for lex_w, dense_w, mass, min_sim, full_sim, losers, cross, mono, xs, (delta, pair) in rows:
+            print(f"{lex_w:8.2f} {dense_w:6.2f} {mass:5.2f} {min_sim:6.2f} {full_sim:7.2f} {cross:7.4f} {mono:7.4f} "
+                  f"{xs:8.4f} {losers:7d}  {delta:+.4f} {pair}")
         if args.detail:
             # The last setting's change against no expansion, by query language and by document language.
             for side in (0, 1):
