@@ -219,6 +219,20 @@ def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) 
     assert alone.text == answers[1].text
 
 
+def test_a_failed_batch_is_answered_one_by_one(gemma: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xlqe_lite.llm_batch import BatchDecoder
+
+    model = Expander(cache=False).model
+    prompts = [build_prompt("translate", "Where is the station?", "en", lang, "few") for lang in ("de", "es")]
+    expected = [model.complete(p, max_tokens=48).text for p in prompts]
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("llama_decode failed with status 1")
+
+    monkeypatch.setattr(BatchDecoder, "decode", fail)
+    assert [c.text for c in model.complete_many(prompts, max_tokens=48)] == expected
+
+
 def test_time_budget_stops_generation_and_is_not_cached(expander: Expander) -> None:
     expander.model  # load first: the budget is for generation
     out = expander.expand("Describe the history of the Roman Empire in detail.", strategy="query2doc+translate",

@@ -216,18 +216,25 @@ class LanguageModel:
             limits = [min(max_tokens, self._room(tokens)) for tokens in encoded]
             out: list[Optional[Completion]] = [None] * len(prompts)
             together = [i for i, tokens in enumerate(encoded) if len(tokens) + max_tokens <= SLOT_TOKENS]
-            if len(together) > 1:
-                if self._batcher is None:
+            if len(together) < 2:
+                together = []
+            if len(together) > 1 and self._batcher is None:
+                try:
                     self._batcher = BatchDecoder(self._llm)
-                for start in range(0, len(together), GROUP):
-                    group = together[start:start + GROUP]
-                    answers = [_Answer(self._llm, prompts[i].stop) for i in group]
-                    began = time.monotonic() - t0
+                except RuntimeError:
+                    together = []  # no memory for a second context: one at a time still works
+            for start in range(0, len(together), GROUP):
+                group = together[start:start + GROUP]
+                answers = [_Answer(self._llm, prompts[i].stop) for i in group]
+                began = time.monotonic() - t0
+                try:
                     decoded = self._batcher.decode([encoded[i] for i in group], [heads[i] for i in group],
                                                    max_tokens, deadline, lambda k, tokens: answers[k].add(tokens),
                                                    self._eos)
-                    for i, answer, d in zip(group, answers, decoded):
-                        out[i] = Completion(answer.text, len(d.tokens), began + d.seconds, d.finish)
+                except RuntimeError:
+                    continue  # llama_decode failed (the slots were reset): these go one at a time below
+                for i, answer, d in zip(group, answers, decoded):
+                    out[i] = Completion(answer.text, len(d.tokens), began + d.seconds, d.finish)
             for i, prompt in enumerate(prompts):
                 if out[i] is None:
                     done = self._complete(prompt, limits[i], deadline, 0.0, 0)
