@@ -214,8 +214,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from .evaluation import expansion_jobs, prefetch_expansions
 
         # All of a query's languages in one batch first; the per-pair searches then read the cache.
-        progress = Progress("expanding", total=len(expansion_jobs(tasks)))
-        prefetch_expansions(expander, tasks, expand, args.shots, on_query=lambda: progress.advance(1))
+        jobs = expansion_jobs(tasks)
+        progress = Progress("expanding", total=len(jobs))
+        prefetch_expansions(expander, jobs, expand, args.shots, on_query=lambda: progress.advance(1))
         progress.close()
     if args.mode == "bm25":
         build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords,

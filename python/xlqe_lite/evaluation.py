@@ -232,14 +232,14 @@ def expansion_jobs(tasks: Sequence[Task], pivot_lang: Optional[str] = "en") -> l
             for (query_lang, text), langs in targets.items()]
 
 
-def prefetch_expansions(expander: Any, tasks: Sequence[Task], strategy: str, shots: str = "auto",
-                        on_query: Optional[Callable[[], None]] = None) -> None:
-    """Expands every query of the tasks into all its target languages at once, before any search: the
-    expander decodes a query's languages as one batch, while each per-pair search asks for one or two
+def prefetch_expansions(expander: Any, jobs: Sequence[tuple[str, str, list[str]]], strategy: str,
+                        shots: str = "auto", on_query: Optional[Callable[[], None]] = None) -> None:
+    """Expands every query of `expansion_jobs` into all its target languages at once, before any search:
+    the expander decodes a query's languages as one batch, while each per-pair search asks for one or two
     of them. The searches then find their expansions in the expander's cache."""
     if expander.cache is None:
         raise ValueError("prefetching expansions needs the expander's cache")
-    for query_lang, text, langs in expansion_jobs(tasks):
+    for query_lang, text, langs in jobs:
         if langs:
             expander.expand(text, strategy=strategy, shots=shots, query_lang=query_lang, target_langs=langs)
         if on_query:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 from ._core import InvalidInputError, analyze, dominant_script, normalize_lang
 from .expansion_cache import ExpansionCache, cache_key
 from .expansion_clean import clean_output, in_language
-from .prompts import CROSS_LINGUAL, PROMPT_VERSION, STRATEGIES, Shots, build_prompt
+from .prompts import CROSS_LINGUAL, PROMPT_VERSION, STRATEGIES, Prompt, Shots, build_prompt
 
 if TYPE_CHECKING:
     from .llm import LanguageModel
@@ -178,8 +178,8 @@ class Expander:
                                             deadline=deadline)
             for lang, prompt, completion in zip(missing, prompts, done):
                 complete = completion.finish != "deadline"
-                text = clean_output(completion.text, query=query, single_line=prompt.single_line)
-                texts = (text,) if text and self._usable(text, query, strategy, query_lang, lang) else ()
+                text = self._cleaned(completion.text, query, prompt, strategy, query_lang, lang)
+                texts = (text,) if text else ()
                 if complete and self.cache is not None:
                     self.cache.put(keys[lang], list(texts))
                 found[lang] = Expansion(strategy, shots, lang, texts, False, completion.seconds, complete)
@@ -204,14 +204,20 @@ class Expander:
             done = self.model.complete(prompt, max_tokens=max_tokens, deadline=deadline,
                                        temperature=0.0 if sample == 0 else 0.7, seed=sample)
             complete = complete and done.finish != "deadline"
-            text = clean_output(done.text, query=query, single_line=prompt.single_line)
-            if text and self._usable(text, query, strategy, query_lang, query_lang):
+            text = self._cleaned(done.text, query, prompt, strategy, query_lang, query_lang)
+            if text:
                 texts.append(text)
             if not complete:
                 break
         if complete and self.cache is not None:
             self.cache.put(key, texts)
         return Expansion(strategy, shots, query_lang, tuple(dict.fromkeys(texts)), False, time.monotonic() - t0, complete)
+
+    def _cleaned(self, raw: str, query: str, prompt: Prompt, strategy: str, query_lang: Optional[str],
+                 lang: Optional[str]) -> Optional[str]:
+        """The model's answer cleaned (expansion_clean.py), or None when nothing usable is left."""
+        text = clean_output(raw, query=query, single_line=prompt.single_line)
+        return text if text and self._usable(text, query, strategy, query_lang, lang) else None
 
     @staticmethod
     def _usable(text: str, query: str, strategy: str, query_lang: Optional[str], lang: Optional[str]) -> bool:
