@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlqe_lite import e5_convert, models  # noqa: E402
+from xlqe_lite import e5_convert, embedding_cache, expansion_cache, models  # noqa: E402
 from xlqe_lite.encoder import Encoder  # noqa: E402
 from xlqe_lite.models import ModelCorruptError, ModelError, ModelMissingError, SourceFile  # noqa: E402
 from xlqe_lite.models_cli import add_models_commands  # noqa: E402
@@ -50,8 +50,13 @@ def test_cache_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.delenv("XLQE_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert models.model_dir() == tmp_path / "xdg" / "xlqe-lite" / "models"
+    assert expansion_cache.default_path() == tmp_path / "xdg" / "xlqe-lite" / "expansions.sqlite3"
+    assert embedding_cache.cache_dir() == tmp_path / "xdg" / "xlqe-lite" / "embeddings"
     monkeypatch.setenv("XLQE_CACHE_DIR", str(tmp_path / "explicit"))
     assert models.model_dir(E5) == tmp_path / "explicit" / E5
+    # Every cache stays inside the folder the user chose.
+    assert expansion_cache.default_path() == tmp_path / "explicit" / "expansions.sqlite3"
+    assert embedding_cache.cache_dir() == tmp_path / "explicit" / "embeddings"
     assert models.model_dir(E5, cache_dir=tmp_path / "arg") == tmp_path / "arg" / E5
     monkeypatch.delenv("XLQE_CACHE_DIR")
     monkeypatch.delenv("XDG_CACHE_HOME")

@@ -14,10 +14,11 @@ from typing import Literal, Sequence
 
 import numpy as np
 
+from .models import cache_root
+
 
 def cache_dir() -> Path:
-    base = os.environ.get("XLQE_CACHE_DIR") or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "xlqe-lite")
-    return Path(base) / "embeddings"
+    return cache_root() / "embeddings"
 
 
 def encoder_identity(encoder) -> str:

@@ -6,7 +6,7 @@ the cleaned texts. The texts' embeddings are kept too, keyed by the encoder's id
 a cached expansion would otherwise still cost an encoder run per query (~9 ms for three on 2 cores).
 SQLite in WAL mode: safe across processes, and a lookup takes well under a millisecond.
 
-The cache lives in $XLQE_CACHE_DIR/.. or ~/.cache/xlqe-lite/expansions.sqlite3; it is only a cache, so a
+The cache lives in $XLQE_CACHE_DIR/expansions.sqlite3 or ~/.cache/xlqe-lite/expansions.sqlite3; it is only a cache, so a
 damaged file is moved aside and started afresh rather than failing a search.
 """
 
@@ -20,11 +20,11 @@ import threading
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from .models import model_dir, sha256_file
+from .models import cache_root, sha256_file
 
 
 def default_path() -> Path:
-    return model_dir().parent / "expansions.sqlite3"
+    return cache_root() / "expansions.sqlite3"
 
 
 def cache_key(**parts: Any) -> str:

@@ -252,6 +252,14 @@ def model_dir(name: str | None = None, cache_dir: str | os.PathLike[str] | None 
     return base / name if name else base
 
 
+def cache_root() -> Path:
+    """Where the caches other than models live (embeddings, expansions): $XLQE_CACHE_DIR itself when set,
+    else the xlqe-lite folder that holds the models folder."""
+    if os.environ.get("XLQE_CACHE_DIR"):
+        return Path(os.environ["XLQE_CACHE_DIR"]).expanduser()
+    return model_dir().parent
+
+
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
