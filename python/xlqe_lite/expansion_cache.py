@@ -6,8 +6,8 @@ the cleaned texts. The texts' embeddings are kept too, keyed by the encoder's id
 a cached expansion would otherwise still cost an encoder run per query (~9 ms for three on 2 cores).
 SQLite in WAL mode: safe across processes, and a lookup takes well under a millisecond.
 
-The cache lives in $XLQE_CACHE_DIR/expansions.sqlite3 or ~/.cache/xlqe-lite/expansions.sqlite3; it is only a cache, so a
-damaged file is moved aside and started afresh rather than failing a search.
+The cache lives in $XLQE_CACHE_DIR/expansions.sqlite3 or ~/.cache/xlqe-lite/expansions.sqlite3. It is
+only a cache, so a damaged file is moved aside and started afresh rather than failing a search.
 """
 
 from __future__ import annotations
