@@ -368,9 +368,11 @@ def _mean(rows: Sequence[dict[str, float]]) -> dict[str, float]:
     return {m: sum(r[m] for r in rows) / len(rows) for m in METRICS}
 
 
-def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]], langs: Optional[Iterable[str]] = None,
-             pooled: bool = False) -> dict:
-    """Scores a run the way the bench's evaluate.py does (see the module docstring)."""
+def unit_scores(qrels: dict[str, dict[str, int]], run: dict[str, list[str]],
+                langs: Optional[Iterable[str]] = None) -> dict[tuple[str, str], list[tuple[str, dict[str, float]]]]:
+    """Every (query, document language) unit's metrics, grouped by language pair: a query is scored
+    against the documents of each language it has relevant ones in, among the run's hits in that
+    language. The unit of the bench's evaluate.py (see the module docstring)."""
     keep = set(langs) if langs else None
     relevant: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     queries_of: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -388,10 +390,19 @@ def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]], langs:
         by_lang[q] = groups
         in_run.update((lang_of(q), dl) for dl in groups)
     pairs = sorted(p for p in queries_of if p in in_run and (keep is None or (p[0] in keep and p[1] in keep)))
+    return {(ql, dl): [(q, score_ranking(by_lang.get(q, {}).get(dl, []), relevant[(q, dl)]))
+                       for q in sorted(queries_of[(ql, dl)])] for ql, dl in pairs}
+
+
+def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]], langs: Optional[Iterable[str]] = None,
+             pooled: bool = False) -> dict:
+    """Scores a run the way the bench's evaluate.py does (see the module docstring)."""
+    keep = set(langs) if langs else None
+    scored = unit_scores(qrels, run, langs)
     per_pair: dict[str, dict] = {}
     units: list[dict[str, float]] = []
-    for ql, dl in pairs:
-        scores = [score_ranking(by_lang.get(q, {}).get(dl, []), relevant[(q, dl)]) for q in sorted(queries_of[(ql, dl)])]
+    for (ql, dl), rows in scored.items():
+        scores = [m for _, m in rows]
         per_pair[f"{ql}->{dl}"] = {"n": len(scores), **_mean(scores)}
         units.extend(scores)
     groups_of = {
@@ -403,7 +414,7 @@ def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]], langs:
         "pairs": per_pair,
         "macro": {k: {"pairs": len(v), **_mean(v)} for k, v in groups_of.items()},
         "micro": {"units": len(units), **_mean(units)},
-        "queries_missing_from_run": sum(1 for (ql, dl) in pairs for q in queries_of[(ql, dl)] if q not in run),
+        "queries_missing_from_run": sum(1 for rows in scored.values() for q, _ in rows if q not in run),
     }
     if pooled:
         pooled_scores = []
