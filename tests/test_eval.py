@@ -58,3 +58,21 @@ def test_expansion_jobs_cover_each_query_once_with_every_language_it_is_searched
     assert targets == {"en": ["de", "zh"], "de": ["en", "zh"], "zh": ["de", "en"]}
     only_de = expansion_jobs(xquad_tasks(b, [("zh", "de")]))
     assert {tuple(langs) for _, _, langs in only_de} == {("de", "en")}
+
+
+def test_pooled_eval_scores_each_query_over_every_language(xlqe, bench, tmp_path) -> None:
+    """--pooled: one index of all languages; each query scored per document language and once over the
+    whole pool, and the share of its top 10 in its own language is reported."""
+    out = tmp_path / "p.json"
+    proc = xlqe("eval", "--bench", str(bench), "--mode", "bm25", "--pooled", "--langs", "en,de,zh", "--max-queries", "20",
+                "--run", str(tmp_path / "p.run"), "--json", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(out.read_text())
+    assert result["pooled"]["queries"] == 60 and len(result["pairs"]) == 9
+    # BM25 stays in the query's script: most of a query's pooled top 10 is in its own language, and its
+    # own-language unit scores far above a cross-script one.
+    assert result["own_language_top10"]["majority"] > 0.8
+    assert result["pairs"]["zh->zh"]["nDCG@10"] > 0.5 > result["pairs"]["zh->en"]["nDCG@10"]
+    assert 0 < result["pooled"]["nDCG@10"] <= 1
+    bad = xlqe("eval", "--bench", str(bench), "--dataset", "tatoeba", "--pooled", "--run", str(tmp_path / "t.run"))
+    assert bad.returncode != 0 and "--pooled" in bad.stderr
