@@ -217,8 +217,8 @@ class LanguageModel:
             out: list[Optional[Completion]] = [None] * len(prompts)
             together = [i for i, tokens in enumerate(encoded) if len(tokens) + max_tokens <= SLOT_TOKENS]
             if len(together) < 2:
-                together = []
-            if len(together) > 1 and self._batcher is None:
+                together = []  # a lone prompt gains nothing from the batch context
+            if together and self._batcher is None:
                 try:
                     self._batcher = BatchDecoder(self._llm)
                 except RuntimeError:
