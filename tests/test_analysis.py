@@ -51,3 +51,15 @@ def test_hostile_text_never_breaks_analysis() -> None:
 )
 def test_language_detection(lang: str, text: str) -> None:
     assert detect_language(text) == lang
+
+
+def test_language_detection_among_candidates() -> None:
+    # A short question fits a rare neighbour's trigrams as well as its own language's.
+    assert detect_language("Сколько перехватов сделала защита?") == "uk"
+    assert detect_language("Сколько перехватов сделала защита?", ["en", "ru", "de"]) == "ru"
+    assert detect_language("Wie viele Punkte?") == "af"
+    assert detect_language("Wie viele Punkte?", ["en", "de", "zh"]) == "de"
+    # No candidate writes the text's script.
+    assert detect_language("黑豹队的防守在本赛季只丢了很少的分数。", ["en", "de"]) is None
+    with pytest.raises(InvalidInputError):
+        detect_language("Wie viele Punkte?", ["not a language"])

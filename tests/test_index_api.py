@@ -125,3 +125,24 @@ def test_searches_from_many_threads_agree(index: Index) -> None:
     for t in threads:
         t.join()
     assert not errors and len(results) == 800 and all(r == expected for r in results)
+
+
+def test_query_language_is_guessed_among_the_index_languages(tmp_path) -> None:
+    from xlqe_lite import SearchEngine, detect_language
+
+    ix = Index.create(tmp_path / "ix")
+    ix.add_many([{"id": "ru1", "text": "Защита команды пропустила всего 308 очков.", "lang": "ru"},
+                 {"id": "de1", "text": "Die Verteidigung gab nur 308 Punkte ab.", "lang": "de"}])
+    ix.commit()
+    engine = SearchEngine(ix)
+    russian, ukrainian = "Сколько перехватов сделала защита?", "Скільки очок пропустив захист пантер у сезоні?"
+    assert detect_language(russian) == "uk"  # unrestricted, whatlang's guess
+    assert engine.guess_query_language(russian) == "ru"
+    assert engine.guess_query_language("Wie viele Interceptions hatte die Verteidigung der Panthers?") == "de"
+    assert engine.guess_query_language("12345 ???") is None
+    # A language the index holds is a candidate even where xlqe has no rules of its own for it.
+    assert engine.guess_query_language(ukrainian) == "ru"
+    ix.add("uk1", "Захист команди пропустив лише 308 очок.", lang="uk")
+    ix.commit()
+    assert engine.guess_query_language(ukrainian) == "uk"
+    ix.close()

@@ -19,7 +19,7 @@ from ._core import detect_language as _detect_language
 from .index import Document, Hit, Index, StoredDocument
 from .search import FusionConfig, SearchEngine
 
-from typing import Optional
+from typing import Optional, Sequence
 
 
 def __getattr__(name: str):
@@ -31,13 +31,16 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'xlqe_lite' has no attribute {name!r}")
 
 
-def detect_language(text: str) -> Optional[str]:
+def detect_language(text: str, candidates: Optional[Sequence[str]] = None) -> Optional[str]:
     """The ISO 639-1 code of `text`'s language, or None when it cannot be told (too short, no letters).
+    `candidates` limits the choice to those languages (None when the text is in none of their scripts).
 
     >>> detect_language("Der schnelle braune Fuchs springt über den faulen Hund.")
     'de'
+    >>> detect_language("Wie viele Punkte?"), detect_language("Wie viele Punkte?", ["en", "de"])
+    ('af', 'de')
     """
-    found = _detect_language(text)
+    found = _detect_language(text, [normalize_lang(c) for c in candidates] if candidates is not None else None)
     return found[0] if found else None
 
 

@@ -105,7 +105,7 @@ def _explain(e: Optional[dict]) -> str:
     parts = []
     for name in [n for n in e if n.startswith("bm25") or n == "dense"]:
         src = e.get(name)
-        parts.append(f"{name} —" if src is None else f"{name} #{src['rank']} {src['score']:.3f} ×{src['weight']:g}")
+        parts.append(f"{name} —" if src is None else f"{name} #{src['rank']} {src['score']:.3f} ×{src['weight']:.3g}")
     return "     " + "  |  ".join(parts) + f"  (query {e.get('query_lang') or '?'}/{e.get('query_script') or '?'}, {e.get('method')})"
 
 
@@ -309,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("query")
     p.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
     p.add_argument("--lang", action="append", help="only documents in these languages (repeat or comma-separate)")
-    p.add_argument("--query-lang", help="the query's language (default: detected when the detector is sure)")
+    p.add_argument("--query-lang", help="the query's language (default: guessed among xlqe's and the index's languages)")
     p.add_argument("--mode", choices=["hybrid", "bm25", "dense"],
                    help="hybrid (default when the index has vectors), bm25, or dense")
     p.add_argument("--explain", action="store_true", help="show each list's rank, score and weight per hit")

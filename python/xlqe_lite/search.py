@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
 
 from ._core import InvalidInputError, dominant_script, fuse, language_script, normalize_lang
 from .index import DEFAULT_PASSAGE_WEIGHT, Hit, Index, PathLike
-from .sources import guess_language
+from .sources import QUERY_LANGUAGES, guess_language
 
 if TYPE_CHECKING:
     from .encoder import Encoder
@@ -116,6 +116,10 @@ class SearchEngine:
             targets.append(self.pivot_lang)
         return targets
 
+    def guess_query_language(self, query: str) -> Optional[str]:
+        """The query's language, guessed among the languages xlqe analyses and those the index holds."""
+        return guess_language(query, QUERY_LANGUAGES | {lang for lang, _ in self.index.languages()})
+
     def expand(self, query: str, *, strategy: str = "auto", lang: Optional[str] = None,
                langs: Optional[Sequence[str]] = None, max_langs: Optional[int] = None,
                budget: Optional[float] = None, shots: str = "auto", on_step: Any = None) -> list["Expansion"]:
@@ -123,7 +127,7 @@ class SearchEngine:
         if self.expander is None:
             raise InvalidInputError("query expansion needs a language model: create the engine with "
                                     "expander=Expander() (or `xlqe search --expand` with --llm)")
-        query_lang = normalize_lang(lang) if lang else guess_language(query)
+        query_lang = normalize_lang(lang) if lang else self.guess_query_language(query)
         return self.expander.expand(query, strategy=strategy, query_lang=query_lang,
                                     target_langs=self.expansion_targets(query_lang, langs, max_langs),
                                     budget=budget, shots=shots, on_step=on_step)
@@ -157,7 +161,7 @@ class SearchEngine:
             raise InvalidInputError(f"mode {mode!r} needs vectors: this index has none, or no encoder is loaded")
         if not query.strip():
             raise InvalidInputError("the query is empty")
-        query_lang = normalize_lang(lang) if lang else guess_language(query)
+        query_lang = normalize_lang(lang) if lang else self.guess_query_language(query)
         if expand and expand != "none" and expansions is None:
             expansions = self.expand(query, strategy=expand, lang=query_lang, langs=langs, budget=budget)
         written = [e for e in expansions or () if e.texts]

@@ -14,10 +14,34 @@ pub struct Detection {
 
 /// Identifies the language of `text`, or None when nothing can be said (no letters, unknown script).
 pub fn detect_language(text: &str) -> Option<Detection> {
+    detect_language_among(text, &[])
+}
+
+/// As [`detect_language`], choosing only among `candidates` (ISO 639-1 codes; empty: all 69). A short
+/// query's trigrams fit rare neighbours about as well as its real language ("Wie viele Punkte?" scores
+/// as Afrikaans, many Russian questions as Ukrainian); ruling out the languages the caller does not
+/// expect makes the guess both likelier right and surer. None also when no candidate is written in the text's script.
+pub fn detect_language_among(text: &str, candidates: &[String]) -> Option<Detection> {
     // Trigram statistics converge long before this; bounding the input bounds the cost.
     let head = &text[..floor_boundary(text, 4096)];
-    let info = whatlang::detect(head)?;
+    let info = if candidates.is_empty() {
+        whatlang::detect(head)?
+    } else {
+        let allowed: Vec<whatlang::Lang> = whatlang::Lang::all()
+            .iter()
+            .copied()
+            .filter(|l| normalize_lang(l.code()).is_ok_and(|code| candidates.iter().any(|c| *c == code)))
+            .collect();
+        if allowed.is_empty() {
+            return None;
+        }
+        whatlang::Detector::with_allowlist(allowed).detect(head)?
+    };
     let lang = normalize_lang(info.lang().code()).ok()?;
+    // whatlang answers Han text with Chinese or Japanese whatever the allowlist says.
+    if !candidates.is_empty() && !candidates.contains(&lang) {
+        return None;
+    }
     Some(Detection { lang, confidence: info.confidence(), reliable: info.is_reliable() })
 }
 
@@ -48,5 +72,21 @@ mod tests {
             assert_eq!(detect_language(text).map(|d| d.lang).as_deref(), Some(want), "{text}");
         }
         assert!(detect_language("12345 !!!").is_none());
+    }
+
+    #[test]
+    fn candidates_rule_out_rare_neighbours() {
+        let among = |text: &str, langs: &[&str]| {
+            let langs: Vec<String> = langs.iter().map(|l| l.to_string()).collect();
+            detect_language_among(text, &langs).map(|d| d.lang)
+        };
+        // Unrestricted, whatlang calls these Afrikaans and Ukrainian.
+        assert_eq!(detect_language("Wie viele Punkte?").map(|d| d.lang).as_deref(), Some("af"));
+        assert_eq!(detect_language("Сколько перехватов сделала защита?").map(|d| d.lang).as_deref(), Some("uk"));
+        assert_eq!(among("Wie viele Punkte?", &["en", "de", "ru"]).as_deref(), Some("de"));
+        assert_eq!(among("Сколько перехватов сделала защита?", &["en", "de", "ru"]).as_deref(), Some("ru"));
+        // No candidate in the text's script, or no known candidate at all: nothing to say.
+        assert_eq!(among("敏捷的棕色狐狸跳过了懒狗", &["en", "de"]), None);
+        assert_eq!(among("Wie viele Punkte?", &["xx"]), None);
     }
 }

@@ -67,10 +67,12 @@ fn language_script(lang: &str) -> Option<&'static str> {
     crate::lang::normalize_lang(lang).ok().and_then(|l| crate::lang::language_script(&l))
 }
 
-/// (language, confidence, reliable) or None.
+/// (language, confidence, reliable) or None; `candidates` (ISO 639-1 codes) limits the choice.
 #[pyfunction]
-fn detect_language(py: Python<'_>, text: &str) -> Option<(String, f64, bool)> {
-    py.detach(|| crate::detect::detect_language(text)).map(|d| (d.lang, d.confidence, d.reliable))
+#[pyo3(signature = (text, candidates=None))]
+fn detect_language(py: Python<'_>, text: &str, candidates: Option<Vec<String>>) -> Option<(String, f64, bool)> {
+    let candidates = candidates.unwrap_or_default();
+    py.detach(|| crate::detect::detect_language_among(text, &candidates)).map(|d| (d.lang, d.confidence, d.reliable))
 }
 
 type HitTuple = (String, f32, Option<String>, u64);
