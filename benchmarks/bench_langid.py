@@ -7,6 +7,8 @@ Reports, per language and source: accuracy of the detector's guess, how often it
 or below the confidence xlqe requires before trusting it), and the accuracy of the guesses it keeps.
 Peers in the same run, when installed (requirements/bench.txt): lingua (its Python wheel, 75 languages,
 ~96 MB) in low- and high-accuracy mode, with accuracy, speed and the process's peak memory after each.
+xlqe is run twice: over all of whatlang's 69 languages (how documents are labelled) and among the
+languages it analyses with rules of its own (how `SearchEngine` guesses a query's language).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from xlqe_lite import normalize_lang
 from xlqe_lite._core import detect_language
-from xlqe_lite.sources import MIN_DETECTION_CONFIDENCE
+from xlqe_lite.sources import MIN_DETECTION_CONFIDENCE, QUERY_LANGUAGES
 
 BENCH = Path(os.environ.get("XLQE_BENCH", Path(__file__).resolve().parent.parent.parent / "shared" / "bench"))
 
@@ -68,6 +70,9 @@ def main() -> None:
     a = ap.parse_args()
     data = load(a.max_per_lang)
     report(data, "xlqe (whatlang)", detect_language)
+    # How SearchEngine guesses a query's language: among the languages xlqe has rules for (and the index's).
+    among = sorted(QUERY_LANGUAGES)
+    report(data, "xlqe (whatlang) among its query languages", lambda text: detect_language(text, among))
     for high in (False, True):
         peer = lingua_detector(high)
         if peer:
