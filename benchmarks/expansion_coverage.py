@@ -30,14 +30,12 @@ def main() -> None:
     bench = XquadBench.load(a.bench, "paragraph", sample=a.sample, sample_offset=a.sample_offset)
     expected, cached, usable = Counter(), Counter(), Counter()
     for query_lang, text, targets in expansion_jobs(xquad_tasks(bench, bench.pairs("all"))):
-        query = " ".join(text.split())
-        _, shots = expander.choose(query)
-        for target in targets:
-            texts = expander.cache.get(expander._key(query, "translate", shots, query_lang, target))
-            expected[query_lang, target] += 1
-            if texts is not None:
-                cached[query_lang, target] += 1
-                usable[query_lang, target] += bool(texts)
+        # As `xlqe eval --expand auto` asks; a zero budget answers from the cache alone.
+        for e in expander.expand(text, strategy="auto", query_lang=query_lang, target_langs=targets, budget=0):
+            expected[query_lang, e.lang] += 1
+            if e.cached:
+                cached[query_lang, e.lang] += 1
+                usable[query_lang, e.lang] += bool(e.texts)
 
     print(f"cached {sum(cached.values()):,} of {sum(expected.values()):,} translations")
     langs = bench.langs
