@@ -61,5 +61,6 @@ def test_language_detection_among_candidates() -> None:
     assert detect_language("Wie viele Punkte?", ["en", "de", "zh"]) == "de"
     # No candidate writes the text's script.
     assert detect_language("黑豹队的防守在本赛季只丢了很少的分数。", ["en", "de"]) is None
+    assert detect_language("Der schnelle braune Fuchs springt über den faulen Hund.", []) is None
     with pytest.raises(InvalidInputError):
         detect_language("Wie viele Punkte?", ["not a language"])

@@ -14,32 +14,34 @@ pub struct Detection {
 
 /// Identifies the language of `text`, or None when nothing can be said (no letters, unknown script).
 pub fn detect_language(text: &str) -> Option<Detection> {
-    detect_language_among(text, &[])
+    detect_language_among(text, None)
 }
 
-/// As [`detect_language`], choosing only among `candidates` (ISO 639-1 codes; empty: all 69). A short
+/// As [`detect_language`], choosing only among `candidates` (ISO 639-1 codes; None: all 69). A short
 /// query's trigrams fit rare neighbours about as well as its real language ("Wie viele Punkte?" scores
 /// as Afrikaans, many Russian questions as Ukrainian); ruling out the languages the caller does not
-/// expect makes the guess both likelier right and surer. None also when no candidate is written in the text's script.
-pub fn detect_language_among(text: &str, candidates: &[String]) -> Option<Detection> {
+/// expect makes the guess both likelier right and surer. None also when no candidate is written in the
+/// text's script (or there are no candidates).
+pub fn detect_language_among(text: &str, candidates: Option<&[String]>) -> Option<Detection> {
     // Trigram statistics converge long before this; bounding the input bounds the cost.
     let head = &text[..floor_boundary(text, 4096)];
-    let info = if candidates.is_empty() {
-        whatlang::detect(head)?
-    } else {
-        let allowed: Vec<whatlang::Lang> = whatlang::Lang::all()
-            .iter()
-            .copied()
-            .filter(|l| normalize_lang(l.code()).is_ok_and(|code| candidates.iter().any(|c| *c == code)))
-            .collect();
-        if allowed.is_empty() {
-            return None;
+    let info = match candidates {
+        None => whatlang::detect(head)?,
+        Some(candidates) => {
+            let allowed: Vec<whatlang::Lang> = whatlang::Lang::all()
+                .iter()
+                .copied()
+                .filter(|l| normalize_lang(l.code()).is_ok_and(|code| candidates.contains(&code)))
+                .collect();
+            if allowed.is_empty() {
+                return None;
+            }
+            whatlang::Detector::with_allowlist(allowed).detect(head)?
         }
-        whatlang::Detector::with_allowlist(allowed).detect(head)?
     };
     let lang = normalize_lang(info.lang().code()).ok()?;
     // whatlang answers Han text with Chinese or Japanese whatever the allowlist says.
-    if !candidates.is_empty() && !candidates.contains(&lang) {
+    if candidates.is_some_and(|c| !c.contains(&lang)) {
         return None;
     }
     Some(Detection { lang, confidence: info.confidence(), reliable: info.is_reliable() })
@@ -78,7 +80,7 @@ mod tests {
     fn candidates_rule_out_rare_neighbours() {
         let among = |text: &str, langs: &[&str]| {
             let langs: Vec<String> = langs.iter().map(|l| l.to_string()).collect();
-            detect_language_among(text, &langs).map(|d| d.lang)
+            detect_language_among(text, Some(&langs)).map(|d| d.lang)
         };
         // Unrestricted, whatlang calls these Afrikaans and Ukrainian.
         assert_eq!(detect_language("Wie viele Punkte?").map(|d| d.lang).as_deref(), Some("af"));
@@ -88,5 +90,6 @@ mod tests {
         // No candidate in the text's script, or no known candidate at all: nothing to say.
         assert_eq!(among("敏捷的棕色狐狸跳过了懒狗", &["en", "de"]), None);
         assert_eq!(among("Wie viele Punkte?", &["xx"]), None);
+        assert_eq!(among("Wie viele Punkte?", &[]), None);
     }
 }

@@ -71,8 +71,7 @@ fn language_script(lang: &str) -> Option<&'static str> {
 #[pyfunction]
 #[pyo3(signature = (text, candidates=None))]
 fn detect_language(py: Python<'_>, text: &str, candidates: Option<Vec<String>>) -> Option<(String, f64, bool)> {
-    let candidates = candidates.unwrap_or_default();
-    py.detach(|| crate::detect::detect_language_among(text, &candidates)).map(|d| (d.lang, d.confidence, d.reliable))
+    py.detach(|| crate::detect::detect_language_among(text, candidates.as_deref())).map(|d| (d.lang, d.confidence, d.reliable))
 }
 
 type HitTuple = (String, f32, Option<String>, u64);
