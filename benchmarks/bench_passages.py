@@ -107,7 +107,7 @@ def main() -> None:
             u.add(np.arange(len(texts)), vectors2)
             rows.append(("usearch package HNSW, document vectors only (peer)", lambda q: u.search(q, 10)))
         except ImportError:
-            print("(usearch's Python package is not installed: pip install -r requirements/bench.txt)")
+            print("(usearch's Python package is not installed: pip install -r requirements/bench-lock.txt)")
         timings = {name: per_query_ms(fn, queries, a.repeat) for name, fn in rows}
         base = timings["xlqe search_vector, passages (weight 0.5)"]
         print(f"{'dense query (top 10)':54s} {'ms/query':>9s} {'xlqe passages / this':>21s}")

@@ -1,6 +1,6 @@
 """Model manifest, preparation, verification and the `models` CLI, on the real packaged models.
 
-Needs the packages in models/requirements*.txt; the prepared models go to the
+Needs the packages in requirements/lock.txt and requirements/nodeps.txt; the prepared models go to the
 normal cache ($XLQE_CACHE_DIR, ...), so a second run reuses them.
 """
 

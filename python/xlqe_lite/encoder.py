@@ -59,7 +59,7 @@ def _need(module: str, pip_line: str) -> Any:
     except ImportError:
         raise ModelMissingError(
             f"the dense encoder needs {module}; install it with: pip install {pip_line} "
-            "(or: pip install -r models/requirements.txt)"
+            "(or: make setup; by hand: pip install --require-hashes -r requirements/lock.txt)"
         ) from None
 
 
