@@ -31,7 +31,7 @@ def test_index_folder_skips_bad_files_and_keeps_the_rest(xlqe, tmp_path) -> None
     index_dir = tmp_path / "ix"
     proc = xlqe("index", str(index_dir), str(src))
     assert proc.returncode == 0, proc.stderr
-    assert "indexed 2 documents" in proc.stdout
+    assert ": 2 new, 0 updated, 0 unchanged, 0 moved, 0 removed; 3 skipped" in proc.stdout
     assert "binary.txt: binary file" in proc.stderr
     assert "latin1.txt: not valid UTF-8" in proc.stderr
     report = _check(xlqe, index_dir)

@@ -418,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="new index: one vector per document, no passage windows (smaller, faster to build; "
                         "long documents are then matched as a whole, and only their first 512 tokens)")
     p.add_argument("--threads", type=_positive_int, help="encoder threads (default: all cores)")
-    p.add_argument("--batch-size", type=_positive_int, default=64, help="documents embedded per batch (default 64)")
+    p.add_argument("--batch-size", type=_positive_int, default=256, help="documents embedded per batch (default 256)")
     p.add_argument("--commit-every", type=_positive_int, default=500, metavar="N",
                    help="commit after every N documents (default 500)")
     p.add_argument("--commit-seconds", type=float, default=60.0, metavar="T",

@@ -190,7 +190,7 @@ class Syncer:
     def __init__(self, index: Index, encoder: Any = None, *, lang: Optional[str] = None, detect: bool = True,
                  max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT,
                  commit_every: int = DEFAULT_COMMIT_EVERY, commit_seconds: float = DEFAULT_COMMIT_SECONDS,
-                 batch_size: int = 64, batch_chars: int = DEFAULT_BATCH_CHARS, events: Optional[Events] = None,
+                 batch_size: int = 256, batch_chars: int = DEFAULT_BATCH_CHARS, events: Optional[Events] = None,
                  embedding_cache: bool = True) -> None:
         if commit_every < 1 or commit_seconds <= 0 or batch_size < 1:
             raise InvalidInputError("commit_every and batch_size must be >= 1 and commit_seconds > 0")
@@ -290,6 +290,11 @@ class Syncer:
             self._skip("unsupported type", path)
             return None
         return FileEntry(path, root, st.st_size, st.st_mtime_ns)
+
+    def _skip_item(self, where: str, text: str) -> None:
+        """Skips with a reason from `sources` ("not valid UTF-8 (byte 3)"): counted by its general part."""
+        reason, _, detail = text.partition(" (")
+        self._skip(reason, where, detail.removesuffix(")"))
 
     def _skip(self, reason: str, path: str, detail: str = "") -> None:
         shown = display_path(path)
@@ -415,8 +420,7 @@ class Syncer:
 
             decoded = _decode(Path(entry.path), self.max_bytes)
             if isinstance(decoded, Skipped):
-                reason = decoded.reason.split(" (")[0]
-                self._skip(reason, entry.path, decoded.reason)
+                self._skip_item(entry.path, decoded.reason)
                 return None, {}
             text = decoded
             suffix = os.path.splitext(entry.path)[1].lower()
@@ -456,7 +460,7 @@ class Syncer:
         self.events.file(display_path(path), st.st_size)
         for item in _jsonl_file(Path(path), self.lang, self.detect, self.max_bytes):
             if isinstance(item, Skipped):
-                self._skip(item.reason.split(" (")[0], item.where, item.reason)
+                self._skip_item(item.where, item.reason)
                 continue
             self._queue(_Pending(item, item.text))
             self.report.records += 1
