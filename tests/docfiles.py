@@ -5,6 +5,9 @@ benchmarks/build_folder.py."""
 from __future__ import annotations
 
 import html
+import shutil
+import subprocess
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Optional, Sequence
@@ -71,6 +74,34 @@ def write_pdf_story(path: Path, title: str, paragraphs: Sequence[str], lang: str
     doc.build([Paragraph(escape(title), head)] + [Paragraph(escape(p), body) for p in paragraphs])
 
 
+def chromium() -> Optional[str]:
+    """The Chromium (or Chrome) executable on PATH, if any."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def write_pdf_chromium(path: Path, title: str, paragraphs: Sequence[str], lang: str, rtl: bool = False) -> None:
+    """A PDF as a person's browser saves one ("Print to PDF" of headless Chromium): text shaped by HarfBuzz,
+    fonts chosen by fontconfig, right-to-left scripts in visual order, as in PDFs made by office software."""
+    exe = chromium()
+    if exe is None:
+        raise FileNotFoundError("no chromium on PATH")
+    page = (f'<!DOCTYPE html><html lang="{lang}" dir="{"rtl" if rtl else "ltr"}"><head><meta charset="utf-8">'
+            f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+            + "".join(f"<p>{html.escape(p)}</p>" for p in paragraphs) + "</body></html>")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "page.html"
+        source.write_text(page, encoding="utf-8")
+        proc = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                               f"--user-data-dir={tmp}/profile", f"--print-to-pdf={path}", source.as_uri()],
+                              capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0 or not path.exists():
+        raise RuntimeError(f"chromium could not print {path}: {proc.stderr[-500:]}")
+
+
 def write_docx(path: Path, title: Optional[str], sections: Sequence[tuple[Optional[str], Sequence[str]]],
                core_title: Optional[str] = None) -> None:
     """A DOCX: `title` in the Title style, then per section a Heading 1 (when given) and its paragraphs."""
@@ -107,8 +138,9 @@ def write_odt(path: Path, title: Optional[str], sections: Sequence[tuple[Optiona
 
 
 def write_epub(path: Path, title: str, chapters: Sequence[tuple[str, Sequence[str]]], lang: str = "en",
-               nav: bool = True) -> None:
-    """An EPUB 3 (or, with nav=False, EPUB 2 with an NCX) written as the zip the standard describes."""
+               nav: bool = True, heading: Optional[str] = None) -> None:
+    """An EPUB 3 (or, with nav=False, EPUB 2 with an NCX) written as the zip the standard describes;
+    `heading` is an <h1> at the top of the first chapter."""
     with zipfile.ZipFile(path, "w") as z:
         z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")  # first, stored
         z.writestr("META-INF/container.xml",
@@ -118,6 +150,8 @@ def write_epub(path: Path, title: str, chapters: Sequence[tuple[str, Sequence[st
         items, refs, points, links = [], [], [], []
         for i, (name, paragraphs) in enumerate(chapters, 1):
             body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+            if heading and i == 1:
+                body = f"<h1>{escape(heading)}</h1>" + body
             z.writestr(f"OEBPS/text/ch{i}.xhtml",
                        f'<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml" xml:lang="{lang}">'
                        f"<head><title>{escape(name)}</title><style>p {{ margin: 0 }}</style></head>"
@@ -177,10 +211,13 @@ def rtf_escape(text: str) -> str:
     return "".join(out)
 
 
-def write_rtf(path: Path, title: Optional[str], paragraphs: Sequence[str]) -> None:
-    """An RTF document as word processors write it: font table, info group with the title, \\uN escapes."""
+def write_rtf(path: Path, title: Optional[str], paragraphs: Sequence[str], heading: bool = False) -> None:
+    """An RTF document as word processors write it: font table, info group with the title, \\uN escapes;
+    with `heading`, the title is also the first, bold paragraph."""
     info = f"{{\\info{{\\title {rtf_escape(title)}}}}}" if title else ""
     body = "".join(f"{rtf_escape(p)}\\par\n" for p in paragraphs)
+    if heading and title:
+        body = f"{{\\b {rtf_escape(title)}\\par}}\n" + body
     path.write_bytes((f"{{\\rtf1\\ansi\\ansicpg1252\\deff0{{\\fonttbl{{\\f0\\fswiss Helvetica;}}}}{info}\n"
                       f"\\f0\\fs24 {body}}}").encode("ascii"))
 

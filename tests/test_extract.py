@@ -58,6 +58,12 @@ def test_pdf_cjk_text(tmp_path) -> None:
     assert ZH in extract(path).text
 
 
+def test_pdf_hyphen_at_a_line_end_is_kept(tmp_path) -> None:
+    path = tmp_path / "hyphen.pdf"
+    write_pdf_pages(path, [["The boy was a 16-year-", "old from the town."]])
+    assert extract(path).text == "The boy was a 16-year-old from the town."
+
+
 def test_pdf_encrypted_is_refused(tmp_path) -> None:
     path = tmp_path / "secret.pdf"
     write_pdf_pages(path, [["Nothing to see without the password."]], encrypt="secret")

@@ -55,4 +55,6 @@ def _pages(pdf, deadline: Deadline) -> Iterator[Part]:
             raise ExtractionError("damaged", f"the text of page {i + 1} cannot be read ({e})") from None
         finally:
             page.close()
-        yield text, i + 1, None
+        # PDFium marks a hyphen that ends a line as U+FFFE and drops the line break: the hyphen was on the
+        # page ("16-year-" / "old"), so it is kept.
+        yield text.replace("\ufffe", "-"), i + 1, None
