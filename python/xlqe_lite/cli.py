@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from typing import Optional, Sequence
@@ -97,6 +98,7 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"no such file or directory: {', '.join(missing)}")
     if args.lang:
         normalize_lang(args.lang)
+    created = not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest"))
     index, encoder = _open_for_sync(args)
     quiet = args.quiet or args.json
     with SyncProgress(quiet=quiet) as progress:
@@ -105,12 +107,17 @@ def cmd_index(args: argparse.Namespace) -> int:
                         batch_size=args.batch_size, events=progress)
         try:
             report = syncer.sync(args.paths)
-        except KeyboardInterrupt:
-            done = syncer.report.commits
-            print(f"xlqe: interrupted; {done} commit step{'s' * (done != 1)} kept, the rest rolled back", file=sys.stderr)
-            return 130
-        finally:
+        except BaseException as e:
             index.close()
+            done = syncer.report.commits
+            if created and not done:
+                shutil.rmtree(args.index_dir, ignore_errors=True)  # a failed first run leaves no empty index
+            if isinstance(e, KeyboardInterrupt):
+                print(f"xlqe: interrupted; {done} commit step{'s' * (done != 1)} kept, the rest rolled back",
+                      file=sys.stderr)
+                return 130
+            raise
+        index.close()
     if args.json:
         json.dump({"index": args.index_dir, **report.as_dict()}, sys.stdout, ensure_ascii=False)
         print()

@@ -50,7 +50,7 @@ class SyncProgress(Events):
 
     def start(self, files: int, total_bytes: int) -> None:
         self.files, self.total_bytes = files, total_bytes
-        self._start = time.monotonic()
+        self._start = self._last = time.monotonic()
         if self._bar is not None:
             # bytes drive the bar and its ETA; the file count is shown beside them
             self._task = self._bar.add_task("index", total=max(total_bytes, 1), current="")

@@ -34,12 +34,9 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 
 from .._core import InvalidInputError, normalize_lang
 from ..index import Document, Index
-from .sources import DEFAULT_MAX_BYTES, JSONL_SUFFIXES, TEXT_SUFFIXES, Skipped, _jsonl_file, guess_language
+from .sources import DEFAULT_MAX_BYTES, JSONL_SUFFIXES, Skipped, _jsonl_file, guess_language
 
-try:  # the extraction helper (PDF, DOCX, HTML, ...); plain text and Markdown without it
-    from . import extract as _extract
-except ImportError:  # pragma: no cover - depends on the branch being merged
-    _extract = None  # type: ignore[assignment]
+from .extract import FORMATS, ExtractionError, detect_format, extract
 
 FILE_SOURCE = "file"
 DEFAULT_COMMIT_EVERY = 500
@@ -133,13 +130,10 @@ class _Pending:
 
 
 def _reason_of(e: OSError) -> str:
+    """The reason code of an error reading a file: vanished (or a dangling link), else unreadable."""
     import errno
 
-    if e.errno == errno.ENOENT:
-        return "vanished or dangling link"
-    if e.errno in (errno.EACCES, errno.EPERM):
-        return "permission denied"
-    return "unreadable"
+    return "vanished" if e.errno == errno.ENOENT else "unreadable"
 
 
 def _file_kind(mode: int) -> str:
@@ -271,7 +265,7 @@ class Syncer:
         try:
             path.encode("utf-8")
         except UnicodeEncodeError:
-            self._skip("file name is not valid UTF-8", path)
+            self._skip("non-utf8-name", path, "the file name is not valid UTF-8")
             return False
         return True
 
@@ -284,10 +278,12 @@ class Syncer:
             self._skip(_reason_of(e), path, e.strerror or str(e))
             return None
         if not stat.S_ISREG(st.st_mode):
-            self._skip("not a regular file", path, _file_kind(st.st_mode))
+            self._skip("not-regular-file", path, _file_kind(st.st_mode))
             return None
-        if not explicit and _extract is None and os.path.splitext(path)[1].lower() not in TEXT_SUFFIXES | JSONL_SUFFIXES:
-            self._skip("unsupported type", path)
+        suffix = os.path.splitext(path)[1].lower()
+        if suffix not in FORMATS and suffix not in JSONL_SUFFIXES and detect_format(path) is None:
+            # told by the first 4 KB (a PDF or HTML file without its suffix is still read)
+            self._skip("unsupported-type", path, f"not a supported document type ({suffix or 'no suffix'})")
             return None
         return FileEntry(path, root, st.st_size, st.st_mtime_ns)
 
@@ -299,7 +295,7 @@ class Syncer:
     def _skip(self, reason: str, path: str, detail: str = "") -> None:
         shown = display_path(path)
         self.report.skip(reason, shown)
-        self.events.warn(f"skipped {shown}: {reason}" + (f" ({detail})" if detail and detail != reason else ""))
+        self.events.warn(f"skipped {shown}: {detail or reason} [{reason}]")
 
     # -- stored state ----------------------------------------------------------------------------
     def stored_files(self) -> dict[str, dict[str, Any]]:
@@ -355,7 +351,7 @@ class Syncer:
             self.report.unchanged += 1
             return
         if entry.size > self.max_bytes:
-            self._skip("too large", entry.path, f"{entry.size} bytes, the limit is {self.max_bytes}")
+            self._skip("too-large", entry.path, f"{entry.size} bytes, the limit is {self.max_bytes}")
             return
         try:
             digest = self._hash(entry.path)
@@ -400,33 +396,19 @@ class Syncer:
     def _read(self, entry: FileEntry) -> tuple[Optional[str], dict[str, Any]]:
         """The extracted text and metadata of `entry`, or (None, {}) after skipping it with a reason."""
         meta = self._meta(entry)
-        if _extract is not None:
-            try:
-                got = _extract.extract(entry.path, max_bytes=self.max_bytes, timeout=self.timeout)
-            except _extract.ExtractionError as e:
-                self._skip(str(getattr(e, "reason", "") or "cannot be extracted"), entry.path, str(e))
-                return None, {}
-            except OSError as e:
-                self._skip(_reason_of(e), entry.path, e.strerror or str(e))
-                return None, {}
-            text = got.text
-            meta.update(title=got.title or os.path.basename(entry.path), format=got.format)
-            if got.encoding:
-                meta["encoding"] = got.encoding
-            meta["sections"] = [[s.start, s.page, s.chapter] for s in got.sections if s.page is not None or s.chapter is not None]
-        else:
-            from .sources import _decode
-            from pathlib import Path
-
-            decoded = _decode(Path(entry.path), self.max_bytes)
-            if isinstance(decoded, Skipped):
-                self._skip_item(entry.path, decoded.reason)
-                return None, {}
-            text = decoded
-            suffix = os.path.splitext(entry.path)[1].lower()
-            meta.update(title=os.path.basename(entry.path), format="markdown" if suffix in (".md", ".markdown") else "text")
+        try:
+            got = extract(entry.path, max_bytes=self.max_bytes, timeout=self.timeout)
+        except ExtractionError as e:
+            self._skip(e.reason, entry.path, e.message)
+            return None, {}
+        text = got.text
+        meta.update(title=got.title or os.path.basename(entry.path), format=got.format)
+        if got.encoding:
+            meta["encoding"] = got.encoding
+        # where each section starts, for the place of a passage: [start, page, chapter]
+        meta["sections"] = [[s.start, s.page, s.chapter] for s in got.sections if s.page is not None or s.chapter]
         if not text.strip():
-            self._skip("empty", entry.path)
+            self._skip("empty", entry.path, "no text")
             return None, {}
         return text, meta
 
