@@ -128,7 +128,9 @@ def test_ls_and_rm(tmp_path) -> None:
 
 def test_resync_with_vectors_embeds_only_what_changed(tmp_path, prepared, monkeypatch) -> None:
     monkeypatch.setenv("XLQE_CACHE_DIR", str(tmp_path / "cache"))
-    long_story = " ".join(f"Sentence {i} of a long chronicle about the harbour of Hamburg and its ships." for i in range(60))
+    sentences = [f"Sentence {i} of a long chronicle about the harbour of Hamburg and its ships." for i in range(60)]
+    sentences[40] = "Der Leuchtturm auf der kleinen Insel wurde im Jahr 1887 aus rotem Backstein gebaut."
+    long_story = " ".join(sentences)
     src = _folder(tmp_path / "docs", {**STORIES, "en/chronicle.txt": long_story})
     index_dir = tmp_path / "ix"
     env = {**os.environ, "XLQE_CACHE_DIR": str(tmp_path / "cache")}
@@ -148,8 +150,79 @@ def test_resync_with_vectors_embeds_only_what_changed(tmp_path, prepared, monkey
     docs = _ls(index_dir)
     chronicle = docs[str(src.resolve() / "chronicle-moved.txt")]
     assert chronicle["passages"] > 5  # its passage places came along
-    out = run_xlqe("search", str(index_dir), "Hamburger Hafen Schiffe", "--json", "-k", "1").stdout
-    assert json.loads(out)[0]["id"] == str(src.resolve() / "chronicle-moved.txt")
+    # A hit on a long document says where it matched, and its snippet is that passage, not the top.
+    out = run_xlqe("search", str(index_dir), "When was the lighthouse on the island built?", "--mode", "dense",
+                   "--json", "-k", "1").stdout
+    hit = json.loads(out)[0]
+    assert hit["id"] == str(src.resolve() / "chronicle-moved.txt")
+    where = long_story.index("Der Leuchtturm")
+    assert hit["place"]["start"] <= where < hit["place"]["end"] and "Leuchtturm" in hit["snippet"]
+    assert "passages" not in hit["metadata"]
+
+
+def test_filters_by_path_format_and_time(tmp_path) -> None:
+    from xlqe_lite import Filter, Index
+
+    src = _folder(tmp_path / "docs", {"notes/a.txt": "Roses need sun and water in the garden.",
+                                      "notes/b.md": "# Roses\nPrune the roses of the garden in March.",
+                                      "old/c.txt": "The roses of the old garden were planted in 1990."})
+    os.utime(src / "old/c.txt", (946684800, 946684800))  # 2000-01-01
+    index_dir = tmp_path / "ix"
+    run_xlqe("index", str(index_dir), str(src), "--no-vectors", "--quiet", check=True)
+
+    def names(*flags: str) -> set[str]:
+        out = run_xlqe("search", str(index_dir), "roses garden", "--json", *flags, check=True).stdout
+        return {Path(h["id"]).name for h in json.loads(out)}
+
+    assert names() == {"a.txt", "b.md", "c.txt"}
+    assert names("--path", "notes/") == {"a.txt", "b.md"}
+    assert names("--path", "*.md") == {"b.md"}
+    assert names("--path", str(src / "old")) == {"c.txt"}
+    assert names("--format", "markdown,pdf") == {"b.md"}
+    assert names("--before", "2001-01-01") == {"c.txt"}
+    assert names("--after", "2001-01-01", "--format", "text") == {"a.txt"}
+    bad = run_xlqe("search", str(index_dir), "roses", "--after", "last tuesday")
+    assert bad.returncode != 0 and "modified_after must be a date" in bad.stderr and "Traceback" not in bad.stderr
+    # the API takes the same filter; one allowed document far down the ranking is still found
+    with Index.open(index_dir) as index:
+        hits = index.search("roses garden", k=1, where=Filter(paths=["old/*"]))
+        assert [Path(h.id).name for h in hits] == ["c.txt"]
+
+
+def _wait_for(index_dir: Path, names: set[str], proc: subprocess.Popen) -> set[str]:
+    """The file names `xlqe ls` shows once they equal `names` (or what it shows when the watcher died or
+    a minute passed, for the assertion to report)."""
+    deadline = time.monotonic() + 60
+    while True:
+        shown = {Path(i).name for i in _ls(index_dir)}
+        if shown == names or proc.poll() is not None or time.monotonic() > deadline:
+            return shown
+        time.sleep(0.3)
+
+
+def test_watch_follows_edits_renames_and_deletes(tmp_path) -> None:
+    src = _folder(tmp_path / "docs", {"a.txt": "First note about the roses.", "b.txt": "Second note about tulips."})
+    index_dir = tmp_path / "ix"
+    run_xlqe("index", str(index_dir), str(src), "--no-vectors", "--quiet", check=True)
+    proc = subprocess.Popen([sys.executable, "-m", "xlqe_lite.cli", "watch", str(index_dir), str(src), "--debounce", "200"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        (src / "c.txt").write_text("A third note about lilies.", encoding="utf-8")
+        assert _wait_for(index_dir, {"a.txt", "b.txt", "c.txt"}, proc) == {"a.txt", "b.txt", "c.txt"}
+        # an editor's save: write a hidden temporary file, rename it over the original
+        (src / ".a.txt.swp").write_text("First note, now about orchids.", encoding="utf-8")
+        os.replace(src / ".a.txt.swp", src / "a.txt")
+        (src / "b.txt").unlink()
+        assert _wait_for(index_dir, {"a.txt", "c.txt"}, proc) == {"a.txt", "c.txt"}
+        deadline = time.monotonic() + 60
+        while "orchids" not in run_xlqe("search", str(index_dir), "orchids", check=True).stdout:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.3)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err, err
+    assert "1 new" in out and "1 removed" in out
 
 
 def test_an_interrupted_run_keeps_its_commit_steps(tmp_path) -> None:

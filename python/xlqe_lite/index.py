@@ -362,7 +362,7 @@ class Index:
 
     def _with_passage_snippet(self, hit: Hit, query: str, vector: "np.ndarray", chars: int) -> Hit:
         """The snippet from the best-matching passage window, with its place, when the document is a
-        file with passages; the whole text's snippet still wins when only it shows query words."""
+        file with passages; the whole text's snippet wins when only it shows query words."""
         from .ingest.sync import place_of
 
         best = self.best_passage(hit.id, vector)
@@ -375,8 +375,10 @@ class Index:
             return self._with_snippet(hit, query, chars)
         text, ranges = found
         if not ranges:
+            # The passage shows none of the query's words: the whole text's snippet is kept instead only
+            # when it shows at least two different ones (one shared word is usually noise).
             whole = self._with_snippet(hit, query, chars)
-            if whole.highlights:
+            if whole.snippet and len({whole.snippet[a:b].lower() for a, b in whole.highlights}) >= 2:
                 return whole
         return hit._replace(snippet=text, highlights=tuple(ranges), place=place)
 
