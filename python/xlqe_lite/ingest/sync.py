@@ -496,10 +496,9 @@ class Syncer:
         enc = self.encoder
         from ..encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
 
-        # The encoder truncates to max_length tokens; tokenising the rest of a 100 MB text first is what
-        # made one large file take gigabytes. No token is longer than MAX_CHARS_PER_TOKEN characters.
-        head = [(p.embed_text or "")[: enc.config.max_length * MAX_CHARS_PER_TOKEN] for p in todo]
-        vectors = enc.encode_passages(head)
+        # The encoder reads only a prefix (its max_length tokens; Encoder.encode cuts the text before
+        # tokenising it), and passage windows only the first MAX_WINDOWS: the rest is not copied there.
+        vectors = enc.encode_passages([p.embed_text or "" for p in todo])
         windows: list[list[str]] = [[] for _ in todo]
         if self.passage_tokens > 0:
             limit = (MAX_WINDOWS * self.passage_stride + self.passage_tokens) * MAX_CHARS_PER_TOKEN
