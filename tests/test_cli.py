@@ -13,7 +13,7 @@ def _check(xlqe, index_dir) -> dict:
 
 
 def test_every_command_has_help(xlqe) -> None:
-    for cmd in ([], ["index"], ["search"], ["check"], ["eval"], ["analyze"]):
+    for cmd in ([], ["index"], ["ls"], ["rm"], ["watch"], ["search"], ["check"], ["eval"], ["analyze"]):
         proc = xlqe(*cmd, "--help")
         assert proc.returncode == 0 and "usage: xlqe" in proc.stdout
 

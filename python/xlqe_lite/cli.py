@@ -8,7 +8,7 @@ import os
 import shutil
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from . import __version__
 from ._core import IndexNotFoundError, InvalidInputError, XlqeError, analyze, normalize_lang
@@ -49,9 +49,10 @@ def _highlight(text: str, ranges: Sequence[tuple[int, int]]) -> str:
 
 
 def _load_encoder(name: str, threads: Optional[int]):
+    """The encoder for indexing: onnxruntime in low-memory mode (see Encoder.load)."""
     from .encoder import Encoder
 
-    return Encoder.load(name, threads=threads or os.cpu_count() or 1)
+    return Encoder.load(name, threads=threads or os.cpu_count() or 1, low_memory=True)
 
 
 _INDEX_DEFAULTS = {"k1": 1.2, "b": 0.75}
@@ -144,7 +145,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         if doc is None:
             continue
         meta = dict(doc.metadata)
-        row = {"id": doc.id, "lang": doc.lang, "chars": len(doc.text)}
+        row: dict[str, Any] = {"id": doc.id, "lang": doc.lang, "chars": len(doc.text)}
         for key in ("root", "path", "title", "format", "size", "mtime", "sha256"):
             if key in meta:
                 row[key] = meta[key]

@@ -241,8 +241,8 @@ class Syncer:
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
-        except OSError as e:
-            self._skip(_reason_of(e), folder, e.strerror or str(e))
+        except OSError as err:
+            self._skip(_reason_of(err), folder, err.strerror or str(err))
             return
         for e in entries:
             if e.name.startswith("."):
