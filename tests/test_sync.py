@@ -248,3 +248,22 @@ def test_an_interrupted_run_keeps_its_commit_steps(tmp_path) -> None:
     report = Syncer(index, commit_every=10).sync([str(src)])
     index.close()
     assert (report.unchanged, report.indexed, report.files_read) == (30, 30, 30)
+
+
+def test_a_file_vanishing_while_read_is_skipped_by_name(tmp_path) -> None:
+    from xlqe_lite import Index
+    from xlqe_lite.ingest.sync import Events, Syncer
+
+    src = _folder(tmp_path / "docs")
+    doomed = src / "de/wetter.txt"
+
+    class Vanish(Events):
+        def file(self, path: str, size: int) -> None:
+            if path == str(doomed.resolve()):
+                doomed.unlink()  # between the walk's stat and the read
+
+    index = Index.create(tmp_path / "ix")
+    report = Syncer(index, events=Vanish()).sync([str(src)])
+    assert report.skipped == {"vanished": [str(doomed.resolve())]} and report.indexed == 3
+    assert len(index) == 3 and index.verify() == []
+    index.close()
