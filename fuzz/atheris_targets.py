@@ -22,7 +22,7 @@ import atheris
 
 with atheris.instrument_imports():
     from xlqe_lite import Index, IndexCorruptError, InvalidInputError, analyze
-    from xlqe_lite.sources import Skipped, iter_documents
+    from xlqe_lite.ingest.sources import Skipped, iter_documents
 
 LANGS = [None, "en", "de", "ar", "hi", "ru", "zh", "th", "tr"]
 WORK = Path(tempfile.mkdtemp(prefix="xlqe-atheris-"))

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from xlqe_lite import Index
-from xlqe_lite.sources import Skipped, iter_documents
+from xlqe_lite.ingest.sources import Skipped, iter_documents
 
 # A mixed vocabulary: short and long words, accents (still one byte per character in Python's str),
 # digits; the document's distinct terms stay in the tens of thousands, like a real large file.

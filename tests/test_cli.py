@@ -13,7 +13,7 @@ def _check(xlqe, index_dir) -> dict:
 
 
 def test_every_command_has_help(xlqe) -> None:
-    for cmd in ([], ["index"], ["search"], ["check"], ["eval"], ["analyze"]):
+    for cmd in ([], ["index"], ["ls"], ["rm"], ["watch"], ["search"], ["check"], ["eval"], ["analyze"]):
         proc = xlqe(*cmd, "--help")
         assert proc.returncode == 0 and "usage: xlqe" in proc.stdout
 
@@ -31,12 +31,12 @@ def test_index_folder_skips_bad_files_and_keeps_the_rest(xlqe, tmp_path) -> None
     index_dir = tmp_path / "ix"
     proc = xlqe("index", str(index_dir), str(src))
     assert proc.returncode == 0, proc.stderr
-    assert "indexed 2 documents" in proc.stdout
-    assert "binary.txt: binary file" in proc.stderr
-    assert "latin1.txt: not valid UTF-8" in proc.stderr
+    # Latin-1 text is read in its encoding; the binary file and the PNG are named with their reasons.
+    assert ": 3 new, 0 updated, 0 unchanged, 0 moved, 0 removed; 2 skipped (binary: 1, unsupported-type: 1)" in proc.stdout
+    assert "binary.txt: binary data" in proc.stderr and "ignored.png: not a supported document type" in proc.stderr
     report = _check(xlqe, index_dir)
-    assert report["ok"] and report["documents"] == 2 and report["exit"] == 0
-    assert report["languages"] == {"de": 1, "en": 1}  # detected
+    assert report["ok"] and report["documents"] == 3 and report["exit"] == 0
+    assert report["languages"] == {"de": 1, "en": 1}  # detected; "café crème" is too short to tell
 
     hits = json.loads(xlqe("search", str(index_dir), "panthers interceptions", "--json").stdout)
     assert hits[0]["id"].endswith("a.md") and hits[0]["lang"] == "en" and hits[0]["rank"] == 1

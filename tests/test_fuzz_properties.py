@@ -24,7 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from xlqe_lite import Index, IndexCorruptError, InvalidInputError, XlqeError, analyze
 from xlqe_lite._core import fuse
-from xlqe_lite.sources import Skipped, iter_documents
+from xlqe_lite.ingest.sources import Skipped, iter_documents
 
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

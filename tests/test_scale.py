@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from xlqe_lite import Index
-from xlqe_lite.sources import DEFAULT_MAX_BYTES, Skipped, iter_documents
+from xlqe_lite.ingest.sources import DEFAULT_MAX_BYTES, Skipped, iter_documents
 
 WORKER = Path(__file__).with_name("scale_worker.py")
 HUGE_MB = 100

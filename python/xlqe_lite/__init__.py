@@ -16,6 +16,7 @@ from ._core import (
     normalize_lang,
 )
 from ._core import detect_language as _detect_language
+from .filters import Filter
 from .index import Document, Hit, Index, StoredDocument
 from .search import FusionConfig, SearchEngine
 
@@ -47,6 +48,7 @@ def detect_language(text: str, candidates: Optional[Sequence[str]] = None) -> Op
 __all__ = [
     "Document",
     "Expander",
+    "Filter",
     "FusionConfig",
     "SearchEngine",
     "FormatVersionError",

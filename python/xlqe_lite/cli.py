@@ -5,18 +5,29 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from . import __version__
-from ._core import IndexNotFoundError, XlqeError, analyze, normalize_lang
+from ._core import IndexNotFoundError, InvalidInputError, XlqeError, analyze, normalize_lang
 from .index import Index
 from .progress import Progress
 from .prompts import STRATEGIES
-from .sources import Skipped, iter_documents
 
 BOLD, RESET = "\033[1m", "\033[0m"
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (a clear usage error otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _langs(value: Optional[list[str]]) -> Optional[list[str]]:
@@ -38,65 +49,169 @@ def _highlight(text: str, ranges: Sequence[tuple[int, int]]) -> str:
 
 
 def _load_encoder(name: str, threads: Optional[int]):
+    """The encoder for indexing: onnxruntime in low-memory mode (see Encoder.load)."""
     from .encoder import Encoder
 
-    return Encoder.load(name, threads=threads or os.cpu_count() or 1)
+    return Encoder.load(name, threads=threads or os.cpu_count() or 1, low_memory=True)
 
 
-def cmd_index(args: argparse.Namespace) -> int:
-    # Read every input first: a missing path fails before the index is created or touched.
-    docs = iter_documents(args.paths, lang=args.lang, detect=not args.no_detect, max_bytes=args.max_bytes)
+_INDEX_DEFAULTS = {"k1": 1.2, "b": 0.75}
+
+
+def _open_for_sync(args: argparse.Namespace):
+    """The index to sync into (created if absent, after the inputs were checked) and its encoder."""
     exists = os.path.exists(os.path.join(args.index_dir, "xlqe.manifest"))
     encoder = None
     if exists:
+        ignored = [flag for flag, given in (("--encoder", args.encoder is not None), ("--no-vectors", args.no_vectors),
+                                            ("--no-passages", args.no_passages), ("--k1", args.k1 is not None),
+                                            ("--b", args.b is not None), ("--no-stem", args.no_stem),
+                                            ("--no-stopwords", args.no_stopwords)) if given]
         index = Index.open(args.index_dir, writer=True)
         model = (index.vector_config or {}).get("model")
+        if ignored:
+            print(f"xlqe: warning: {', '.join(ignored)} ignored: {args.index_dir} exists and keeps its settings"
+                  + (f" (encoder {model})" if model else ""), file=sys.stderr)
         if model:
-            encoder = _load_encoder(model, args.threads)
+            try:
+                encoder = _load_encoder(model, args.threads)
+            except BaseException:
+                index.close()
+                raise
+        return index, encoder
+    vectors = None
+    if not args.no_vectors:
+        encoder = _load_encoder(args.encoder or "multilingual-e5-small", args.threads)
+        vectors = encoder.vector_settings(passages=not args.no_passages)
+    index = Index.create(args.index_dir, k1=_INDEX_DEFAULTS["k1"] if args.k1 is None else args.k1,
+                         b=_INDEX_DEFAULTS["b"] if args.b is None else args.b, stem=not args.no_stem,
+                         stopwords=not args.no_stopwords, vectors=vectors)
+    return index, encoder
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .ingest.progress import SyncProgress, summary_lines
+    from .ingest.sync import Syncer, display_path
+
+    # Every input is checked before the index is created or touched: a missing path creates nothing.
+    missing = [display_path(p) for p in args.paths if not os.path.lexists(p)]
+    if missing:
+        raise InvalidInputError(f"no such file or directory: {', '.join(missing)}")
+    if args.lang:
+        normalize_lang(args.lang)
+    created = not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest"))
+    index, encoder = _open_for_sync(args)
+    quiet = args.quiet or args.json
+    with SyncProgress(quiet=quiet) as progress:
+        syncer = Syncer(index, encoder, lang=args.lang, detect=not args.no_detect, max_bytes=args.max_bytes,
+                        timeout=args.timeout, commit_every=args.commit_every, commit_seconds=args.commit_seconds,
+                        batch_size=args.batch_size, events=progress)
+        try:
+            report = syncer.sync(args.paths)
+        except BaseException as e:
+            index.close()
+            done = syncer.report.commits
+            if created and not done:
+                shutil.rmtree(args.index_dir, ignore_errors=True)  # a failed first run leaves no empty index
+            if isinstance(e, KeyboardInterrupt):
+                print(f"xlqe: interrupted; {done} commit step{'s' * (done != 1)} kept, the rest rolled back",
+                      file=sys.stderr)
+                return 130
+            raise
+        index.close()
+    if args.json:
+        json.dump({"index": args.index_dir, **report.as_dict()}, sys.stdout, ensure_ascii=False)
+        print()
     else:
-        vectors = None
-        if not args.no_vectors:
-            encoder = _load_encoder(args.model, args.threads)
-            vectors = encoder.vector_settings(passages=not args.no_passages)
-        index = Index.create(args.index_dir, k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords,
-                             vectors=vectors)
-    start, added, skipped = time.perf_counter(), 0, 0
-    progress = Progress("indexing" + (f" and embedding ({encoder.name})" if encoder else ""))
-    batch: list = []
+        for line in summary_lines(report, args.index_dir, limit=None if not args.quiet else 5):
+            print(line)
+    written = report.indexed + report.updated + report.moved + report.records + report.removed
+    return 0 if written or report.unchanged or not report.skipped_count else 1
 
-    settings = index.vector_config or {}
 
-    def flush() -> int:
-        vectors = passages = None
-        if encoder:
-            vectors, passages = encoder.encode_documents([d.text for d in batch], settings.get("passage_tokens", 0),
-                                                         settings.get("passage_stride", 0))
-        n = index.add_many(batch, vectors=vectors, passages=passages)
-        progress.advance(n)
-        return n
+def _human_size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return str(n)
 
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    index = Index.open(args.index_dir)
+    rows = []
+    for doc_id in sorted(index.ids()):
+        doc = index.get(doc_id)
+        if doc is None:
+            continue
+        meta = dict(doc.metadata)
+        row: dict[str, Any] = {"id": doc.id, "lang": doc.lang, "chars": len(doc.text)}
+        for key in ("root", "path", "title", "format", "size", "mtime", "sha256"):
+            if key in meta:
+                row[key] = meta[key]
+        row["passages"] = len(meta.get("passages") or [])
+        rows.append(row)
+    if args.json:
+        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    for r in rows:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(r["mtime"])) if "mtime" in r else "-"
+        size = _human_size(r["size"]) if "size" in r else f"{r['chars']} chars"
+        print(f"{r['id']}\t{r.get('format', 'record')}\t{r['lang'] or '?'}\t{size}\t{when}\t{r.get('title', '')}")
+    print(f"{len(rows)} documents", file=sys.stderr)
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    from .ingest.sync import remove
+
+    index = Index.open(args.index_dir, writer=True)
     try:
-        for item in docs:
-            if isinstance(item, Skipped):
-                skipped += 1
-                print(f"xlqe: warning: skipped {item.where}: {item.reason}", file=sys.stderr)
-                continue
-            batch.append(item)
-            if len(batch) >= args.batch_size:
-                added += flush()
-                batch = []
-        if batch:
-            added += flush()
-        progress.close()
+        ids, unmatched = remove(index, args.targets)
+        if unmatched:
+            print(f"xlqe: error: not in {args.index_dir}: {', '.join(unmatched)}; nothing was removed", file=sys.stderr)
+            return 1
+        for doc_id in ids:
+            index.delete(doc_id)
         index.commit()
-    except BaseException:
-        index.rollback()  # nothing partial is committed
-        raise
     finally:
         index.close()
-    elapsed = time.perf_counter() - start
-    print(f"indexed {added} documents into {args.index_dir} in {elapsed:.2f}s" + (f" ({skipped} skipped)" if skipped else ""))
-    return 0 if added or not skipped else 1
+    print(f"removed {len(ids)} document{'s' * (len(ids) != 1)} from {args.index_dir}")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from .ingest.progress import SyncProgress, summary_lines
+    from .ingest.sync import Syncer, display_path, watch
+
+    missing = [display_path(p) for p in args.paths if not os.path.isdir(p)]
+    if missing:
+        raise InvalidInputError(f"not a folder: {', '.join(missing)}")
+    args.encoder = args.k1 = args.b = None
+    args.no_vectors = args.no_passages = args.no_stem = args.no_stopwords = False
+    if not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest")):
+        args.encoder = args.watch_encoder
+    index, encoder = _open_for_sync(args)
+    progress = SyncProgress(quiet=args.quiet)
+
+    def syncer() -> Syncer:
+        return Syncer(index, encoder, max_bytes=args.max_bytes, commit_every=args.commit_every,
+                      commit_seconds=args.commit_seconds, events=progress)
+
+    def report(r) -> None:
+        if r.indexed or r.updated or r.moved or r.removed or r.records or not args.quiet:
+            for line in summary_lines(r, args.index_dir, limit=5):
+                print(line, flush=True)
+
+    print(f"xlqe: watching {', '.join(args.paths)} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    try:
+        watch(syncer, args.paths, debounce_ms=args.debounce, on_report=report)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        index.close()
+    return 0
 
 
 def _explain(e: Optional[dict]) -> str:
@@ -122,6 +237,15 @@ def _print_expansions(expansions, stream=sys.stderr) -> None:
         print(f"  {e.strategy}/{e.shots} → {e.lang or 'query language'} [{state}]: {text}", file=stream)
 
 
+def _where(args: argparse.Namespace):
+    """The search filter the --path/--format/--after/--before flags ask for, or None."""
+    from .filters import Filter
+
+    where = Filter(paths=args.path or (), formats=[f for item in args.format or () for f in item.split(",") if f],
+                   modified_after=args.after, modified_before=args.before)
+    return None if where.empty else where
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from .search import SearchEngine
 
@@ -140,13 +264,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         if args.explain and not args.json:
             _print_expansions(expansions)
     hits = engine.search(args.query, k=args.k, mode=mode, lang=args.query_lang, langs=_langs(args.lang), snippets=True,
-                         snippet_chars=args.snippet_chars, explain=args.explain, expansions=expansions)
+                         snippet_chars=args.snippet_chars, explain=args.explain, expansions=expansions,
+                         where=_where(args))
     if args.json:
         rows = []
         for rank, h in enumerate(hits, 1):
             doc = engine.index.get(h.id)
+            meta = {k: v for k, v in doc.metadata.items() if k not in ("passages", "sections")} if doc else {}
             row = {"rank": rank, "id": h.id, "score": round(h.score, 6), "lang": h.lang, "snippet": h.snippet,
-                   "highlights": h.highlights, "metadata": dict(doc.metadata) if doc else {}}
+                   "highlights": h.highlights, "place": h.place, "metadata": meta}
             if args.explain:
                 row["explanation"] = h.explanation
             rows.append(row)
@@ -162,7 +288,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     for rank, h in enumerate(hits, 1):
-        print(f"{rank:>3}. {h.id}  [{h.lang or '?'}]  {h.score:.3f}")
+        where = "".join(f"  {name} {h.place[name]}" for name in ("page", "chapter") if h.place and name in h.place)
+        print(f"{rank:>3}. {h.id}  [{h.lang or '?'}]  {h.score:.3f}{where}")
         if h.snippet:
             print("     " + (_highlight(h.snippet, h.highlights) if color else h.snippet))
         if args.explain:
@@ -280,29 +407,66 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"xlqe-lite {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("index", help="create an index or add files, folders and JSONL to it",
-                       description="Index text/Markdown files, folders (recursively) and JSONL files of "
-                                   '{"id", "text", "lang"?} records. Creates INDEX_DIR if needed; documents '
-                                   "with an existing id are replaced. Binary and non-UTF-8 files are skipped "
-                                   "with a warning. All changes are committed atomically at the end.")
+    p = sub.add_parser("index", help="make an index reflect folders and files (a sync); add JSONL records",
+                       description="Syncs INDEX_DIR with folders (walked recursively, hidden entries skipped) and "
+                                   "files: new and changed files are extracted and embedded, unchanged ones are "
+                                   "not re-read, files gone from a folder are removed, moved files keep their "
+                                   "embeddings. JSONL files add {\"id\", \"text\", \"lang\"?} records. Files "
+                                   "that cannot be read are skipped with a warning; work is committed in steps. "
+                                   "Creates INDEX_DIR if needed.")
     p.add_argument("index_dir", metavar="INDEX_DIR")
     p.add_argument("paths", metavar="PATH", nargs="+")
     p.add_argument("--lang", help="language of all documents (ISO 639-1); default: the JSONL field, else detected")
     p.add_argument("--no-detect", action="store_true", help="do not detect languages (unknown stays unknown)")
-    p.add_argument("--max-bytes", type=int, default=100 * 1024 * 1024, help="skip files larger than this")
-    p.add_argument("--encoder", "--model", dest="model", default="multilingual-e5-small",
-                   help="new index: the encoder for its vectors")
+    p.add_argument("--max-bytes", type=_positive_int, default=100 * 1024 * 1024, help="skip files larger than this")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds one file's extraction may take (default 60)")
+    p.add_argument("--encoder", help="new index: the encoder for its vectors (default multilingual-e5-small)")
     p.add_argument("--no-vectors", action="store_true", help="new index: lexical search only, no encoder")
     p.add_argument("--no-passages", action="store_true",
                    help="new index: one vector per document, no passage windows (smaller, faster to build; "
                         "long documents are then matched as a whole, and only their first 512 tokens)")
-    p.add_argument("--threads", type=int, help="encoder threads (default: all cores)")
-    p.add_argument("--batch-size", type=int, default=256, help="documents per batch")
-    p.add_argument("--k1", type=float, default=1.2, help="BM25 k1, for a new index (default 1.2)")
-    p.add_argument("--b", type=float, default=0.75, help="BM25 b, for a new index (default 0.75)")
+    p.add_argument("--threads", type=_positive_int, help="encoder threads (default: all cores)")
+    p.add_argument("--batch-size", type=_positive_int, default=256, help="documents embedded per batch (default 256)")
+    p.add_argument("--commit-every", type=_positive_int, default=500, metavar="N",
+                   help="commit after every N documents (default 500)")
+    p.add_argument("--commit-seconds", type=float, default=60.0, metavar="T",
+                   help="and at least every T seconds (default 60)")
+    p.add_argument("--quiet", action="store_true", help="no progress; a short summary")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    p.add_argument("--k1", type=float, help="BM25 k1, for a new index (default 1.2)")
+    p.add_argument("--b", type=float, help="BM25 b, for a new index (default 0.75)")
     p.add_argument("--no-stem", action="store_true", help="new index: no stemming")
     p.add_argument("--no-stopwords", action="store_true", help="new index: keep stop words")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ls", help="list an index's documents", description="One line per document: id (the path "
+                       "for files), format, language, size, modification time, title. --json adds everything stored.")
+    p.add_argument("index_dir", metavar="INDEX_DIR")
+    p.add_argument("--json", action="store_true", help="print the documents as a JSON list")
+    p.set_defaults(func=cmd_ls)
+
+    p = sub.add_parser("rm", help="remove documents from an index",
+                       description="Removes documents named by id, by file path, or by folder (every file under "
+                                   "it). If one name matches nothing, nothing is removed.")
+    p.add_argument("index_dir", metavar="INDEX_DIR")
+    p.add_argument("targets", metavar="PATH_OR_ID", nargs="+")
+    p.set_defaults(func=cmd_rm)
+
+    p = sub.add_parser("watch", help="keep an index in step with folders as files change",
+                       description="Syncs INDEX_DIR with the folders now, then again after each burst of changes "
+                                   "(debounced), until Ctrl-C. Editors that save by writing a temporary file and "
+                                   "renaming it are handled: each round syncs the folders as they are.")
+    p.add_argument("index_dir", metavar="INDEX_DIR")
+    p.add_argument("paths", metavar="FOLDER", nargs="+")
+    p.add_argument("--encoder", dest="watch_encoder", help="new index: the encoder for its vectors")
+    p.add_argument("--debounce", type=_positive_int, default=500, metavar="MS",
+                   help="wait until changes pause for this many milliseconds (default 500)")
+    p.add_argument("--max-bytes", type=_positive_int, default=100 * 1024 * 1024, help="skip files larger than this")
+    p.add_argument("--threads", type=_positive_int, help="encoder threads (default: all cores)")
+    p.add_argument("--commit-every", type=_positive_int, default=500, metavar="N")
+    p.add_argument("--commit-seconds", type=float, default=60.0, metavar="T")
+    p.add_argument("--quiet", action="store_true", help="print only rounds that changed something")
+    p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("search", help="search an index", description="Ranked hits with id, score, language and a snippet.")
     p.add_argument("index_dir", metavar="INDEX_DIR")
@@ -327,6 +491,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="expand into at most N of the index's languages, most documents first (default 3)")
     p.add_argument("--snippet-chars", type=int, default=160)
     p.add_argument("--json", action="store_true", help="print hits as JSON")
+    p.add_argument("--path", action="append", metavar="PREFIX_OR_GLOB",
+                   help="only files under this path prefix or matching this glob (relative to the indexed folder "
+                        "or absolute; repeat for any of several)")
+    p.add_argument("--format", action="append", help="only documents of these formats (pdf, docx, html, markdown, "
+                                                     "text, ...; repeat or comma-separate)")
+    p.add_argument("--after", metavar="DATE", help="only files modified at or after DATE (2024-05-31 or 2024-05-31T18:00)")
+    p.add_argument("--before", metavar="DATE", help="only files modified before DATE")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("check", help="verify an index", description="Verifies checksums, postings, lengths and ids; exit 0 when consistent.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import Literal, Optional, Sequence
 
 import numpy as np
 
@@ -54,3 +54,39 @@ def encode_documents_cached(encoder, texts: Sequence[str], passage_tokens: int, 
     """`encoder.encode_documents(texts, ...)`, each part from the cache when embedded before."""
     return encoder.encode_documents(texts, passage_tokens, passage_stride,
                                     embed=lambda part: encode_cached(encoder, part, "passage"))
+
+
+def _document_path(encoder, text: str, passage_tokens: int, passage_stride: int) -> Path:
+    h = hashlib.sha256()
+    h.update(f"{encoder_identity(encoder)}\0document\0{passage_tokens}\0{passage_stride}\0".encode())
+    h.update(text.encode("utf-8", "surrogatepass"))
+    digest = h.hexdigest()
+    return cache_dir() / "documents" / digest[:2] / f"{digest}.npz"
+
+
+def load_document_vectors(encoder, text: str, passage_tokens: int, passage_stride: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """A document's vector and passage vectors as `save_document_vectors` stored them for this encoder,
+    text and window settings, or None. Syncing a folder uses this so that a moved, renamed or touched
+    file is not embedded again."""
+    path = _document_path(encoder, text, passage_tokens, passage_stride)
+    try:
+        with np.load(path) as f:
+            vector, passages = f["vector"], f["passages"]
+    except (OSError, ValueError, KeyError):
+        return None  # absent or damaged: embedded again
+    if vector.shape != (encoder.dim,) or passages.ndim != 2 or passages.shape[1] != encoder.dim:
+        return None
+    return vector.astype(np.float32, copy=False), passages.astype(np.float32, copy=False)
+
+
+def save_document_vectors(encoder, text: str, passage_tokens: int, passage_stride: int, vector: np.ndarray,
+                          passages: np.ndarray) -> None:
+    """Stores one document's vectors for `load_document_vectors` (written to a temporary file, then renamed)."""
+    path = _document_path(encoder, text, passage_tokens, passage_stride)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, vector=np.asarray(vector, np.float32), passages=np.asarray(passages, np.float32).reshape(-1, encoder.dim))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs time later

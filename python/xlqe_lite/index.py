@@ -22,6 +22,8 @@ from . import _core
 if TYPE_CHECKING:
     import numpy as np
 
+    from .filters import Filter
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 # The share of a document's best passage in its vector score, when it has passages (chosen on the
@@ -59,6 +61,9 @@ class Hit(NamedTuple):
     highlights: tuple[tuple[int, int], ...] = ()
     # With explain=True in hybrid search: each list's rank, score and weight for this hit.
     explanation: Optional[Mapping[str, Any]] = None
+    # Where in the document the snippet comes from, when it is a passage window: {"passage", "start",
+    # "end"} character offsets, and "page" / "chapter" when the file has them.
+    place: Optional[Mapping[str, Any]] = None
 
 
 def _as_vector(vector: Any) -> Any:
@@ -283,26 +288,47 @@ class Index:
         langs: Optional[Sequence[str]] = None,
         snippets: bool = False,
         snippet_chars: int = 200,
+        where: Optional["Filter"] = None,
     ) -> list[Hit]:
         """The `k` best documents for `query`.
 
         `lang` is the query's language when known (its stop words are then ignored against documents
         of other languages); `langs` keeps only documents in those languages. Each document language
-        is matched with its own analysis, so stemmed forms meet whatever the query language.
+        is matched with its own analysis, so stemmed forms meet whatever the query language. `where`
+        keeps only the documents a `Filter` (path, format, modification time) allows.
         """
         if k < 0:
             raise _core.InvalidInputError("k must be >= 0")
-        hits = [Hit(*h) for h in self._core.search(query, k, lang, list(langs) if langs else None)]
+        filter_langs = list(langs) if langs else None
+        hits = self._where(lambda n: [Hit(*h) for h in self._core.search(query, n, lang, filter_langs)], k, where)
         if snippets:
             hits = [self._with_snippet(h, query, snippet_chars) for h in hits]
         return hits
 
     def search_terms(
-        self, terms: Sequence[tuple[str, float]], *, k: int = 10, langs: Optional[Sequence[str]] = None
+        self, terms: Sequence[tuple[str, float]], *, k: int = 10, langs: Optional[Sequence[str]] = None,
+        where: Optional["Filter"] = None,
     ) -> list[Hit]:
         """Scores already analysed terms with weights (query expansion uses this). Each weight must be
         above 0 and at most 1e6; repeated terms add up."""
-        return [Hit(*h) for h in self._core.search_terms(list(terms), k, list(langs) if langs else None)]
+        terms, filter_langs = list(terms), list(langs) if langs else None
+        return self._where(lambda n: [Hit(*h) for h in self._core.search_terms(terms, n, filter_langs)], k, where)
+
+    def _where(self, fetch: Any, k: int, where: Optional["Filter"]) -> list[Hit]:
+        """`fetch(k)`, or with a filter the first `k` allowed hits of ever deeper fetches."""
+        if where is None or where.empty:
+            return fetch(k)
+        from .filters import filtered
+
+        seen: dict[str, bool] = {}
+
+        def allowed(doc_id: str) -> bool:
+            if doc_id not in seen:
+                doc = self.get(doc_id)
+                seen[doc_id] = doc is not None and where.matches(doc_id, doc.metadata)
+            return seen[doc_id]
+
+        return filtered(fetch, k, allowed, len(self))
 
     def analyze_query(self, text: str, doc_lang: Optional[str] = None, query_lang: Optional[str] = None) -> list[tuple[str, float]]:
         """`text`'s weighted terms as this index analyses documents of `doc_lang` (stemming, stop words)."""
@@ -314,12 +340,13 @@ class Index:
         self._core.set_vector_expansion_search(ef)
 
     def search_vector(self, vector: "np.ndarray", *, k: int = 10, langs: Optional[Sequence[str]] = None,
-                      passage_weight: float = DEFAULT_PASSAGE_WEIGHT) -> list[Hit]:
+                      passage_weight: float = DEFAULT_PASSAGE_WEIGHT, where: Optional["Filter"] = None) -> list[Hit]:
         """The `k` documents nearest to `vector`; the score is the similarity (cosine or inner product),
         for a document with passages `(1 - passage_weight) * its own + passage_weight * its best
         passage's`."""
-        return [Hit(*h) for h in self._core.search_vector(_as_vector(vector), k, list(langs) if langs else None,
-                                                          passage_weight)]
+        v, filter_langs = _as_vector(vector), list(langs) if langs else None
+        return self._where(lambda n: [Hit(*h) for h in self._core.search_vector(v, n, filter_langs, passage_weight)],
+                           k, where)
 
     def _with_snippet(self, hit: Hit, query: str, chars: int) -> Hit:
         found = self._core.snippet(hit.id, query, chars)
@@ -327,6 +354,33 @@ class Index:
             return hit
         text, ranges = found
         return hit._replace(snippet=text, highlights=tuple(ranges))
+
+    def best_passage(self, id: str, vector: "np.ndarray") -> Optional[tuple[int, float]]:
+        """(window number, similarity) of document `id`'s passage nearest to `vector`, or None when it
+        has no passages."""
+        return self._core.best_passage(id, _as_vector(vector))
+
+    def _with_passage_snippet(self, hit: Hit, query: str, vector: "np.ndarray", chars: int) -> Hit:
+        """The snippet from the best-matching passage window, with its place, when the document is a
+        file with passages; the whole text's snippet wins when only it shows query words."""
+        from .ingest.sync import place_of
+
+        best = self.best_passage(hit.id, vector)
+        doc = self.get(hit.id) if best is not None else None
+        place = place_of(dict(doc.metadata), best[0]) if doc is not None and best is not None else {}
+        if not place or place["start"] < 0:
+            return self._with_snippet(hit, query, chars)
+        found = self._core.snippet(hit.id, query, chars, (place["start"], place["end"]))
+        if found is None:
+            return self._with_snippet(hit, query, chars)
+        text, ranges = found
+        if not ranges:
+            # The passage shows none of the query's words: the whole text's snippet is kept instead only
+            # when it shows at least two different ones (one shared word is usually noise).
+            whole = self._with_snippet(hit, query, chars)
+            if whole.snippet and len({whole.snippet[a:b].lower() for a, b in whole.highlights}) >= 2:
+                return whole
+        return hit._replace(snippet=text, highlights=tuple(ranges), place=place)
 
     def get(self, id: str) -> Optional[StoredDocument]:
         """The stored document `id`, or None."""

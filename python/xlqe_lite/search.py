@@ -18,11 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
 
 from ._core import InvalidInputError, dominant_script, fuse, language_script, normalize_lang
 from .index import DEFAULT_PASSAGE_WEIGHT, Hit, Index, PathLike
-from .sources import QUERY_LANGUAGES, guess_language
+from .ingest.sources import QUERY_LANGUAGES, guess_language
 
 if TYPE_CHECKING:
     from .encoder import Encoder
     from .expansion import Expander, Expansion
+    from .filters import Filter
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES = ("hybrid", "bm25", "dense")
@@ -147,6 +148,7 @@ class SearchEngine:
         expand: Optional[str] = None,
         expansions: Optional[Sequence["Expansion"]] = None,
         budget: Optional[float] = None,
+        where: Optional["Filter"] = None,
     ) -> list[Hit]:
         """The `k` best documents for `query`. `lang` is the query's language (detected when not given
         and the detector is confident); `langs` restricts the documents' languages. `query_vector`, when
@@ -154,7 +156,8 @@ class SearchEngine:
 
         `expand` ("auto" or a strategy; None or "none": no expansion) has the engine's expander rewrite
         the query into the index's languages first, within `budget` seconds; `expansions` passes ones
-        made earlier instead."""
+        made earlier instead. `where` (a `Filter`: path prefix or glob, format, modified after/before)
+        keeps only the documents it allows, in every list before fusion."""
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {', '.join(MODES)}")
         if mode != "bm25" and not self.has_dense:
@@ -172,17 +175,21 @@ class SearchEngine:
             if query_vector is None:
                 query_vector = self._embed(query)
             usable, expansion_vectors, trust = self._screen(query_vector, usable)
+        vector_used = None
         if mode == "bm25" and not usable:
-            hits = self.index.search(query, k=k, lang=query_lang, langs=langs)
+            hits = self.index.search(query, k=k, lang=query_lang, langs=langs, where=where)
         elif mode == "dense" and not usable:
             vector = self._embed(query) if query_vector is None else query_vector
-            hits = self.index.search_vector(vector, k=k, langs=langs, passage_weight=self.fusion.passage_weight)
+            hits = self.index.search_vector(vector, k=k, langs=langs, passage_weight=self.fusion.passage_weight,
+                                            where=where)
+            vector_used = vector
         else:
             vector = None
             if mode != "bm25":
                 vector = self._embed(query) if query_vector is None else query_vector
                 vector = self._with_expansions(vector, expansion_vectors, [trust[t] for e in usable for t in e.texts])
-            hits = self._fused(query, vector, k, query_lang, langs, explain, mode, usable, trust)
+            hits = self._fused(query, vector, k, query_lang, langs, explain, mode, usable, trust, where)
+            vector_used = vector
         if explain and expansions:
             # What the model wrote (nothing, when its output was unusable), and what passed the
             # similarity screen into the search.
@@ -195,7 +202,11 @@ class SearchEngine:
                     h.explanation["expansions"] = {lang: [{"text": t, "used": t in kept} for t in texts]
                                                    for lang, texts in wrote.items()}
         if snippets:
-            hits = [self.index._with_snippet(h, query, snippet_chars) for h in hits]
+            if vector_used is not None and self.index.passage_count:
+                # A long document's snippet comes from the passage window that matched the query best.
+                hits = [self.index._with_passage_snippet(h, query, vector_used, snippet_chars) for h in hits]
+            else:
+                hits = [self.index._with_snippet(h, query, snippet_chars) for h in hits]
         return hits
 
     def _embed(self, query: str) -> Any:
@@ -273,13 +284,14 @@ class SearchEngine:
         return original + [(t, w * scale) for t, w in added]
 
     def _fused(self, query: str, vector: Any, k: int, query_lang: Optional[str], langs: Optional[Sequence[str]],
-               explain: bool, mode: Mode, expansions: Sequence["Expansion"], trust: dict[str, float]) -> list[Hit]:
+               explain: bool, mode: Mode, expansions: Sequence["Expansion"], trust: dict[str, float],
+               where: Optional["Filter"] = None) -> list[Hit]:
         depth = max(k, self.fusion.depth)
         script = language_script(query_lang) if query_lang else dominant_script(query)
         # Each list: (name, hits, list weight, per-hit weights or None).
         lists: list[tuple[str, list[Hit], float, Optional[list[float]]]] = []
         if mode != "dense":
-            lexical = self.index.search(query, k=depth, lang=query_lang, langs=langs)
+            lexical = self.index.search(query, k=depth, lang=query_lang, langs=langs, where=where)
             lists.append(("bm25", lexical, 1.0, [self.fusion.lexical_weight(query_lang, script, h.lang) for h in lexical]))
             searchable = {lang for lang, _ in self.index.languages()}
             if langs:
@@ -292,11 +304,11 @@ class SearchEngine:
             for target, texts in by_lang.items():
                 terms = self._expansion_terms(query, texts, target)
                 if terms:
-                    hits = self.index.search_terms(terms, k=depth, langs=[target])
+                    hits = self.index.search_terms(terms, k=depth, langs=[target], where=where)
                     confidence = sum(trust.get(t, 1.0) for t in texts) / len(texts)
                     lists.append((f"bm25[{target}]", hits, self.fusion.expansion_lexical * confidence, None))
         if vector is not None:
-            lists.append(("dense", self.index.search_vector(vector, k=depth, langs=langs,
+            lists.append(("dense", self.index.search_vector(vector, k=depth, langs=langs, where=where,
                                                             passage_weight=self.fusion.passage_weight), self.fusion.dense, None))
         fused = fuse([[(h.id, h.score) for h in hits] for _, hits, _, _ in lists], [w for _, _, w, _ in lists],
                      self.fusion.method, self.fusion.rrf_k, k, [iw for _, _, _, iw in lists])

@@ -975,6 +975,23 @@ impl Index {
             .collect())
     }
 
+    /// The passage window of document `id` nearest to `query`: (its number, similarity), or None when
+    /// the document is absent or has no passages. Search uses it to say where a long document matched.
+    pub fn best_passage(&self, id: &str, query: &[f32]) -> Result<Option<(usize, f32)>> {
+        let (Some(d), Some(passages)) = (self.find_doc(id), self.passages.as_ref()) else { return Ok(None) };
+        passages.check_vector(query)?;
+        let mut buffer = Vec::new();
+        let mut best: Option<(usize, f32)> = None;
+        for (i, p) in passage_keys_of(passages, self.key_of(d)).enumerate() {
+            if let Some(s) = passages.similarity(p, query, &mut buffer)? {
+                if best.is_none_or(|(_, b)| s > b) {
+                    best = Some((i, s));
+                }
+            }
+        }
+        Ok(best)
+    }
+
     /// All live document ids (committed and pending).
     pub fn ids(&self) -> Vec<String> {
         (0..self.n_total()).filter(|&d| !self.deleted[d]).map(|d| self.id_of(d).to_string()).collect()

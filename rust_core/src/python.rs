@@ -387,12 +387,24 @@ impl PyLexicalIndex {
         Ok(Some(d))
     }
 
-    /// (snippet, [(start, end)] highlight ranges in characters) for document `id` and `query`.
-    #[pyo3(signature = (id, query, max_chars=200))]
-    fn snippet(&self, py: Python<'_>, id: &str, query: &str, max_chars: usize) -> PyResult<Option<(String, Vec<(usize, usize)>)>> {
+    /// (window number, similarity) of the passage of document `id` nearest to `query`, or None.
+    fn best_passage(&self, py: Python<'_>, id: &str, query: PyReadonlyArray1<'_, f32>) -> PyResult<Option<(usize, f32)>> {
+        let q = query.as_slice().map_err(|_| InvalidInputError::new_err("the query vector must be a contiguous float32 array"))?;
+        py.detach(|| self.with(|ix| ix.best_passage(id, q)))
+    }
+
+    /// (snippet, [(start, end)] highlight ranges in characters) for document `id` and `query`;
+    /// `within` = (start, end) character offsets cuts the snippet from that part of the text only.
+    #[pyo3(signature = (id, query, max_chars=200, within=None))]
+    fn snippet(&self, py: Python<'_>, id: &str, query: &str, max_chars: usize, within: Option<(usize, usize)>) -> PyResult<Option<(String, Vec<(usize, usize)>)>> {
         py.detach(|| {
             self.with(|ix| {
-                let Some(doc) = ix.get(id) else { return Ok(None) };
+                let Some(mut doc) = ix.get(id) else { return Ok(None) };
+                if let Some((start, end)) = within {
+                    let byte = |c: usize| doc.text.char_indices().nth(c).map_or(doc.text.len(), |(b, _)| b);
+                    let (a, b) = (byte(start), byte(end.max(start)));
+                    doc.text = doc.text[a..b].to_string();
+                }
                 let terms: HashSet<String> = ix
                     .analyze_query(query, doc.lang.as_deref(), None)
                     .map(|t| t.into_iter().map(|(t, _)| t).collect())

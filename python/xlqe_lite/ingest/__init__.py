@@ -1,0 +1,7 @@
+"""Getting a person's files into an index: turning documents on disk (PDF, DOCX, ODT, EPUB, HTML, RTF,
+Markdown, text) into text with its place in the file (`extract`), JSONL records and plain files
+(`sources`), and keeping an index in step with folders (`sync`)."""
+
+from .extract import FORMATS, Extracted, ExtractionError, Section, detect_format, extract
+
+__all__ = ["FORMATS", "Extracted", "ExtractionError", "Section", "detect_format", "extract"]

@@ -1,0 +1,60 @@
+"""PDF text, page by page, with pypdfium2 (PDFium, the PDF engine of Chromium)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Iterator, Optional
+
+from ._base import Deadline, Extracted, ExtractionError, Part, assemble
+
+# PDFium is not thread-safe: one document is read at a time in this process.
+_LOCK = threading.Lock()
+_PASSWORD, _SECURITY = 4, 5  # FPDF_ERR_PASSWORD, FPDF_ERR_SECURITY
+
+
+def extract_pdf(path: Path, deadline: Deadline) -> Extracted:
+    import pypdfium2 as pdfium
+
+    with _LOCK:
+        try:
+            pdf = pdfium.PdfDocument(str(path))
+        except pdfium.PdfiumError as e:
+            code = getattr(e, "err_code", None)
+            if code in (_PASSWORD, _SECURITY) or "password" in str(e).lower():
+                raise ExtractionError("encrypted", "the PDF is encrypted with a password") from None
+            raise ExtractionError("damaged", f"the PDF cannot be read ({e})") from None
+        try:
+            title: Optional[str] = None
+            try:
+                title = pdf.get_metadata_dict().get("Title")
+            except pdfium.PdfiumError:
+                pass
+            parts = list(_pages(pdf, deadline))
+        finally:
+            pdf.close()
+    return assemble("pdf", title, parts, what="text layer (a scanned PDF without OCR?)")
+
+
+def _pages(pdf, deadline: Deadline) -> Iterator[Part]:
+    import pypdfium2 as pdfium
+
+    for i in range(len(pdf)):
+        deadline.check(f"reading page {i + 1} of the PDF")
+        try:
+            page = pdf[i]
+        except pdfium.PdfiumError as e:
+            raise ExtractionError("damaged", f"page {i + 1} of the PDF cannot be read ({e})") from None
+        try:
+            textpage = page.get_textpage()
+            try:
+                text = textpage.get_text_range()
+            finally:
+                textpage.close()
+        except pdfium.PdfiumError as e:
+            raise ExtractionError("damaged", f"the text of page {i + 1} cannot be read ({e})") from None
+        finally:
+            page.close()
+        # PDFium marks a hyphen that ends a line as U+FFFE and drops the line break: the hyphen was on the
+        # page ("16-year-" / "old"), so it is kept.
+        yield text.replace("\ufffe", "-"), i + 1, None
