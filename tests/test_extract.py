@@ -288,6 +288,18 @@ def test_html_short_page_falls_back_to_body_text(tmp_path) -> None:
     assert result.text == "Ok." and result.title == "Tiny"
 
 
+def test_html_page_too_big_for_trafilatura_takes_the_body_text(tmp_path, monkeypatch) -> None:
+    from xlqe_lite.ingest import _html
+
+    monkeypatch.setattr(_html, "MAX_MAIN_TEXT_ELEMENTS", 100)
+    paragraphs = [f"Paragraph {i} of a very long page about the history of the river." for i in range(300)]
+    path = tmp_path / "long.html"
+    path.write_text(html_page("Long page", "A long page", paragraphs), encoding="utf-8")
+    result = extract(path)
+    assert result.title == "Long page" and all(p in result.text for p in paragraphs)
+    assert "Home" not in result.text and "UA-000000-1" not in result.text and "Cookie settings" not in result.text
+
+
 def test_rtf_text_title_and_escapes(tmp_path) -> None:
     path = tmp_path / "memo.rtf"
     write_rtf(path, "Memo über Москва", [DE, RU, ZH])
