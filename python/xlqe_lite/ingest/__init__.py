@@ -2,5 +2,6 @@
 into text with its place in the file (`extract`), ready for indexing."""
 
 from .extract import FORMATS, Extracted, ExtractionError, Section, detect_format, extract
+from .isolated import IsolatedExtractor
 
-__all__ = ["FORMATS", "Extracted", "ExtractionError", "Section", "detect_format", "extract"]
+__all__ = ["FORMATS", "Extracted", "ExtractionError", "IsolatedExtractor", "Section", "detect_format", "extract"]

@@ -25,8 +25,11 @@ project is Apache-2.0: nothing AGPL/GPL-only in the default install), speed and 
 
 Bounds: a file larger than `max_bytes` is refused before it is opened; zip containers (DOCX, ODT, EPUB) are
 checked for member count, declared size and compression ratio before anything is decompressed, and read with
-caps (`_zip.py`); the `timeout` is checked between units of work (pages, chapters, blocks of paragraphs), so
-one unit's cost is bounded by the size limits rather than by the clock.
+caps (`_zip.py`); the `timeout` is checked between units of work (pages, chapters, blocks of paragraphs,
+256 KB pieces of Markdown), so one unit's cost is bounded by the size limits rather than by the clock. HTML
+pages of more than 50,000 elements skip trafilatura (whose time grows faster than the page). For hard
+bounds, `isolated.IsolatedExtractor` runs the same `extract` in a reused worker process that is killed past
+the budget, has its address space capped, and takes a library crash on itself.
 """
 
 from __future__ import annotations
@@ -192,7 +195,7 @@ def _extract(path: Path, max_bytes: int, deadline: Deadline) -> Extracted:
     if fmt == "markdown":
         from ._text import extract_markdown
 
-        return extract_markdown(data)
+        return extract_markdown(data, deadline)
     from ._text import extract_text
 
     return extract_text(data)
