@@ -160,7 +160,7 @@ def test_writes_and_commits_from_elsewhere_are_seen_without_restart(api: httpx.C
     synced = api.post("/index", json={"paths": [str(folder)]}).json()
     assert synced["added"] == 1 and synced["skipped"][0]["reason"].startswith("binary")
     okapi = api.get("/search", params={"q": "okapi", "k": 1, "format": "md", "path": str(folder)}).json()["hits"][0]
-    assert okapi["path"] == str(folder / "okapi.md") and okapi["title"] == "okapi.md" and okapi["format"] == "md"
+    assert okapi["path"] == str(folder / "okapi.md") and okapi["title"] == "okapi.md" and okapi["format"] == "markdown"
     assert api.get("/search", params={"q": "okapi", "format": "pdf"}).json()["hits"] == []
     (tmp_path / "more.jsonl").write_text(json.dumps({"id": "late", "text": "Der Kakapo ist ein flugunfähiger Papagei.",
                                                      "lang": "de"}) + "\n", encoding="utf-8")

@@ -115,12 +115,6 @@ class Guard:
 
 
 # -- response and body models (they make the OpenAPI schema) -------------------------------------------
-class Passage(BaseModel):
-    page: Optional[int] = None
-    start: Optional[int] = None
-    end: Optional[int] = None
-
-
 class HitOut(BaseModel):
     id: str
     score: float
@@ -243,7 +237,7 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
         expand: str = Query("none", description=f"none, auto, or a strategy: {', '.join(STRATEGIES)} (join with +)"),
         explain: bool = Query(False, description="1: each hit says why it ranks where it does"),
         path: Optional[str] = Query(None, description="only documents at or under this path"),
-        format: Optional[str] = Query(None, description="only documents of this format (md, txt, pdf, ...)"),
+        format: Optional[str] = Query(None, description="only documents of this format (text, markdown, pdf, docx, ...; md and txt are understood)"),
         budget: float = Query(3.0, gt=0, le=60, description="seconds the LLM may spend on an expansion"),
     ) -> dict[str, Any]:
         start = time.perf_counter()
@@ -259,13 +253,14 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
             meta = dict(doc.metadata) if doc else {}
             doc_path = meta.get("path") if isinstance(meta.get("path"), str) else None
             title = meta.get("title") if isinstance(meta.get("title"), str) else None
-            passage = getattr(h, "passage", None) or meta.get("passage")
+            passage = getattr(h, "place", None) or getattr(h, "passage", None)
             if passage is None and isinstance(meta.get("page"), int):
                 passage = {"page": meta["page"]}
             hits.append({"id": h.id, "score": h.score, "lang": h.lang, "path": doc_path,
                          "title": title or (os.path.basename(doc_path) if doc_path else None),
                          "format": document_format(meta), "snippet": h.snippet,
-                         "highlights": [list(r) for r in h.highlights], "passage": passage, "metadata": meta,
+                         "highlights": [list(r) for r in h.highlights], "passage": dict(passage) if passage else None,
+                         "metadata": meta,
                          "explanation": h.explanation if explain else None})
         expansions = [{"strategy": e.strategy, "lang": e.lang, "texts": list(e.texts), "cached": e.cached,
                        "complete": e.complete} for e in result.expansions]

@@ -13,6 +13,7 @@ another process holds it, the write fails with `WriterBusyError` (HTTP 409) and 
 
 from __future__ import annotations
 
+import inspect
 import os
 import threading
 import time
@@ -22,7 +23,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Se
 from .._core import IndexLockedError, InvalidInputError, XlqeError, normalize_lang
 from ..index import Document, Hit, Index, StoredDocument
 from ..search import MODES, SearchEngine
-from ..sources import Skipped, guess_language, iter_documents
+try:  # where folder sync keeps its readers (ingest/)
+    from ..ingest.sources import Skipped, guess_language, iter_documents
+except ImportError:  # pragma: no cover - before the ingest package
+    from ..sources import Skipped, guess_language, iter_documents  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
     from ..expansion import Expansion
@@ -33,7 +37,14 @@ WRITE_BATCH = 256
 # With a path or format filter the engine cannot apply itself, this many hits (at least) are ranked and
 # then filtered.
 FILTER_DEPTH = 200
-FORMAT_ALIASES = {"markdown": "md", "htm": "html", "text": "txt"}
+# Format names as the ingest metadata writes them; file suffixes and short names map onto them.
+FORMAT_ALIASES = {"md": "markdown", "txt": "text", "htm": "html", "xhtml": "html", "rst": "text", "org": "text"}
+SNIPPET_CHARS = 240
+
+
+def format_name(value: str) -> str:
+    value = value.lower().lstrip(".")
+    return FORMAT_ALIASES.get(value, value)
 
 
 class WriterBusyError(XlqeError):
@@ -59,12 +70,22 @@ def document_format(metadata: Mapping[str, Any]) -> Optional[str]:
     """A document's format: its "format" metadata, else its path's suffix (md, txt, pdf, ...)."""
     fmt = metadata.get("format")
     if isinstance(fmt, str) and fmt:
-        return FORMAT_ALIASES.get(fmt.lower(), fmt.lower())
+        return format_name(fmt)
     path = metadata.get("path")
     if isinstance(path, str):
-        suffix = os.path.splitext(path)[1].lower().lstrip(".")
-        return FORMAT_ALIASES.get(suffix, suffix) or None
+        return format_name(os.path.splitext(path)[1]) or None
     return None
+
+
+def _native_filter(path: Optional[str], fmt: Optional[str]) -> Any:
+    """The engine's own filter (applied to every list before fusion) when this build has one, else None."""
+    try:
+        from ..filters import Filter  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    if "where" not in inspect.signature(SearchEngine.search).parameters:
+        return None
+    return Filter(paths=[path] if path else (), formats=[format_name(fmt)] if fmt else ())
 
 
 def _under(path: Optional[str], prefix: str) -> bool:
@@ -152,30 +173,34 @@ class ResidentEngine:
                 if not e.complete:
                     warnings.append(f"the expansion into {e.lang or lang or 'the query language'} was cut short "
                                     f"by the time budget ({budget} s); the search used what was written by then")
-        filtered = bool(path or fmt)
+        where = _native_filter(path, fmt) if (path or fmt) else None
+        filtered = bool(path or fmt) and where is None
         size = len(engine.index)
         depth = min(size, max(FILTER_DEPTH, 20 * k)) if filtered else k
+        options: dict[str, Any] = {"where": where} if where is not None else {}
         found = engine.search(query, k=max(depth, k), mode=mode, lang=lang, langs=langs, explain=explain,  # type: ignore[arg-type]
-                              expansions=expansions)
+                              expansions=expansions, snippets=not filtered, snippet_chars=SNIPPET_CHARS, **options)
         warnings.extend(str(w) for w in getattr(found, "warnings", None) or ())
         hits = list(found)
         documents = {h.id: engine.index.get(h.id) for h in hits}
         if filtered:
-            fmt_norm = FORMAT_ALIASES.get(fmt.lower().lstrip("."), fmt.lower().lstrip(".")) if fmt else None
+            fmt_name = format_name(fmt) if fmt else None
 
             def keep(h: Hit) -> bool:
                 doc = documents.get(h.id)
                 meta = doc.metadata if doc else {}
                 if path and not _under(meta.get("path") if isinstance(meta.get("path"), str) else None, path):
                     return False
-                return not fmt_norm or document_format(meta) == fmt_norm
+                return not fmt_name or document_format(meta) == fmt_name
 
             hits = [h for h in hits if keep(h)]
             if len(hits) < k and depth < size:
                 warnings.append(f"the path/format filter was applied to the best {depth} of {size} documents")
         hits = hits[:k]
         documents = {h.id: documents[h.id] for h in hits}
-        hits = [self._with_snippet(engine, h, query, expansions) for h in hits]
+        if filtered:  # snippets only for the hits kept
+            hits = [engine.index._with_snippet(h, query, SNIPPET_CHARS) for h in hits]
+        hits = [self._with_expansion_snippet(engine, h, query, expansions) for h in hits]
         if explain:
             hits = [h if h.explanation is not None else
                     h._replace(explanation={"query_lang": lang, mode: {"rank": rank, "score": h.score, "weight": 1.0}})
@@ -183,11 +208,14 @@ class ResidentEngine:
         return SearchResult(query, lang, mode, k, hits, documents, expansions, warnings, engine.index.generation)
 
     @staticmethod
-    def _with_snippet(engine: SearchEngine, hit: Hit, query: str, expansions: Sequence["Expansion"]) -> Hit:
-        # The expansions written in the document's language highlight its own words too: a German query
-        # then marks the Chinese passage it was translated into, not only shared names and numbers.
+    def _with_expansion_snippet(engine: SearchEngine, hit: Hit, query: str, expansions: Sequence["Expansion"]) -> Hit:
+        """The expansions written in the document's language highlight its own words too: a German query
+        then marks the Chinese words it was translated into, not only shared names and numbers."""
         own = [t for e in expansions if e.lang and e.lang == hit.lang for t in e.texts]
-        return engine.index._with_snippet(hit, " ".join([query, *own]), 240)
+        if not own:
+            return hit
+        found = engine.index._with_snippet(hit, " ".join([query, *own]), SNIPPET_CHARS)
+        return found if len(found.highlights) > len(hit.highlights) else hit
 
     def document(self, doc_id: str) -> Optional[StoredDocument]:
         return self.engine().index.get(doc_id)
