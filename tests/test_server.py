@@ -282,3 +282,38 @@ def test_page_in_headless_chromium(server: ServerProcess) -> None:
             assert external == []
         finally:
             browser.close()
+
+
+def test_a_failing_request_is_a_json_500_and_the_app_goes_on(tmp_path: Path) -> None:
+    """Whatever escapes a handler (an exception, or a BaseException such as a Rust panic surfaces as) is
+    answered as JSON without a traceback; the same app serves the next request."""
+    from xlqe_lite import Index
+    from xlqe_lite.search import SearchEngine
+    from xlqe_lite.server import ResidentEngine, ServerConfig, create_app
+
+    with Index.create(tmp_path / "ix") as ix:
+        ix.add("a", "Die Panthers gewannen.", lang="de")
+    app = create_app(ResidentEngine(SearchEngine(Index.open(tmp_path / "ix"))), ServerConfig())
+
+    class Panic(BaseException):
+        pass
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    @app.get("/panic")
+    def panic() -> None:
+        raise Panic("rust panicked")
+
+    async def calls() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            return [await c.get("/boom"), await c.get("/panic"), await c.get("/search", params={"q": "Panthers"})]
+
+    import asyncio
+
+    boom_r, panic_r, ok = asyncio.run(calls())
+    for r in (boom_r, panic_r):
+        assert _error(r, 500, "internal_error") and "secret" not in r.text and "rust" not in r.text
+    assert ok.status_code == 200 and ok.json()["hits"][0]["id"] == "a" and ok.json()["query"]["mode"] == "bm25"

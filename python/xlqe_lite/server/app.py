@@ -13,6 +13,7 @@ Plain `def` endpoints run in FastAPI's thread pool, so many searches run at once
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
@@ -72,7 +73,7 @@ class Guard:
         if refusal is not None:
             await refusal(scope, receive, send)
             return
-        limit, seen = self.config.max_body_bytes, 0
+        limit, seen, started = self.config.max_body_bytes, 0, False
 
         async def limited() -> Message:
             nonlocal seen
@@ -83,7 +84,20 @@ class Guard:
                     raise ApiError(413, "too_large", f"the request body is larger than {limit} bytes")
             return message
 
-        await self.app(scope, limited, send)
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracked)
+        except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            raise
+        except BaseException:  # anything the app's handlers did not answer, a Rust panic included
+            log.exception("internal error on %s %s", scope["method"], path)
+            if not started:
+                await _error(500, "internal_error", "the server failed on this request; its log has the details")(
+                    scope, receive, send)
 
     def _refusal(self, headers: dict[str, str], path: str, method: str) -> Optional[JSONResponse]:
         config = self.config
@@ -218,14 +232,11 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
         log.exception("engine error on %s", request.url.path)
         return _error(500, "engine_error", f"{type(exc).__name__}: {exc}")
 
-    @app.exception_handler(Exception)
-    async def crashed(request: Request, exc: Exception) -> JSONResponse:
-        from ..models import ModelError
+    from ..models import ModelError
 
-        if isinstance(exc, ModelError):
-            return _error(503, "model_unavailable", str(exc))
-        log.exception("internal error on %s %s", request.method, request.url.path)
-        return _error(500, "internal_error", "the server failed on this request; its log has the details")
+    @app.exception_handler(ModelError)
+    async def model_error(request: Request, exc: ModelError) -> JSONResponse:
+        return _error(503, "model_unavailable", str(exc))
 
     @app.get("/search", response_model=SearchOut, summary="Search the index")
     def search(
