@@ -99,16 +99,21 @@ def main() -> int:
     del engine
 
     with ServerProcess(index, "--no-llm") as server:
+        took: list[float] = []
+
         def over_http(n: int, job):
             if job is None:
                 return httpx.Client(base_url=server.url, timeout=120)
             client, i = job
             r = client.get("/search", params={"q": queries[(n * 7 + i) % len(queries)], "k": 10, "mode": "hybrid"})
+            took.append(r.json()["took_ms"] if r.status_code == 200 else 0.0)
             return r.status_code == 200 and len(r.json()["hits"]) == 10
 
         run_parallel(1, 20, over_http)  # warm
+        took.clear()
         single_http, errs1, _ = run_parallel(1, min(args.queries, 300), over_http)
         print(f"server, 1 client:                {percentiles(single_http)}   errors {errs1}")
+        print(f"  of which inside the endpoint:  {percentiles(took)}")
         many_http, errs, wall = run_parallel(args.clients, args.queries, over_http)
         print(f"server, {args.clients} clients:              {percentiles(many_http)}   {len(many_http) / wall:6.1f} q/s  errors {errs}")
         alive = server.alive()

@@ -250,7 +250,7 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
         path: Optional[str] = Query(None, description="only documents at or under this path"),
         format: Optional[str] = Query(None, description="only documents of this format (text, markdown, pdf, docx, ...; md and txt are understood)"),
         budget: float = Query(3.0, gt=0, le=60, description="seconds the LLM may spend on an expansion"),
-    ) -> dict[str, Any]:
+    ) -> JSONResponse:
         start = time.perf_counter()
         if len(q) > config.max_query_chars:
             raise InvalidInputError(f"the query is {len(q)} characters long; the limit is {config.max_query_chars}")
@@ -275,10 +275,12 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
                          "explanation": h.explanation if explain else None})
         expansions = [{"strategy": e.strategy, "lang": e.lang, "texts": list(e.texts), "cached": e.cached,
                        "complete": e.complete} for e in result.expansions]
-        return {"query": {"q": q, "lang": result.query_lang, "mode": result.mode, "k": k, "langs": langs,
-                          "expand": expand, "path": path, "format": format, "expansions": expansions},
-                "hits": hits, "took_ms": round((time.perf_counter() - start) * 1000, 3),
-                "warnings": result.warnings, "generation": result.generation}
+        # Returned as a response, not a dict: FastAPI then skips re-validating it against SearchOut (which
+        # documents it in the OpenAPI schema) and its slow generic encoder; the values are plain JSON already.
+        return JSONResponse({"query": {"q": q, "lang": result.query_lang, "mode": result.mode, "k": k, "langs": langs,
+                                       "expand": expand, "path": path, "format": format, "expansions": expansions},
+                             "hits": hits, "took_ms": round((time.perf_counter() - start) * 1000, 3),
+                             "warnings": result.warnings, "generation": result.generation})
 
     @app.get("/documents/{doc_id:path}", summary="One stored document")
     def get_document(doc_id: str) -> dict[str, Any]:
