@@ -100,6 +100,7 @@ def main() -> int:
 
     with ServerProcess(index, "--no-llm") as server:
         took: list[float] = []
+        failures: list[str] = []
 
         def over_http(n: int, job):
             if job is None:
@@ -107,6 +108,8 @@ def main() -> int:
             client, i = job
             r = client.get("/search", params={"q": queries[(n * 7 + i) % len(queries)], "k": 10, "mode": "hybrid"})
             took.append(r.json()["took_ms"] if r.status_code == 200 else 0.0)
+            if r.status_code != 200:
+                failures.append(f"{r.status_code} {r.text[:300]}")
             return r.status_code == 200 and len(r.json()["hits"]) == 10
 
         run_parallel(1, 20, over_http)  # warm
@@ -117,6 +120,8 @@ def main() -> int:
         many_http, errs, wall = run_parallel(args.clients, args.queries, over_http)
         print(f"server, {args.clients} clients:              {percentiles(many_http)}   {len(many_http) / wall:6.1f} q/s  errors {errs}")
         alive = server.alive()
+        for failure in sorted(set(failures))[:5]:
+            print(f"  error: {failure}")
     ratio = statistics.median(single_http) / statistics.median(single)
     print(f"server/in-process p50, 1 client: {ratio:.2f}x   (server stayed up: {alive})")
     return 0 if errs == 0 and errs1 == 0 and alive else 1

@@ -136,6 +136,8 @@ class ResidentEngine:
         """Switches to the index's latest commit; returns whether the generation changed."""
         with self._refresh_lock:
             stamp = self._manifest_stamp()
+            if stamp == self._stamp:  # another request refreshed while this one waited
+                return False
             old = self._engine
             before = old.index.generation
             reload = getattr(old, "reload", None)
