@@ -279,6 +279,13 @@ def test_page_in_headless_chromium(server: ServerProcess) -> None:
             page.screenshot(path=str(ARTIFACTS / "server-page-zh.png"), full_page=False)
             page.keyboard.press("Escape")
             assert page.evaluate("document.activeElement.id") == "q"
+            # Arabic results run right to left, each on its own (dir="auto"), in a font that has the script.
+            page.select_option("#lang", "ar")
+            page.wait_for_function("() => { const a = [...document.querySelectorAll('article.hit')];"
+                                   " return a.length > 0 && a.every(x => x.lang === 'ar'); }")
+            assert page.evaluate("getComputedStyle(document.querySelector('article.hit .snippet')).direction") == "rtl"
+            assert page.evaluate("getComputedStyle(document.querySelector('#status')).direction") == "ltr"
+            page.screenshot(path=str(ARTIFACTS / "server-page-ar.png"), full_page=False)
             assert external == []
         finally:
             browser.close()
