@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xlqe-lite/cargo-target
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 CARGO_FUZZ_VERSION := 0.13.2
 
-.PHONY: setup fonts lock demo test test-rust test-python test-fuzz bench clean
+.PHONY: setup fonts browser lock demo test test-rust test-python test-fuzz bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,8 @@ FONT_FILES := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf /usr/share/fonts/t
 fonts:
 	@for f in $(FONT_FILES); do [ -f $$f ] && continue; \
 	  if command -v apt-get >/dev/null; then \
-	    $$([ "$$(id -u)" = 0 ] || echo sudo) apt-get install -y -q fonts-dejavu-core fonts-noto-core fonts-wqy-zenhei; \
+	    SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -q && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends fonts-dejavu-core fonts-noto-core fonts-wqy-zenhei; \
 	  else echo "missing $$f: install the DejaVu, Noto (Thai, Devanagari) and WenQuanYi Zen Hei fonts" >&2; exit 1; fi; break; done
 
 demo: setup
@@ -55,10 +56,18 @@ demo: setup
 	$(VENV)/bin/xlqe search .demo-index "How many points did the Panthers defense give up during the regular season?" --lang zh,th,de --expand auto --budget 10 --explain -k 3
 	$(VENV)/bin/xlqe check .demo-index
 
+# The page's test (tests/test_server.py) drives Debian's Chromium through Playwright: no browser download.
+# Noto CJK lets its screenshots show Chinese and Japanese. Skipped when both are there.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk; \
+	fi
+
 test-rust:
 	cargo test --manifest-path rust_core/Cargo.toml -q
 
-test-python: setup
+test-python: setup browser
 	$(PY) -m pytest -q tests python/xlqe_lite --doctest-modules
 
 # A short fuzz run of the analyzer, the segment loader and the query path (longer runs: run.sh SECONDS).

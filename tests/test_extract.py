@@ -125,6 +125,13 @@ def test_pdf_time_budget(tmp_path) -> None:
     assert len(extract(path, timeout=None).sections) == 200
 
 
+def test_markdown_time_budget(tmp_path) -> None:
+    path = tmp_path / "long.md"
+    path.write_text("# Heading\n\nSome *text* with [links](x) and `code`.\n\n- item\n- item\n\n" * 50_000,
+                    encoding="utf-8")
+    assert _reason(path, timeout=0.05) == "timeout"
+
+
 def test_pdf_story_wraps_and_reads_back(tmp_path) -> None:
     path = tmp_path / "story.pdf"
     paragraphs = [DE * 3, RU * 3]
@@ -288,6 +295,18 @@ def test_html_short_page_falls_back_to_body_text(tmp_path) -> None:
     assert result.text == "Ok." and result.title == "Tiny"
 
 
+def test_html_page_too_big_for_trafilatura_takes_the_body_text(tmp_path, monkeypatch) -> None:
+    from xlqe_lite.ingest import _html
+
+    monkeypatch.setattr(_html, "MAX_MAIN_TEXT_ELEMENTS", 100)
+    paragraphs = [f"Paragraph {i} of a very long page about the history of the river." for i in range(300)]
+    path = tmp_path / "long.html"
+    path.write_text(html_page("Long page", "A long page", paragraphs), encoding="utf-8")
+    result = extract(path)
+    assert result.title == "Long page" and all(p in result.text for p in paragraphs)
+    assert "Home" not in result.text and "UA-000000-1" not in result.text and "Cookie settings" not in result.text
+
+
 def test_rtf_text_title_and_escapes(tmp_path) -> None:
     path = tmp_path / "memo.rtf"
     write_rtf(path, "Memo über Москва", [DE, RU, ZH])
@@ -387,3 +406,38 @@ def test_detect_format_by_suffix_then_content(tmp_path) -> None:
     md = tmp_path / "x.MD"
     write_markdown(md, "Title", ["Body."])
     assert detect_format(md) == "markdown" and extract(md).title == "Title"
+
+
+# --- the isolated worker -------------------------------------------------------------------------------------
+
+def test_isolated_worker_reads_files_and_survives_kills_and_hangs(tmp_path) -> None:
+    import signal
+    import threading
+
+    from xlqe_lite.ingest.isolated import IsolatedExtractor
+
+    book = tmp_path / "book.epub"
+    write_epub(book, "A small book", [("One", [DE]), ("Two", [RU])])
+    slow = tmp_path / "long.rtf"  # 3 MB: striprtf reads it in one call of seconds, with no budget checks
+    write_rtf(slow, "Long", [DE] * 40_000)
+    with IsolatedExtractor(grace=0.0) as ex:
+        assert ex.extract(book) == extract(book)
+        with pytest.raises(ExtractionError) as info:
+            ex.extract(tmp_path / "missing.txt")
+        assert info.value.reason == "unreadable"
+        # A worker killed mid-file (as a crash in a C library would end it): that file fails, the next works.
+        pid = ex.pid
+        assert pid is not None
+        killer = threading.Timer(0.5, os.kill, (pid, signal.SIGKILL))
+        killer.start()
+        with pytest.raises(ExtractionError) as info:
+            ex.extract(slow, timeout=None)
+        killer.join()
+        assert info.value.reason == "damaged" and "died" in str(info.value)
+        assert ex.extract(book).title == "A small book" and ex.pid != pid
+        # Past the budget the worker is stopped from outside, whatever the library is doing.
+        pid = ex.pid
+        with pytest.raises(ExtractionError) as info:
+            ex.extract(slow, timeout=0.3)
+        assert info.value.reason == "timeout" and ex.pid is None
+        assert ex.extract(book).format == "epub" and ex.pid != pid

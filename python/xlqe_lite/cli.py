@@ -396,6 +396,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server.config import ServerConfig
+    from .server.runner import serve
+
+    config = ServerConfig.from_args(args.host, args.port, args.token_file)  # refuses a public address without a token
+    if not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest")):
+        raise IndexNotFoundError(f"index not found: {args.index_dir}")
+    return serve(args.index_dir, config, threads=args.threads, llm=args.llm, expansion=not args.no_llm)
+
+
 def _default_bench() -> Optional[str]:
     for candidate in (os.environ.get("XLQE_BENCH"), "../shared/bench"):
         if candidate and os.path.isdir(candidate):
@@ -552,6 +562,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-stem", action="store_true")
     p.add_argument("--no-stopwords", action="store_true")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="serve an index over a local HTTP API and a search page",
+                       description="Keeps the models loaded and answers GET /search, /documents/ID, /stats, /health, "
+                                   "POST /documents, DELETE /documents/ID and POST /index (writes take the writer "
+                                   "lock for one commit; 409 when another process holds it), with the page at / and "
+                                   "the OpenAPI schema at /openapi.json. Commits made by others are picked up "
+                                   "without a restart.")
+    p.add_argument("index_dir", metavar="INDEX_DIR")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs --token-file)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free port, printed on start)")
+    p.add_argument("--token-file", metavar="FILE",
+                   help="file holding a bearer token (>= 16 characters) that every API request must send")
+    p.add_argument("--threads", type=int, help="encoder and LLM threads (default: all cores)")
+    p.add_argument("--llm", metavar="MODEL", help="the expansion model (default gemma-3-270m) or a .gguf path")
+    p.add_argument("--no-llm", action="store_true", help="no query expansion (expand=... is refused)")
+    p.set_defaults(func=cmd_serve)
 
     try:
         from .models_cli import add_models_commands

@@ -3,5 +3,6 @@ Markdown, text) into text with its place in the file (`extract`), JSONL records 
 (`sources`), and keeping an index in step with folders (`sync`)."""
 
 from .extract import FORMATS, Extracted, ExtractionError, Section, detect_format, extract
+from .isolated import IsolatedExtractor
 
-__all__ = ["FORMATS", "Extracted", "ExtractionError", "Section", "detect_format", "extract"]
+__all__ = ["FORMATS", "Extracted", "ExtractionError", "IsolatedExtractor", "Section", "detect_format", "extract"]

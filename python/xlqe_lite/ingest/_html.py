@@ -12,6 +12,9 @@ _FURNITURE = ("//script", "//style", "//noscript", "//template", "//nav", "//*[@
               "//*[@hidden]", "//*[@aria-hidden='true']", "//header[not(ancestor::article or ancestor::main)]",
               "//footer[not(ancestor::article or ancestor::main)]", "//aside", "//form", "//svg", "//math",
               "//iframe", "//object", "//embed", "//canvas", "//select", "//button")
+# trafilatura's time grows faster than the page (measured on 2 busy cores: 15,000 elements 2.5 s, 60,000
+# 13 s, a 24 MB page of 360,000 elements 431 s and 0.97 GB). Larger pages take the linear body-text path.
+MAX_MAIN_TEXT_ELEMENTS = 50_000
 _BLOCK = frozenset("address article blockquote br dd div dl dt figcaption h1 h2 h3 h4 h5 h6 hr li main ol p pre "
                    "section table td th tr ul".split())
 
@@ -54,18 +57,21 @@ def first_heading(tree: Any) -> Optional[str]:
     return None
 
 
-def without_furniture(tree: Any) -> Any:
-    """A copy of `tree` without scripts, styles, navigation and the page's header and footer."""
-    tree = copy.deepcopy(tree)
+def without_furniture(tree: Any, copy_tree: bool = True) -> Any:
+    """`tree` (a copy, unless `copy_tree` is False) without scripts, styles, navigation and the page's header
+    and footer."""
+    if copy_tree:
+        tree = copy.deepcopy(tree)
     for node in tree.xpath(" | ".join(_FURNITURE)):
         if node.getparent() is not None:
             node.drop_tree()
     return tree
 
 
-def body_text(tree: Any) -> str:
-    """All the text of <body> in reading order, one line per block, without scripts, styles or navigation."""
-    tree = without_furniture(tree)
+def body_text(tree: Any, copy_tree: bool = True) -> str:
+    """All the text of <body> in reading order, one line per block, without scripts, styles or navigation.
+    With `copy_tree` False, `tree` itself is changed (no copy of a big page is made)."""
+    tree = without_furniture(tree, copy_tree)
     bodies = tree.xpath("//body")
     root = bodies[0] if bodies else tree
     for node in root.iter():
@@ -79,9 +85,15 @@ def body_text(tree: Any) -> str:
 
 
 def main_text(tree: Any) -> str:
-    """The main text of a web page: trafilatura's, or the body text when trafilatura finds none (short pages)."""
+    """The main text of a web page: trafilatura's, or the body text when trafilatura finds none (short pages)
+    or the page has more than MAX_MAIN_TEXT_ELEMENTS elements. `tree` may be changed."""
     import trafilatura
 
+    elements = 0
+    for _ in tree.iter():
+        elements += 1
+        if elements > MAX_MAIN_TEXT_ELEMENTS:
+            return body_text(tree, copy_tree=False)
     text = None
     try:
         text = trafilatura.extract(without_furniture(tree), output_format="txt", include_comments=False, include_tables=True,
@@ -89,10 +101,11 @@ def main_text(tree: Any) -> str:
     except Exception:  # trafilatura's heuristics failing on one page leave the fallback below
         text = None
     if not text or not text.strip():
-        text = body_text(tree)
+        text = body_text(tree, copy_tree=False)
     return text
 
 
 def extract_html(data: bytes) -> Extracted:
     tree = parse_html(data)
-    return assemble("html", html_title(tree), [(main_text(tree), None, None)])
+    title = html_title(tree)
+    return assemble("html", title, [(main_text(tree), None, None)])

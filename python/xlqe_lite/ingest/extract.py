@@ -6,8 +6,10 @@ project is Apache-2.0: nothing AGPL/GPL-only in the default install), speed and 
 
 - **PDF**: pypdfium2 (Apache-2.0 / BSD-3; PDFium itself BSD-3/Apache-2.0), Chromium's PDF engine as a
   self-contained wheel. Text per page (1-based page numbers), CJK and right-to-left text through the PDF's
-  ToUnicode maps, C++ speed (several times faster than pure-Python pdfminer/pypdf), one page in memory at a
-  time. Encrypted files fail with PDFium's password error; damaged ones are repaired or refused by PDFium.
+  ToUnicode maps, compiled C++ rather than pure Python, one page in memory at a time. Encrypted files fail
+  with PDFium's password error; damaged ones are repaired or refused by PDFium. Known limit, measured on
+  Chromium-printed PDFs (benchmarks/build_folder.py --verify): PDFium puts spaces inside Devanagari words,
+  repeats some Thai vowel marks and reverses parts of Arabic lines, so such PDFs are found less well.
   It runs in-process: the tests feed it truncated and corrupted files and the process survives. It is not
   thread-safe, so PDFs are read one at a time (a lock).
 - **DOCX**: python-docx (MIT), on lxml; body paragraphs and tables in order, a section per heading.
@@ -19,12 +21,15 @@ project is Apache-2.0: nothing AGPL/GPL-only in the default install), speed and 
 - **RTF**: striprtf (BSD-3), pure Python, linear in the file size.
 - **Markdown**: markdown-it-py (MIT, CommonMark) tokens rendered as plain text, a section per heading.
 - **Plain text**: BOMs, UTF-16 without a BOM, strict UTF-8, then charset-normalizer (MIT) for the rest
-  (Latin-1, cp1252, Shift-JIS, GBK, KOI8-R, ...); it samples the bytes, so guessing costs little on big files.
+  (Latin-1, cp1252, Shift-JIS, GB18030, KOI8-R, ...), which reads samples of the bytes rather than all.
 
 Bounds: a file larger than `max_bytes` is refused before it is opened; zip containers (DOCX, ODT, EPUB) are
 checked for member count, declared size and compression ratio before anything is decompressed, and read with
-caps (`_zip.py`); the `timeout` is checked between units of work (pages, chapters, blocks of paragraphs), so
-one unit's cost is bounded by the size limits rather than by the clock.
+caps (`_zip.py`); the `timeout` is checked between units of work (pages, chapters, blocks of paragraphs,
+256 KB pieces of Markdown), so one unit's cost is bounded by the size limits rather than by the clock. HTML
+pages of more than 50,000 elements skip trafilatura (whose time grows faster than the page). For hard
+bounds, `isolated.IsolatedExtractor` runs the same `extract` in a reused worker process that is killed past
+the budget, has its address space capped, and takes a library crash on itself.
 """
 
 from __future__ import annotations
@@ -190,7 +195,7 @@ def _extract(path: Path, max_bytes: int, deadline: Deadline) -> Extracted:
     if fmt == "markdown":
         from ._text import extract_markdown
 
-        return extract_markdown(data)
+        return extract_markdown(data, deadline)
     from ._text import extract_text
 
     return extract_text(data)
