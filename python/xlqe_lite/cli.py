@@ -73,11 +73,8 @@ def _open_for_sync(args: argparse.Namespace):
             print(f"xlqe: warning: {', '.join(ignored)} ignored: {args.index_dir} exists and keeps its settings"
                   + (f" (encoder {model})" if model else ""), file=sys.stderr)
         if model:
-            try:
-                encoder = _load_encoder(model, args.threads)
-            except BaseException:
-                index.close()
-                raise
+            # loaded only if something must be embedded: an unchanged folder costs no model load
+            encoder = lambda: _load_encoder(model, args.threads)  # noqa: E731
         return index, encoder
     vectors = None
     if not args.no_vectors:
@@ -193,6 +190,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest")):
         args.encoder = args.watch_encoder
     index, encoder = _open_for_sync(args)
+    if callable(encoder) and not hasattr(encoder, "encode"):
+        import functools
+
+        encoder = functools.cache(encoder)  # loaded once, by the first round that embeds
     progress = SyncProgress(quiet=args.quiet)
 
     def syncer() -> Syncer:

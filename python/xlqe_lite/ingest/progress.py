@@ -80,7 +80,7 @@ class SyncProgress(Events):
         if not self.warnings:
             return
         if self._bar is not None:
-            self._bar.console.print(f"xlqe: warning: {message}", markup=False, highlight=False)
+            self._bar.console.print(f"xlqe: warning: {message}", markup=False, highlight=False, soft_wrap=True)
         else:
             print(f"xlqe: warning: {message}", file=self.stream, flush=True)
 

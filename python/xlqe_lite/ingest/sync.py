@@ -179,7 +179,8 @@ def place_of(metadata: dict[str, Any], passage: int) -> dict[str, Any]:
 
 class Syncer:
     """Brings `index` in step with folders and files. `encoder` embeds new text when the index holds
-    vectors (None: a lexical-only index)."""
+    vectors (None: a lexical-only index); it may be a callable that loads it, called only when
+    something must be embedded or looked up in the cache (a sync with nothing new loads no model)."""
 
     def __init__(self, index: Index, encoder: Any = None, *, lang: Optional[str] = None, detect: bool = True,
                  max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT,
@@ -188,7 +189,8 @@ class Syncer:
                  embedding_cache: bool = True) -> None:
         if commit_every < 1 or commit_seconds <= 0 or batch_size < 1:
             raise InvalidInputError("commit_every and batch_size must be >= 1 and commit_seconds > 0")
-        self.index, self.encoder = index, encoder
+        self.index = index
+        self._encoder, self._load_encoder = (None, encoder) if callable(encoder) and not hasattr(encoder, "encode") else (encoder, None)
         self.lang = normalize_lang(lang) if lang else None
         self.detect, self.max_bytes, self.timeout = detect, max_bytes, timeout
         self.commit_every, self.commit_seconds = commit_every, commit_seconds
@@ -196,6 +198,7 @@ class Syncer:
         self.events = events or Events()
         self.use_cache = embedding_cache
         settings = index.vector_config or {}
+        self.has_vectors = encoder is not None
         if settings and encoder is None:
             raise InvalidInputError("this index holds vectors: syncing it needs its encoder")
         self.passage_tokens = int(settings.get("passage_tokens") or 0)
@@ -205,6 +208,12 @@ class Syncer:
         self._since_commit = 0
         self._last_commit = time.monotonic()
         self.report = SyncReport()
+
+    @property
+    def encoder(self) -> Any:
+        if self._encoder is None and self._load_encoder is not None:
+            self._encoder, self._load_encoder = self._load_encoder(), None
+        return self._encoder
 
     # -- the walk ---------------------------------------------------------------------------------
     def walk(self, paths: Iterable[str]) -> tuple[list[FileEntry], list[str], list[str]]:
@@ -419,7 +428,7 @@ class Syncer:
         if doc is None:
             return False
         vector = passages = None
-        if self.encoder is not None:
+        if self.has_vectors:
             cached = self._cached(doc.text)
             if cached is None:
                 return False
@@ -467,10 +476,10 @@ class Syncer:
         if not self._pending:
             return
         batch, self._pending, self._pending_chars = self._pending, [], 0
-        if self.encoder is not None:
+        if self.has_vectors:
             self._embed([p for p in batch if p.embed_text is not None])
         docs = [p.doc for p in batch]
-        if self.encoder is None:
+        if not self.has_vectors:
             self.index.add_many(docs)
         else:
             import numpy as np
