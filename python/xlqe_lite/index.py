@@ -231,8 +231,8 @@ class Index:
         """The texts' vectors and passage-window vectors, made as `xlqe index` makes them."""
         encoder = self._embedder(ids[0])
         settings = self._core.config["vectors"] or {}
-        return encoder.encode_documents(texts, int(settings.get("passage_tokens") or 0),  # type: ignore[call-overload]
-                                        int(settings.get("passage_stride") or 0))  # type: ignore[call-overload]
+        return encoder.encode_documents(texts, int(settings.get("passage_tokens") or 0),
+                                        int(settings.get("passage_stride") or 0))
 
     def add_many(
         self,
