@@ -51,10 +51,9 @@ def sample_index(tmp_path_factory: pytest.TempPathFactory, enc: Encoder) -> Path
     return path
 
 
-def answer(engine: SearchEngine, i: int, vectors: Any) -> list[tuple[str, float, Any]]:
-    """Search number `i`: the query, mode and options it stands for, as comparable tuples."""
+def answer(engine: SearchEngine, i: int, vectors: Any, mode: str = "hybrid") -> list[tuple[str, float, Any]]:
+    """Search number `i`: the query and options it stands for, as comparable tuples."""
     q = i % len(QUERIES)
-    mode = ("hybrid", "hybrid", "dense", "bm25")[i % 4]
     hits = engine.search(QUERIES[q], k=10, mode=mode, snippets=True, query_vector=vectors[q],
                          langs=["de", "en"] if i % 7 == 0 else None)
     return [(h.id, h.score, h.snippet) for h in hits]
@@ -64,24 +63,28 @@ def test_eight_threads_share_one_engine(sample_index: Path, enc: Encoder) -> Non
     engine = SearchEngine(Index.open(sample_index), enc)
     assert engine.index.passage_count > 0 and engine.index.vector_count == DOCS
     vectors = enc.encode_queries(QUERIES)
-    alone = {i: answer(engine, i, vectors) for i in range(4 * 7 * len(QUERIES))}
-    assert sum(map(bool, alone.values())) > len(alone) * 3 // 4, "most searches find something"
-    errors: list[BaseException] = []
-    wrong: list[int] = []
+    for mode, searches in (("hybrid", SEARCHES), ("dense", SEARCHES // 10), ("bm25", SEARCHES // 10)):
+        alone = {i: answer(engine, i, vectors, mode) for i in range(7 * len(QUERIES))}
+        # Dense ranks every document; BM25 on 36 documents meets few of these queries' words.
+        found = sum(map(bool, alone.values()))
+        assert found == len(alone) if mode != "bm25" else found >= len(alone) // 10, (mode, found)
+        errors: list[BaseException] = []
+        wrong: list[int] = []
 
-    def work(t: int) -> None:
-        for n in range(SEARCHES):
-            i = (t * 131 + n) % len(alone)
-            try:
-                if answer(engine, i, vectors) != alone[i]:
-                    wrong.append(i)
-            except Exception as e:  # counted, not raised: the test reports how many failed
-                errors.append(e)
+        def work(t: int) -> None:
+            for n in range(searches):
+                i = (t * 131 + n) % len(alone)
+                try:
+                    if answer(engine, i, vectors, mode) != alone[i]:
+                        wrong.append(i)
+                except Exception as e:  # counted, not raised: the test reports how many failed
+                    errors.append(e)
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        list(pool.map(work, range(THREADS)))
-    assert not errors, f"{len(errors)} of {THREADS * SEARCHES} searches failed, e.g. {errors[0]!r}"
-    assert not wrong, f"{len(wrong)} searches answered differently from the single thread"
+        with ThreadPoolExecutor(THREADS) as pool:
+            list(pool.map(work, range(THREADS)))
+        total = THREADS * searches
+        assert not errors, f"{mode}: {len(errors)} of {total} searches failed, e.g. {errors[0]!r}"
+        assert not wrong, f"{mode}: {len(wrong)} of {total} searches answered differently from the single thread"
     # Queries embedded by each thread: the shared encoder and index together.
     with ThreadPoolExecutor(THREADS) as pool:
         found = list(pool.map(lambda q: engine.search(q, k=3)[0].id, QUERIES[:THREADS]))
@@ -125,7 +128,7 @@ def test_reload_picks_up_a_commit_from_another_process_while_threads_search(tmp_
             except Exception as e:
                 errors.append(e)
 
-    threads = [threading.Thread(target=search_until_stopped) for _ in range(4)]
+    threads = [threading.Thread(target=search_until_stopped) for _ in range(2)]
     for t in threads:
         t.start()
     try:
