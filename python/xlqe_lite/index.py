@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
 
@@ -22,6 +23,7 @@ from . import _core
 if TYPE_CHECKING:
     import numpy as np
 
+    from .encoder import Encoder
     from .filters import Filter
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -106,6 +108,9 @@ class Index:
 
     def __init__(self, core: _core.LexicalIndex) -> None:
         self._core = core
+        # The encoder named in the vector settings, loaded on the first add that needs it.
+        self._encoder: Optional["Encoder"] = None
+        self._encoder_lock = threading.Lock()
 
     @classmethod
     def create(
@@ -193,10 +198,45 @@ class Index:
         vector: Optional["np.ndarray"] = None,
         passages: Optional["np.ndarray"] = None,
     ) -> int:
-        """Adds a document (replacing one with the same id), with its vector if the index holds vectors
-        and its passages' vectors (n × dims; see `Encoder.encode_documents`); returns its stable key."""
+        """Adds a document (replacing one with the same id); returns its stable key.
+
+        On an index with vectors, `vector` is the document's vector and `passages` its passage windows'
+        vectors (n × dims; see `Encoder.encode_documents`). Without them the text is embedded with the
+        encoder the vector settings name ("model"; loaded once, on first need); an index that names
+        none refuses the document with InvalidInputError, as a document without a vector would be
+        invisible to dense search."""
+        if vector is None and passages is None and self._core.config["vectors"]:
+            vectors, windows = self._embed_documents([text], [id])
+            vector, passages = vectors[0], (windows[0] if len(windows[0]) else None)
         return self._core.add(id, text, lang, _metadata_json(metadata), _as_vector(vector),
                               None if passages is None else _as_matrix(passages))
+
+    def _embedder(self, first_id: str) -> "Encoder":
+        """The encoder of the vector settings, loaded once; InvalidInputError when they name none."""
+        settings = self._core.config["vectors"] or {}
+        name = settings.get("model")
+        if not name:
+            raise _core.InvalidInputError(
+                f"document {first_id!r} has no vector, and this index holds {settings.get('dims')}-dimensional "
+                "vectors without naming the encoder that made them: pass vector= (and passages=), or create "
+                "the index with vectors={..., 'model': NAME} so that the index embeds texts itself")
+        with self._encoder_lock:
+            if self._encoder is None:
+                from .encoder import Encoder
+
+                encoder = Encoder.load(str(name), threads=os.cpu_count() or 1)
+                if encoder.dim != settings.get("dims"):
+                    raise _core.InvalidInputError(f"encoder {name} makes {encoder.dim}-dimensional vectors; "
+                                                  f"the index holds {settings.get('dims')}-dimensional ones")
+                self._encoder = encoder
+            return self._encoder
+
+    def _embed_documents(self, texts: list[str], ids: list[str]) -> tuple[Any, list[Any]]:
+        """The texts' vectors and passage-window vectors, made as `xlqe index` makes them."""
+        encoder = self._embedder(ids[0])
+        settings = self._core.config["vectors"] or {}
+        return encoder.encode_documents(texts, int(settings.get("passage_tokens") or 0),
+                                        int(settings.get("passage_stride") or 0))
 
     def add_many(
         self,
@@ -208,14 +248,25 @@ class Index:
     ) -> int:
         """Adds documents given as `Document`s or mappings with "id", "text" and optional "lang" and
         "metadata"; row i of `vectors` (n × dims) is document i's vector, and `passages[i]` (m_i × dims,
-        or None) its passages' vectors. Returns how many were added."""
+        or None) its passages' vectors. Without `vectors`, an index with vectors embeds the texts (see
+        `add`). Returns how many were added."""
         matrix = None if vectors is None else _as_matrix(vectors)
+        if matrix is None and passages is not None:
+            raise _core.InvalidInputError("passage vectors need the documents' own vectors too")
+        embed = matrix is None and bool(self._core.config["vectors"])
         if passages is not None and matrix is not None and len(passages) != len(matrix):
             raise _core.InvalidInputError(f"{len(matrix)} vectors but passages for {len(passages)} documents")
         added = 0
         batch: list[tuple[str, str, Optional[str], Optional[str]]] = []
 
         def flush() -> int:
+            if embed:
+                own, windows = self._embed_documents([d[1] for d in batch], [d[0] for d in batch])
+                import numpy as np
+
+                flat = np.concatenate(windows) if any(len(w) for w in windows) else None
+                counts = [len(w) for w in windows] if flat is not None else None
+                return len(self._core.add_many(batch, own, flat, counts))
             rows = None if matrix is None else matrix[added : added + len(batch)]
             if rows is not None and len(rows) != len(batch):
                 raise _core.InvalidInputError(f"more documents than vectors ({len(matrix)})")  # type: ignore[arg-type]

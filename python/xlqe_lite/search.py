@@ -97,6 +97,12 @@ class SearchEngine:
             encoder = Encoder.load(name, threads=threads or os.cpu_count() or 1)
         return cls(index, encoder, fusion, expander)
 
+    def reload(self) -> bool:
+        """Switches to the index's latest commit (its documents, vectors and passage windows); returns
+        whether there was a newer one. Safe while other threads search: each of the index's calls sees
+        one commit whole, though a hybrid search that runs across the switch may fuse lists of both."""
+        return self.index.reload()
+
     @property
     def has_dense(self) -> bool:
         return self.encoder is not None and self.index.vector_count > 0

@@ -222,20 +222,31 @@ impl Index {
 
     /// For a reader: picks up the latest commit. Returns whether anything changed.
     pub fn reload(&mut self) -> Result<bool> {
+        match self.reopened()? {
+            Some(fresh) => {
+                *self = fresh;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// For a reader: the latest commit opened as a new reader (with this handle's search settings), or
+    /// None when this one already shows it (and for a writer, whose view is always the newest). Leaves
+    /// `self` untouched, so searches may go on while the new state loads, and swap to it after.
+    pub fn reopened(&self) -> Result<Option<Index>> {
         if self.lock.is_some() {
-            return Ok(false); // a writer's view is always the newest
+            return Ok(None);
         }
         let current = storage::read_manifest(&self.dir)?;
         if current.generation == self.manifest.generation {
-            return Ok(false);
+            return Ok(None);
         }
-        let (manifest, base, (vectors, passages)) = Self::load_committed(&self.dir, false)?;
-        self.manifest = manifest;
-        self.base = base;
-        self.vectors = vectors;
-        self.passages = passages;
-        self.reset_to_base();
-        Ok(true)
+        let mut fresh = Index::open(&self.dir, false)?;
+        if let (Some(mine), Some(theirs)) = (&self.vectors, fresh.vectors.as_mut()) {
+            theirs.set_expansion_search(mine.config().expansion_search)?;
+        }
+        Ok(Some(fresh))
     }
 
     pub fn path(&self) -> &Path {

@@ -340,9 +340,19 @@ impl PyLexicalIndex {
         py.detach(|| self.with_mut(|ix| ix.rollback()))
     }
 
-    /// Picks up the latest commit (readers); returns whether anything changed.
+    /// Picks up the latest commit (readers); returns whether anything changed. The new state loads
+    /// while other threads go on searching the old one; the swap itself waits only for the searches
+    /// running at that moment.
     fn reload(&self, py: Python<'_>) -> PyResult<bool> {
-        py.detach(|| self.with_mut(|ix| ix.reload()))
+        py.detach(|| {
+            let Some(fresh) = self.with(|ix| ix.reopened())? else { return Ok(false) };
+            let mut guard = self.inner.write().map_err(|_| XlqeError::new_err("index lock poisoned"))?;
+            let index = guard.as_mut().ok_or_else(|| InvalidInputError::new_err("the index is closed"))?;
+            if fresh.generation() > index.generation() {
+                *index = fresh; // a concurrent reload may have swapped in this commit, or a later one
+            }
+            Ok(true)
+        })
     }
 
     /// Releases the index (and a writer's lock). Uncommitted changes are dropped.

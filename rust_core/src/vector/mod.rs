@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use usearch::ffi::{IndexOptions, MetricKind, ScalarKind};
@@ -151,18 +152,76 @@ fn usearch_err(context: &str, e: impl std::fmt::Display) -> Error {
     Error::Vector(format!("{context}: {e}"))
 }
 
+/// How many searches may run in one vector index at once. usearch gives each running search one of a
+/// fixed set of per-thread contexts (scratch space for the graph walk) and fails a search that finds
+/// none free ("Reserve capacity ahead of searches!"); it reserves as many as the machine has cores
+/// unless told otherwise. The index reserves this many and lets no more searches in at once (see
+/// [`SearchSlots`]), so any number of threads may search it: beyond this many they wait their turn,
+/// which costs nothing on a machine with fewer cores than that.
+fn search_contexts() -> usize {
+    std::thread::available_parallelism().map_or(4, |n| n.get()).clamp(4, 64)
+}
+
+/// A counting semaphore over usearch's search contexts: a search holds a slot while it runs in
+/// usearch, so usearch always finds a context free.
+struct SearchSlots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+struct Slot<'a>(&'a SearchSlots);
+
+impl SearchSlots {
+    fn new(n: usize) -> Self {
+        SearchSlots { free: Mutex::new(n), freed: Condvar::new() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, usize> {
+        // The counter is consistent whatever a panicking holder did: take it back.
+        self.free.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn take(&self) -> Slot<'_> {
+        let mut free = self.lock();
+        while *free == 0 {
+            free = self.freed.wait(free).unwrap_or_else(PoisonError::into_inner);
+        }
+        *free -= 1;
+        Slot(self)
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        *self.0.lock() += 1;
+        self.0.freed.notify_one();
+    }
+}
+
 pub struct VectorIndex {
     config: VectorConfig,
     index: usearch::Index,
     /// A memory-mapped index is read-only.
     read_only: bool,
+    /// usearch's search contexts reserved for this index, and the slots handing them out.
+    slots: SearchSlots,
 }
 
 impl VectorIndex {
     pub fn new(config: VectorConfig) -> Result<Self> {
         config.validate()?;
         let index = usearch::Index::new(&config.options()).map_err(|e| usearch_err("creating the vector index", e))?;
-        Ok(VectorIndex { config, index, read_only: false })
+        let vi = VectorIndex { config, index, read_only: false, slots: SearchSlots::new(search_contexts()) };
+        vi.reserve_search_contexts()?;
+        Ok(vi)
+    }
+
+    /// Makes usearch hold one search context per slot (after creating, loading or mapping: those set
+    /// its own default). Growing the capacity later keeps them (usearch never lowers the count).
+    fn reserve_search_contexts(&self) -> Result<()> {
+        self.index
+            .reserve_capacity_and_threads(self.index.capacity(), search_contexts())
+            .map_err(|e| usearch_err("reserving search contexts", e))
     }
 
     /// Opens a committed vector file after checking its size and checksum (usearch itself trusts its
@@ -192,6 +251,7 @@ impl VectorIndex {
             vi.read_only = true;
         }
         vi.index.change_expansion_search(config.expansion_search);
+        vi.reserve_search_contexts()?;
         if vi.index.size() as u64 != count {
             return Err(Error::corrupt(&path, "vector count differs from the manifest"));
         }
@@ -267,6 +327,7 @@ impl VectorIndex {
         if n == 0 || k == 0 {
             return Ok(Vec::new());
         }
+        let _slot = self.slots.take(); // held until usearch has returned its context
         let matches = if n < self.config.exact_below {
             // Exact: rank everything, then filter; at this size that is cheaper than the graph walk.
             self.index.exact_search(query, n).map_err(|e| usearch_err("searching vectors", e))?
