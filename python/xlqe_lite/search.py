@@ -22,10 +22,19 @@ from .sources import QUERY_LANGUAGES, guess_language
 
 if TYPE_CHECKING:
     from .encoder import Encoder
-    from .expansion import Expander, Expansion
+    from .expansion import Expander, Expansion, Expansions
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES = ("hybrid", "bm25", "dense")
+
+
+class SearchResults(list[Hit]):
+    """The hits of one search (a list), with `warnings`: what went wrong without failing the search,
+    e.g. the query expansion's LLM worker died, so the hits are the un-expanded ones."""
+
+    def __init__(self, hits: Sequence[Hit] = (), warnings: Sequence[str] = ()) -> None:
+        super().__init__(hits)
+        self.warnings: list[str] = list(warnings)
 
 
 @dataclass(frozen=True)
@@ -122,7 +131,7 @@ class SearchEngine:
 
     def expand(self, query: str, *, strategy: str = "auto", lang: Optional[str] = None,
                langs: Optional[Sequence[str]] = None, max_langs: Optional[int] = None,
-               budget: Optional[float] = None, shots: str = "auto", on_step: Any = None) -> list["Expansion"]:
+               budget: Optional[float] = None, shots: str = "auto", on_step: Any = None) -> "Expansions":
         """Runs the engine's expander for `query` into the index's languages (see `search(expand=...)`)."""
         if self.expander is None:
             raise InvalidInputError("query expansion needs a language model: create the engine with "
@@ -147,14 +156,15 @@ class SearchEngine:
         expand: Optional[str] = None,
         expansions: Optional[Sequence["Expansion"]] = None,
         budget: Optional[float] = None,
-    ) -> list[Hit]:
+    ) -> SearchResults:
         """The `k` best documents for `query`. `lang` is the query's language (detected when not given
         and the detector is confident); `langs` restricts the documents' languages. `query_vector`, when
         given, is used instead of embedding the query (callers that batch or cache embeddings).
 
         `expand` ("auto" or a strategy; None or "none": no expansion) has the engine's expander rewrite
         the query into the index's languages first, within `budget` seconds; `expansions` passes ones
-        made earlier instead."""
+        made earlier instead. The result's `warnings` says when the expansion failed (the hits are then
+        those of the query alone)."""
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {', '.join(MODES)}")
         if mode != "bm25" and not self.has_dense:
@@ -196,7 +206,7 @@ class SearchEngine:
                                                    for lang, texts in wrote.items()}
         if snippets:
             hits = [self.index._with_snippet(h, query, snippet_chars) for h in hits]
-        return hits
+        return SearchResults(hits, getattr(expansions, "warnings", ()))
 
     def _embed(self, query: str) -> Any:
         assert self.encoder is not None
