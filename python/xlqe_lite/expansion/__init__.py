@@ -135,7 +135,8 @@ class Expander:
         isolate=False, the `LanguageModel` loaded in this process."""
         if self._model is None:
             if self.isolate:
-                self._model = WorkerModel(self.path, threads=self.threads, n_ctx=self.n_ctx, instruct=self._instruct)
+                self._model = WorkerModel.shared(self.path, threads=self.threads, n_ctx=self.n_ctx,
+                                                 instruct=self._instruct)
             else:
                 from ..llm import LanguageModel
 

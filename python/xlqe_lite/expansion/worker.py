@@ -52,6 +52,7 @@ _HEADER = struct.Struct("<I")
 # What the child runs (not `-m`, which would import this module twice).
 _CHILD = "from xlqe_lite.expansion.worker import main; main()"
 _LIVE: "weakref.WeakSet[WorkerModel]" = weakref.WeakSet()
+_SHARED: "weakref.WeakValueDictionary[tuple[str, int, int, Optional[bool]], WorkerModel]" = weakref.WeakValueDictionary()
 
 
 class WorkerFailed(XlqeError):
@@ -122,6 +123,18 @@ class WorkerModel:
         self.busy = False  # a request is with the worker
         _LIVE.add(self)
 
+    @classmethod
+    def shared(cls, path: str | os.PathLike[str], *, threads: Optional[int] = None, n_ctx: int = 1024,
+               instruct: Optional[bool] = None) -> "WorkerModel":
+        """One worker per model file and settings in this process, as long as someone holds it (as
+        `LanguageModel.load` keeps one model per process)."""
+        key = (str(Path(path).resolve()), threads or 0, n_ctx, instruct)
+        worker = _SHARED.get(key)
+        if worker is None:
+            worker = cls(path, threads=threads, n_ctx=n_ctx, instruct=instruct)
+            _SHARED[key] = worker
+        return worker
+
     @property
     def pid(self) -> Optional[int]:
         """The running worker's process id (None before the first call or after a failure)."""
@@ -136,6 +149,13 @@ class WorkerModel:
                       deadline: Optional[float] = None) -> list["Completion"]:
         """As `LanguageModel.complete_many` (batched decoding), in the worker."""
         return self._call("complete_many", deadline, list(prompts), max_tokens=max_tokens)
+
+    def ping(self) -> float:
+        """A round trip to the worker that does no work (started if needed): seconds it took."""
+        self.start()
+        t0 = time.perf_counter()
+        self._call("ping", time.monotonic() + self.load_timeout)
+        return time.perf_counter() - t0
 
     def start(self) -> None:
         """Starts the worker and loads its model now, if it is not running (else the next call does)."""
@@ -286,6 +306,9 @@ def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
         except EOFError:
             return
         deadline = None if left is None else time.monotonic() + left
+        if method == "ping":
+            _write(replies, ("ok", None))
+            continue
         try:
             value = getattr(model, method)(*args, deadline=deadline, **kwargs)
             reply: tuple[str, Any] = ("ok", value)
