@@ -175,7 +175,7 @@ def test_target_languages_are_decoded_together_and_keep_their_examples(gemma: Pa
     the next few-shot query reads only its own lines, even after a zero-shot query in between."""
     langs = ["de", "es", "ru", "zh", "th", "ar"]
     scripts = {"de": "Latn", "es": "Latn", "ru": "Cyrl", "zh": "Hani", "th": "Thai", "ar": "Arab"}
-    expander = Expander(cache=False)
+    expander = Expander(cache=False, isolate=False)  # in-process, to see the decoder's state
     model = expander.model
     first = "How many points did the Panthers defense give up in the regular season of that year?"
     out = expander.expand(first, strategy="translate", shots="few", query_lang="en", target_langs=langs)
@@ -196,7 +196,7 @@ def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) 
     slot is answered on its own, in its place."""
     from xlqe_lite.llm_batch import SLOT_TOKENS
 
-    expander = Expander(cache=False)
+    expander = Expander(cache=False, isolate=False)
     model = expander.model
     queries = ["Wo steht der älteste Leuchtturm der Welt und wann wurde er gebaut?", "Wer?"]
     langs = ["en", "fr", "ja", "hi"]
@@ -222,7 +222,7 @@ def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) 
 def test_a_failed_batch_is_answered_one_by_one(gemma: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from xlqe_lite.llm_batch import BatchDecoder
 
-    model = Expander(cache=False).model
+    model = Expander(cache=False, isolate=False).model
     prompts = [build_prompt("translate", "Where is the station?", "en", lang, "few") for lang in ("de", "es")]
     expected = [model.complete(p, max_tokens=48).text for p in prompts]
 
@@ -234,7 +234,7 @@ def test_a_failed_batch_is_answered_one_by_one(gemma: Path, monkeypatch: pytest.
 
 
 def test_time_budget_stops_generation_and_is_not_cached(expander: Expander) -> None:
-    expander.model  # load first: the budget is for generation
+    expander.load()  # start the worker first: the budget is for generation
     out = expander.expand("Describe the history of the Roman Empire in detail.", strategy="query2doc+translate",
                           shots="few", query_lang="en", target_langs=["de", "zh", "th"], budget=0.15)
     # A 96-token passage cannot be written in 0.15 s: it is cut, and the three translations never start.
@@ -365,9 +365,9 @@ def test_cli_search_expand_json(tmp_path: Path, gemma: Path) -> None:
     assert len(out["hits"]) == 3 and set(shown) == {"zh", "th"}
     assert all(set(item) == {"text", "used"} for items in shown.values() for item in items)
     proc = run_xlqe("search", str(index_dir), "hello", "--expand", "magic")
-    assert proc.returncode == 1 and "unknown expansion strategy" in proc.stderr
+    assert proc.returncode == 2 and "unknown expansion strategy" in proc.stderr
     proc = run_xlqe("search", str(index_dir), "hello", "--expand", "translate", "--llm", str(tmp_path / "none.gguf"))
-    assert proc.returncode == 1 and "no LLM" in proc.stderr
+    assert proc.returncode == 2 and "unknown LLM" in proc.stderr and "gemma-3-270m" in proc.stderr
 
 
 def test_cli_eval_with_expansion(tmp_path: Path, bench: Path, gemma: Path) -> None:

@@ -19,15 +19,136 @@ from .prompts import STRATEGIES
 BOLD, RESET = "\033[1m", "\033[0m"
 
 
-def _positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (a clear usage error otherwise)."""
+# ---------------------------------------------------------------- argument types: bad values fail at parse
+# time (exit 2, one line, before anything is opened or created).
+
+
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its messages
+    return parse
+
+
+def _seconds(text: str) -> float:
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (0 <= value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, not {text}")
     return value
+
+
+def _float_between(low: float, high: float):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (low <= value <= high):
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, not {text}")
+        return value
+
+    parse.__name__ = "float"
+    return parse
+
+
+def _lang_list(text: str) -> str:
+    """One --lang value (codes, comma-separated), each code checked."""
+    try:
+        for code in text.split(","):
+            if code.strip():
+                normalize_lang(code.strip())
+    except XlqeError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _lang(text: str) -> str:
+    try:
+        return normalize_lang(text)
+    except XlqeError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _index_dir(text: str) -> str:
+    """An index to read: the directory must exist (nothing is created for a search)."""
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"index not found: no directory {text!r} "
+                                         f"(create one with `xlqe index {text} PATH...`)")
+    return text
+
+
+def _existing_dir(text: str) -> str:
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"no directory {text!r}")
+    return text
+
+
+def _output_file(text: str) -> str:
+    """A file to write: its folder must exist, and it must not be a folder itself."""
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file")
+    parent = os.path.dirname(os.path.abspath(text))
+    if not os.path.isdir(parent):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: no directory {parent!r}")
+    return text
+
+
+def _llm(text: str) -> str:
+    """--llm: a name from the LLM manifest or the path of a GGUF file."""
+    from .llm_models import LLM_MANIFEST
+
+    if text in LLM_MANIFEST or os.path.isfile(text):
+        return text
+    raise argparse.ArgumentTypeError(f"unknown LLM {text!r}: not a file, and not one of the known models: "
+                                     f"{', '.join(LLM_MANIFEST)} (see `xlqe models list`)")
+
+
+def _encoder(text: str) -> str:
+    """--encoder: a name from the encoder manifest or the path of a model config file."""
+    from .models import MANIFEST
+
+    if text in MANIFEST or os.path.isfile(text):
+        return text
+    raise argparse.ArgumentTypeError(f"unknown encoder {text!r}: not a file, and not one of the known models: "
+                                     f"{', '.join(MANIFEST)} (see `xlqe models list`)")
+
+
+def _strategy(text: str) -> str:
+    if text not in ("auto", "none"):
+        from .expansion import parse_strategy
+
+        try:
+            parse_strategy(text)
+        except XlqeError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+class _Ambiguous(argparse.Action):
+    """--model used to mean the encoder for `index` and the LLM for `search`: it is refused with the
+    flags to use instead."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: Optional[str] = None) -> None:
+        raise argparse.ArgumentError(self, f"{option_string} is ambiguous here: use --llm for the expansion "
+                                           "model or --encoder for the embedding model")
+
+
+def _add_model_flags(p: argparse.ArgumentParser, encoder_help: str, encoder_default: Optional[str] = None) -> None:
+    p.add_argument("--encoder", type=_encoder, default=encoder_default, metavar="MODEL", help=encoder_help)
+    p.add_argument("--llm", type=_llm, metavar="MODEL",
+                   help="the expansion model: a name from `xlqe models list` (default gemma-3-270m) or a .gguf path")
+    p.add_argument("--model", action=_Ambiguous, help=argparse.SUPPRESS)
 
 
 def _langs(value: Optional[list[str]]) -> Optional[list[str]]:
@@ -231,6 +352,11 @@ def _expander(args: argparse.Namespace):
     return Expander(args.llm, threads=args.threads, budget=getattr(args, "budget", None))
 
 
+def _warn_unused_llm(args: argparse.Namespace, expand: Optional[str]) -> None:
+    if args.llm and not expand:
+        print("xlqe: warning: --llm is ignored without --expand", file=sys.stderr)
+
+
 def _print_expansions(expansions, stream=sys.stderr) -> None:
     for e in expansions:
         state = "cached" if e.cached else (f"{e.seconds:.2f}s" if e.complete else "cut by the time budget")
@@ -251,7 +377,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     from .search import SearchEngine
 
     expand = args.expand if args.expand and args.expand != "none" else None
-    engine = SearchEngine.open(args.index_dir, threads=args.threads, expander=_expander(args) if expand else None)
+    _warn_unused_llm(args, expand)
+    engine = SearchEngine.open(args.index_dir, model=args.encoder, threads=args.threads,
+                               expander=_expander(args) if expand else None)
     mode = args.mode
     if mode is None:
         mode = "hybrid" if engine.has_dense else "bm25"
@@ -262,6 +390,8 @@ def cmd_search(args: argparse.Namespace) -> int:
                                    max_langs=args.expand_langs, budget=args.budget, shots=args.shots,
                                    on_step=lambda note: progress.advance(1, note))
         progress.close()
+        for warning in expansions.warnings:
+            print(f"xlqe: warning: {warning}", file=sys.stderr)
         if args.explain and not args.json:
             _print_expansions(expansions)
     hits = engine.search(args.query, k=args.k, mode=mode, lang=args.query_lang, langs=_langs(args.lang), snippets=True,
@@ -280,7 +410,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if expansions is not None:
             rows = {"expansions": [{"strategy": e.strategy, "shots": e.shots, "lang": e.lang, "texts": list(e.texts),
                                     "cached": e.cached, "complete": e.complete, "seconds": round(e.seconds, 3)}
-                                   for e in expansions], "hits": rows}
+                                   for e in expansions], "warnings": expansions.warnings, "hits": rows}
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
@@ -337,6 +467,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bitext = BitextBench.load(args.bench, args.dataset, _langs(args.langs), args.max_queries)
         tasks, langs, all_qrels = bitext.tasks, None, bitext.qrels
     expand = args.expand if args.expand and args.expand != "none" else None
+    _warn_unused_llm(args, expand)
     expander = _expander(args) if expand else None
     if expander is not None and expander.cache is not None:
         from .evaluation import expansion_jobs, prefetch_expansions
@@ -429,23 +560,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", metavar="PATH", nargs="+")
     p.add_argument("--lang", help="language of all documents (ISO 639-1); default: the JSONL field, else detected")
     p.add_argument("--no-detect", action="store_true", help="do not detect languages (unknown stays unknown)")
-    p.add_argument("--max-bytes", type=_positive_int, default=100 * 1024 * 1024, help="skip files larger than this")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds one file's extraction may take (default 60)")
-    p.add_argument("--encoder", help="new index: the encoder for its vectors (default multilingual-e5-small)")
+    p.add_argument("--max-bytes", type=_int_at_least(1), default=100 * 1024 * 1024, help="skip files larger than this")
+    p.add_argument("--timeout", type=_seconds, default=60.0, help="seconds one file's extraction may take (default 60)")
+    p.add_argument("--encoder", type=_encoder, help="new index: the encoder for its vectors (default multilingual-e5-small)")
     p.add_argument("--no-vectors", action="store_true", help="new index: lexical search only, no encoder")
     p.add_argument("--no-passages", action="store_true",
                    help="new index: one vector per document, no passage windows (smaller, faster to build; "
                         "long documents are then matched as a whole, and only their first 512 tokens)")
-    p.add_argument("--threads", type=_positive_int, help="encoder threads (default: all cores)")
-    p.add_argument("--batch-size", type=_positive_int, default=256, help="documents embedded per batch (default 256)")
-    p.add_argument("--commit-every", type=_positive_int, default=500, metavar="N",
+    p.add_argument("--threads", type=_int_at_least(1), help="encoder threads (default: all cores)")
+    p.add_argument("--batch-size", type=_int_at_least(1), default=256, help="documents embedded per batch (default 256)")
+    p.add_argument("--commit-every", type=_int_at_least(1), default=500, metavar="N",
                    help="commit after every N documents (default 500)")
-    p.add_argument("--commit-seconds", type=float, default=60.0, metavar="T",
+    p.add_argument("--commit-seconds", type=_seconds, default=60.0, metavar="T",
                    help="and at least every T seconds (default 60)")
     p.add_argument("--quiet", action="store_true", help="no progress; a short summary")
     p.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
-    p.add_argument("--k1", type=float, help="BM25 k1, for a new index (default 1.2)")
-    p.add_argument("--b", type=float, help="BM25 b, for a new index (default 0.75)")
+    p.add_argument("--k1", type=_float_between(0.0, 100.0), help="BM25 k1, for a new index (default 1.2)")
+    p.add_argument("--b", type=_float_between(0.0, 1.0), help="BM25 b, for a new index (default 0.75)")
     p.add_argument("--no-stem", action="store_true", help="new index: no stemming")
     p.add_argument("--no-stopwords", action="store_true", help="new index: keep stop words")
     p.set_defaults(func=cmd_index)
@@ -470,37 +601,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("index_dir", metavar="INDEX_DIR")
     p.add_argument("paths", metavar="FOLDER", nargs="+")
     p.add_argument("--encoder", dest="watch_encoder", help="new index: the encoder for its vectors")
-    p.add_argument("--debounce", type=_positive_int, default=500, metavar="MS",
+    p.add_argument("--debounce", type=_int_at_least(1), default=500, metavar="MS",
                    help="wait until changes pause for this many milliseconds (default 500)")
-    p.add_argument("--max-bytes", type=_positive_int, default=100 * 1024 * 1024, help="skip files larger than this")
-    p.add_argument("--threads", type=_positive_int, help="encoder threads (default: all cores)")
-    p.add_argument("--commit-every", type=_positive_int, default=500, metavar="N")
+    p.add_argument("--max-bytes", type=_int_at_least(1), default=100 * 1024 * 1024, help="skip files larger than this")
+    p.add_argument("--threads", type=_int_at_least(1), help="encoder threads (default: all cores)")
+    p.add_argument("--commit-every", type=_int_at_least(1), default=500, metavar="N")
     p.add_argument("--commit-seconds", type=float, default=60.0, metavar="T")
     p.add_argument("--quiet", action="store_true", help="print only rounds that changed something")
     p.set_defaults(func=cmd_watch)
 
     p = sub.add_parser("search", help="search an index", description="Ranked hits with id, score, language and a snippet.")
-    p.add_argument("index_dir", metavar="INDEX_DIR")
+    p.add_argument("index_dir", metavar="INDEX_DIR", type=_index_dir)
     p.add_argument("query")
-    p.add_argument("-k", type=int, default=10, help="number of hits (default 10)")
-    p.add_argument("--lang", action="append", help="only documents in these languages (repeat or comma-separate)")
-    p.add_argument("--query-lang", help="the query's language (default: guessed among xlqe's and the index's languages)")
+    p.add_argument("-k", type=_int_at_least(1), default=10, help="number of hits (default 10)")
+    p.add_argument("--lang", action="append", type=_lang_list,
+                   help="only documents in these languages (repeat or comma-separate)")
+    p.add_argument("--query-lang", type=_lang,
+                   help="the query's language (default: guessed among xlqe's and the index's languages)")
     p.add_argument("--mode", choices=["hybrid", "bm25", "dense"],
                    help="hybrid (default when the index has vectors), bm25, or dense")
     p.add_argument("--explain", action="store_true", help="show each list's rank, score and weight per hit")
-    p.add_argument("--threads", type=int, help="encoder and LLM threads (default: all cores)")
-    p.add_argument("--expand", metavar="STRATEGY", default="none",
+    p.add_argument("--threads", type=_int_at_least(1), help="encoder and LLM threads (default: all cores)")
+    p.add_argument("--expand", metavar="STRATEGY", default="none", type=_strategy,
                    help="rewrite the query with the local LLM first: auto, none (default), or a strategy: "
                         f"{', '.join(STRATEGIES)} (join several with +)")
-    p.add_argument("--llm", "--model", dest="llm", metavar="MODEL",
-                   help="the expansion model: a name from `xlqe models list` (default gemma-3-270m) or a .gguf path")
-    p.add_argument("--budget", type=float, default=3.0, metavar="SECONDS",
+    _add_model_flags(p, "the query encoder (default: the one the index was built with)")
+    p.add_argument("--budget", type=_seconds, default=3.0, metavar="SECONDS",
                    help="time the LLM may take per query; the search uses what exists by then (default 3)")
     p.add_argument("--shots", default="auto", choices=["auto", "zero", "few"],
                    help="prompt form: auto (zero-shot for short queries, few-shot for long ones), zero or few")
-    p.add_argument("--expand-langs", type=int, default=3, metavar="N",
+    p.add_argument("--expand-langs", type=_int_at_least(1), default=3, metavar="N",
                    help="expand into at most N of the index's languages, most documents first (default 3)")
-    p.add_argument("--snippet-chars", type=int, default=160)
+    p.add_argument("--snippet-chars", type=_int_at_least(1), default=160, metavar="N",
+                   help="snippet length in characters (default 160)")
     p.add_argument("--json", action="store_true", help="print hits as JSON")
     p.add_argument("--path", action="append", metavar="PREFIX_OR_GLOB",
                    help="only files under this path prefix or matching this glob (relative to the indexed folder "
@@ -511,14 +644,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--before", metavar="DATE", help="only files modified before DATE")
     p.set_defaults(func=cmd_search)
 
-    p = sub.add_parser("check", help="verify an index", description="Verifies checksums, postings, lengths and ids; exit 0 when consistent.")
+    p = sub.add_parser("check", help="verify an index",
+                       description="Verifies checksums, postings, lengths and ids; exit 0 when consistent, 1 "
+                                   "with the problems (also for a missing index: the report says so).")
     p.add_argument("index_dir", metavar="INDEX_DIR")
     p.add_argument("--json", action="store_true", help='print {"ok", "documents", ...} as JSON')
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("analyze", help="show the terms a text is indexed as")
     p.add_argument("text")
-    p.add_argument("--lang", help="language of the text (enables stemming and stop words)")
+    p.add_argument("--lang", type=_lang, help="language of the text (enables stemming and stop words)")
     p.add_argument("--no-stem", action="store_true")
     p.add_argument("--no-stopwords", action="store_true")
     p.set_defaults(func=cmd_analyze)
@@ -528,7 +663,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "query language against it, write a TREC run file and print nDCG@10, "
                                    "Recall@100 and MRR@10 per pair and macro over cross/mono pairs, as the "
                                    "bench's evaluate.py computes them.")
-    p.add_argument("--bench", default=_default_bench(), required=_default_bench() is None,
+    p.add_argument("--bench", type=_existing_dir, default=_default_bench(), required=_default_bench() is None,
                    help="the bench directory (default: $XLQE_BENCH or ../shared/bench)")
     p.add_argument("--dataset", default="xquad", choices=["xquad", "tatoeba", "ntrex"],
                    help="xquad (paragraphs or sentences), or the tatoeba / ntrex bitext (each language <-> English)")
@@ -536,29 +671,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="bm25", choices=["bm25", "dense", "hybrid"])
     p.add_argument("--detect-query-lang", action="store_true",
                    help="detect each query's language instead of using the bench's (hybrid mode)")
-    p.add_argument("--encoder", default="multilingual-e5-small", help="encoder for dense modes (see `xlqe models list`)")
-    p.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="encoder and LLM threads")
-    p.add_argument("--expand", metavar="STRATEGY", default="none",
+    _add_model_flags(p, "encoder for dense modes (see `xlqe models list`)", "multilingual-e5-small")
+    p.add_argument("--threads", type=_int_at_least(1), default=os.cpu_count() or 1, help="encoder and LLM threads")
+    p.add_argument("--expand", metavar="STRATEGY", default="none", type=_strategy,
                    help="expand each query with the local LLM into the documents' language first: "
                         f"auto, none, {', '.join(STRATEGIES)} (join several with +)")
     p.add_argument("--shots", default="auto", choices=["auto", "zero", "few"], help="prompt form for --expand")
-    p.add_argument("--llm", "--model", dest="llm", metavar="MODEL",
-                   help="the expansion model: a name from `xlqe models list` (default gemma-3-270m) or a .gguf path")
-    p.add_argument("--sample", type=int, metavar="N",
+    p.add_argument("--sample", type=_int_at_least(1), metavar="N",
                    help="N queries per language spread evenly over the file (the same questions in every language)")
-    p.add_argument("--sample-offset", type=int, default=0, metavar="K",
+    p.add_argument("--sample-offset", type=_int_at_least(0), default=0, metavar="K",
                    help="start the --sample K queries in (different offsets give disjoint samples)")
-    p.add_argument("--langs", action="append", help="restrict query and document languages (comma-separated)")
+    p.add_argument("--langs", action="append", type=_lang_list,
+                   help="restrict query and document languages (comma-separated)")
     p.add_argument("--pairs", default="all", choices=["all", "cross", "mono"])
     p.add_argument("--pooled", action="store_true",
                    help="one mixed index of all languages, each query searched once (LAReQA-style); adds pooled metrics")
-    p.add_argument("--max-queries", type=int,
+    p.add_argument("--max-queries", type=_int_at_least(1),
                    help="first N queries with qrels per language; their qrels are written to OUT.run.qrels.tsv")
-    p.add_argument("--run", required=True, metavar="OUT.run", help="where to write the TREC run file")
-    p.add_argument("--json", metavar="OUT.json", help="also write the results as JSON")
+    p.add_argument("--run", required=True, type=_output_file, metavar="OUT.run", help="where to write the TREC run file")
+    p.add_argument("--json", type=_output_file, metavar="OUT.json", help="also write the results as JSON")
     p.add_argument("--quiet", action="store_true", help="only the aggregate rows")
-    p.add_argument("--k1", type=float, default=1.2)
-    p.add_argument("--b", type=float, default=0.75)
+    p.add_argument("--k1", type=_float_between(0, 100), default=1.2)
+    p.add_argument("--b", type=_float_between(0, 1), default=0.75)
     p.add_argument("--no-stem", action="store_true")
     p.add_argument("--no-stopwords", action="store_true")
     p.set_defaults(func=cmd_eval)
@@ -597,17 +731,28 @@ def _model_error() -> type:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs one command. Usage errors exit 2 (argparse); a failing command prints one `xlqe: error:`
+    line and exits 1; no traceback reaches the user (XLQE_DEBUG=1 shows them for unexpected errors)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except IndexNotFoundError as e:
         print(f"xlqe: error: {e} (create one with `xlqe index {getattr(args, 'index_dir', 'DIR')} PATH...`)", file=sys.stderr)
-    except (XlqeError, OSError, ValueError, _model_error()) as e:
+    except BrokenPipeError:
+        # The reader went away (`xlqe search ... | head`): stop quietly.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (XlqeError, OSError, ValueError, MemoryError, _model_error()) as e:
         print(f"xlqe: error: {e}", file=sys.stderr)
     except KeyboardInterrupt:
         print("xlqe: interrupted; nothing was committed", file=sys.stderr)
         return 130
+    except BaseException as e:  # a bug, or a panic in the Rust core (pyo3's PanicException is a BaseException)
+        if isinstance(e, SystemExit) or os.environ.get("XLQE_DEBUG"):
+            raise
+        print(f"xlqe: error: internal error ({type(e).__name__}: {e}); run again with XLQE_DEBUG=1 for details",
+              file=sys.stderr)
     return 1
 
 

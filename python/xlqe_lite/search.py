@@ -22,11 +22,20 @@ from .ingest.sources import QUERY_LANGUAGES, guess_language
 
 if TYPE_CHECKING:
     from .encoder import Encoder
-    from .expansion import Expander, Expansion
+    from .expansion import Expander, Expansion, Expansions
     from .filters import Filter
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES = ("hybrid", "bm25", "dense")
+
+
+class SearchResults(list[Hit]):
+    """The hits of one search (a list), with `warnings`: what went wrong without failing the search,
+    e.g. the query expansion's LLM worker died, so the hits are the un-expanded ones."""
+
+    def __init__(self, hits: Sequence[Hit] = (), warnings: Sequence[str] = ()) -> None:
+        super().__init__(hits)
+        self.warnings: list[str] = list(warnings)
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,7 @@ class SearchEngine:
 
     def expand(self, query: str, *, strategy: str = "auto", lang: Optional[str] = None,
                langs: Optional[Sequence[str]] = None, max_langs: Optional[int] = None,
-               budget: Optional[float] = None, shots: str = "auto", on_step: Any = None) -> list["Expansion"]:
+               budget: Optional[float] = None, shots: str = "auto", on_step: Any = None) -> "Expansions":
         """Runs the engine's expander for `query` into the index's languages (see `search(expand=...)`)."""
         if self.expander is None:
             raise InvalidInputError("query expansion needs a language model: create the engine with "
@@ -155,7 +164,7 @@ class SearchEngine:
         expansions: Optional[Sequence["Expansion"]] = None,
         budget: Optional[float] = None,
         where: Optional["Filter"] = None,
-    ) -> list[Hit]:
+    ) -> SearchResults:
         """The `k` best documents for `query`. `lang` is the query's language (detected when not given
         and the detector is confident); `langs` restricts the documents' languages. `query_vector`, when
         given, is used instead of embedding the query (callers that batch or cache embeddings).
@@ -163,7 +172,8 @@ class SearchEngine:
         `expand` ("auto" or a strategy; None or "none": no expansion) has the engine's expander rewrite
         the query into the index's languages first, within `budget` seconds; `expansions` passes ones
         made earlier instead. `where` (a `Filter`: path prefix or glob, format, modified after/before)
-        keeps only the documents it allows, in every list before fusion."""
+        keeps only the documents it allows, in every list before fusion. The result's `warnings` says when
+        the expansion failed (the hits are then those of the query alone)."""
         if mode not in MODES:
             raise InvalidInputError(f"mode must be one of {', '.join(MODES)}")
         if mode != "bm25" and not self.has_dense:
@@ -213,7 +223,7 @@ class SearchEngine:
                 hits = [self.index._with_passage_snippet(h, query, vector_used, snippet_chars) for h in hits]
             else:
                 hits = [self.index._with_snippet(h, query, snippet_chars) for h in hits]
-        return hits
+        return SearchResults(hits, getattr(expansions, "warnings", ()))
 
     def _embed(self, query: str) -> Any:
         assert self.encoder is not None

@@ -15,6 +15,10 @@ pseudo-document written in the target language), cot, rephrase; "a+b" runs both 
 (expansion_clean.py), deterministic, and cached on disk keyed by the model file's sha256 and every
 parameter (expansion_cache.py). A time budget caps the generation per query: whatever exists at the
 deadline is used, and nothing cut short is cached.
+
+The model runs in a worker process of its own (worker.py): if it crashes or hangs, `expand` returns
+what it has (cached expansions; nothing for the rest) and says why in its `warnings`, and the next call
+starts a new worker. `Expander(isolate=False)` runs the model in this process instead.
 """
 
 from __future__ import annotations
@@ -23,13 +27,14 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-from ._core import InvalidInputError, analyze, dominant_script, normalize_lang
-from .expansion_cache import ExpansionCache, cache_key
-from .expansion_clean import clean_output, in_language
-from .prompts import CROSS_LINGUAL, PROMPT_VERSION, STRATEGIES, Prompt, Shots, build_prompt
+from .._core import InvalidInputError, analyze, dominant_script, normalize_lang
+from ..expansion_cache import ExpansionCache, cache_key
+from ..expansion_clean import clean_output, in_language
+from ..prompts import CROSS_LINGUAL, PROMPT_VERSION, STRATEGIES, Prompt, Shots, build_prompt
+from .worker import WorkerFailed, WorkerModel
 
 if TYPE_CHECKING:
-    from .llm import LanguageModel
+    from ..llm import LanguageModel
 
 # Tokens each strategy may write: one line for translations and keywords, a short paragraph otherwise.
 MAX_TOKENS = {"keywords": 40, "translate": 48, "rephrase": 48, "query2doc": 96, "hyde": 96,
@@ -54,6 +59,15 @@ class Expansion:
     cached: bool
     seconds: float
     complete: bool = True
+
+
+class Expansions(list[Expansion]):
+    """The expansions of one query (a list), with `warnings`: why some could not be made, e.g. the LLM
+    worker died or hung (an empty list when all went well)."""
+
+    def __init__(self, items: Sequence[Expansion] = (), warnings: Sequence[str] = ()) -> None:
+        super().__init__(items)
+        self.warnings: list[str] = list(warnings)
 
 
 def query_length(query: str) -> int:
@@ -82,12 +96,14 @@ class Expander:
     `model`: a name from `xlqe models list` (default gemma-3-270m) or a path to any .gguf file;
     instruction-tuned models with a chat template get their template. `budget`: seconds of generation
     per query (None: no limit). `cache`: True (the default file), False, a path, or an ExpansionCache.
+    `isolate`: run the model in a worker process (the default; see worker.py) or, False, in this one.
     """
 
     def __init__(self, model: Optional[str] = None, *, threads: Optional[int] = None, n_ctx: int = 1024,
                  max_tokens: Optional[int] = None, budget: Optional[float] = None, hyde_samples: int = 3,
-                 cache: "bool | str | ExpansionCache" = True, instruct: Optional[bool] = None) -> None:
-        from .llm_models import DEFAULT_LLM, LLM_MANIFEST, resolve_llm
+                 cache: "bool | str | ExpansionCache" = True, instruct: Optional[bool] = None,
+                 isolate: bool = True) -> None:
+        from ..llm_models import DEFAULT_LLM, LLM_MANIFEST, resolve_llm
 
         self.path, manifest_instruct = resolve_llm(model)
         self.model_name = model or DEFAULT_LLM
@@ -107,18 +123,38 @@ class Expander:
         elif self.cache is not None:
             self.model_sha256 = self.cache.model_sha256(self.path)
         else:
-            from .models import sha256_file
+            from ..models import sha256_file
 
             self.model_sha256 = sha256_file(self.path)
-        self._model: Optional["LanguageModel"] = None
+        self.isolate = isolate
+        self._model: "Optional[LanguageModel | WorkerModel]" = None
 
     @property
-    def model(self) -> "LanguageModel":
+    def model(self) -> "LanguageModel | WorkerModel":
+        """The model: a `WorkerModel` (its process starts on the first generation) or, with
+        isolate=False, the `LanguageModel` loaded in this process."""
         if self._model is None:
-            from .llm import LanguageModel
+            if self.isolate:
+                self._model = WorkerModel.shared(self.path, threads=self.threads, n_ctx=self.n_ctx,
+                                                 instruct=self._instruct)
+            else:
+                from ..llm import LanguageModel
 
-            self._model = LanguageModel.load(self.path, threads=self.threads, n_ctx=self.n_ctx, instruct=self._instruct)
+                self._model = LanguageModel.load(self.path, threads=self.threads, n_ctx=self.n_ctx,
+                                                 instruct=self._instruct)
         return self._model
+
+    def load(self) -> None:
+        """Loads the model now (in the worker: starts it), so that a first query's budget is spent on
+        generation alone."""
+        model = self.model
+        if isinstance(model, WorkerModel):
+            model.start()
+
+    def close(self) -> None:
+        """Stops the worker process, if there is one (the next expansion starts it again)."""
+        if isinstance(self._model, WorkerModel):
+            self._model.close()
 
     def choose(self, query: str, strategy: str = "auto", shots: str = "auto") -> tuple[list[str], Shots]:
         """The strategies and the prompt form for a query: "auto" decides by the query's length."""
@@ -131,9 +167,11 @@ class Expander:
 
     def expand(self, query: str, *, strategy: str = "auto", query_lang: Optional[str] = None,
                target_langs: Optional[Sequence[str]] = None, shots: str = "auto", budget: Optional[float] = None,
-               on_step: Optional[Callable[[str], None]] = None) -> list[Expansion]:
+               on_step: Optional[Callable[[str], None]] = None) -> Expansions:
         """Expansions of `query`: for translating strategies one per target language other than the
-        query's, for the others one in the query's language. `budget` overrides the expander's."""
+        query's, for the others one in the query's language. `budget` overrides the expander's.
+        When the LLM worker dies or hangs, the expansions not made are empty and incomplete, and the
+        result's `warnings` says what happened."""
         query = " ".join(query.split())
         if not query:
             raise InvalidInputError("the query is empty")
@@ -144,17 +182,17 @@ class Expander:
         strategies, shots_used = self.choose(query, strategy, shots)
         budget = self.budget if budget is None else budget
         deadline = None if budget is None else time.monotonic() + budget
-        out: list[Expansion] = []
+        out = Expansions()
         for name in strategies:
             if name in CROSS_LINGUAL:
                 langs = [t for t in targets if t != query_lang]
                 if on_step and langs:
                     on_step(f"{name} → {', '.join(langs)}")
-                out += self._in_languages(query, name, shots_used, query_lang, langs, deadline)
+                out += self._in_languages(query, name, shots_used, query_lang, langs, deadline, out.warnings)
             else:
                 if on_step:
                     on_step(f"{name} → {query_lang or 'query language'}")
-                out.append(self._one(query, name, shots_used, query_lang, deadline))
+                out.append(self._one(query, name, shots_used, query_lang, deadline, out.warnings))
         return out
 
     def _key(self, query: str, strategy: str, shots: Shots, query_lang: Optional[str], lang: Optional[str]) -> str:
@@ -164,18 +202,23 @@ class Expander:
                          query_lang=query_lang, lang=lang)
 
     def _in_languages(self, query: str, strategy: str, shots: Shots, query_lang: Optional[str],
-                      langs: Sequence[str], deadline: Optional[float]) -> list[Expansion]:
-        """One expansion per target language; those not cached are generated together in one batch."""
+                      langs: Sequence[str], deadline: Optional[float], warnings: list[str]) -> list[Expansion]:
+        """One expansion per target language; those not cached are generated together in one batch. After
+        a worker failure (noted in `warnings`) only the cache is read, until the next query."""
         t0 = time.monotonic()
         keys = {lang: self._key(query, strategy, shots, query_lang, lang) for lang in langs}
         cached = {lang: self.cache.get(keys[lang]) if self.cache is not None else None for lang in langs}
         found = {lang: Expansion(strategy, shots, lang, tuple(texts), True, time.monotonic() - t0)
                  for lang, texts in cached.items() if texts is not None}
         missing = [lang for lang in langs if lang not in found]
-        if missing and (deadline is None or time.monotonic() < deadline):
+        if missing and not warnings and (deadline is None or time.monotonic() < deadline):
             prompts = [build_prompt(strategy, query, query_lang, lang, shots) for lang in missing]
-            done = self.model.complete_many(prompts, max_tokens=self.max_tokens or MAX_TOKENS[strategy],
-                                            deadline=deadline)
+            try:
+                done = self.model.complete_many(prompts, max_tokens=self.max_tokens or MAX_TOKENS[strategy],
+                                                deadline=deadline)
+            except WorkerFailed as e:
+                warnings.append(_warning(e))
+                done = []
             for lang, prompt, completion in zip(missing, prompts, done):
                 complete = completion.finish != "deadline"
                 text = self._cleaned(completion.text, query, prompt, strategy, query_lang, lang)
@@ -186,7 +229,7 @@ class Expander:
         return [found.get(lang) or Expansion(strategy, shots, lang, (), False, 0.0, complete=False) for lang in langs]
 
     def _one(self, query: str, strategy: str, shots: Shots, query_lang: Optional[str],
-             deadline: Optional[float]) -> Expansion:
+             deadline: Optional[float], warnings: list[str]) -> Expansion:
         """An expansion in the query's own language (several samples for HyDE)."""
         t0 = time.monotonic()
         samples = self.hyde_samples if strategy == "hyde" else 1
@@ -196,13 +239,17 @@ class Expander:
             texts = self.cache.get(key)
             if texts is not None:
                 return Expansion(strategy, shots, query_lang, tuple(texts), True, time.monotonic() - t0)
-        if deadline is not None and time.monotonic() >= deadline:
+        if warnings or (deadline is not None and time.monotonic() >= deadline):
             return Expansion(strategy, shots, query_lang, (), False, 0.0, complete=False)
         prompt = build_prompt(strategy, query, query_lang, query_lang or "en", shots)
         texts, complete = [], True
         for sample in range(samples):
-            done = self.model.complete(prompt, max_tokens=max_tokens, deadline=deadline,
-                                       temperature=0.0 if sample == 0 else 0.7, seed=sample)
+            try:
+                done = self.model.complete(prompt, max_tokens=max_tokens, deadline=deadline,
+                                           temperature=0.0 if sample == 0 else 0.7, seed=sample)
+            except WorkerFailed as e:
+                warnings.append(_warning(e))
+                return Expansion(strategy, shots, query_lang, (), False, time.monotonic() - t0, complete=False)
             complete = complete and done.finish != "deadline"
             text = self._cleaned(done.text, query, prompt, strategy, query_lang, query_lang)
             if text:
@@ -227,3 +274,7 @@ class Expander:
             return in_language(text, lang, source_lang=query_lang)
         # Text in the query's language: at least one content term beyond punctuation.
         return bool(analyze(text, lang))
+
+
+def _warning(e: Exception) -> str:
+    return f"query expansion failed: {e}; the results are not expanded (the worker restarts on the next query)"
