@@ -33,11 +33,30 @@ def _epoch(value: When, name: str) -> Optional[float]:
         raise InvalidInputError(f"{name} must be a date or time like 2024-05-31 or 2024-05-31T18:00, got {value!r}") from None
 
 
+def _format_name(value: str) -> str:
+    """A format as the ingest metadata names it; a file suffix ("md", ".txt") maps onto its format."""
+    from .ingest.extract import FORMATS
+
+    value = value.lower()
+    return FORMATS.get("." + value.lstrip("."), value.lstrip("."))
+
+
+def document_format(doc_id: str, metadata: Mapping[str, Any]) -> str:
+    """A document's format: its "format" metadata, else what its path's suffix says, else ""."""
+    fmt = metadata.get("format")
+    if isinstance(fmt, str) and fmt:
+        return fmt.lower()
+    path = metadata.get("path")
+    suffix = os.path.splitext(path if isinstance(path, str) else doc_id)[1]
+    return _format_name(suffix) if suffix else ""
+
+
 @dataclass(frozen=True)
 class Filter:
     """Which documents a search may return. `paths`: prefixes or globs (`*`, `?`, `[...]`), matched
     against a file's path relative to its indexed folder and against its absolute path (the id); any
-    one may match. `formats`: e.g. "pdf", "markdown", "text". `modified_after` / `modified_before`:
+    one may match. `formats`: e.g. "pdf", "markdown", "text", or a suffix ("md"); a document without
+    "format" metadata has its path's suffix's. `modified_after` / `modified_before`:
     datetimes, ISO dates or epoch seconds (after is inclusive, before exclusive)."""
 
     paths: Sequence[str] = ()
@@ -47,7 +66,7 @@ class Filter:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "paths", tuple(self.paths))
-        object.__setattr__(self, "formats", tuple(f.lower().lstrip(".") for f in self.formats))
+        object.__setattr__(self, "formats", tuple(_format_name(f) for f in self.formats))
         object.__setattr__(self, "_after", _epoch(self.modified_after, "modified_after"))
         object.__setattr__(self, "_before", _epoch(self.modified_before, "modified_before"))
 
@@ -56,7 +75,8 @@ class Filter:
         return not self.paths and not self.formats and self._after is None and self._before is None  # type: ignore[attr-defined]
 
     def _path_ok(self, doc_id: str, metadata: Mapping[str, Any]) -> bool:
-        rel = str(metadata.get("path", "")) if metadata.get("source") == "file" else ""
+        # a synced file's path is relative to its folder; other documents' "path" metadata is matched too
+        rel = str(metadata.get("path", "")) if isinstance(metadata.get("path"), str) else ""
         for pattern in self.paths:
             if any(c in pattern for c in "*?["):
                 if fnmatch.fnmatchcase(doc_id, pattern) or (rel and fnmatch.fnmatchcase(rel, pattern)):
@@ -71,7 +91,7 @@ class Filter:
     def matches(self, doc_id: str, metadata: Mapping[str, Any]) -> bool:
         if self.paths and not self._path_ok(doc_id, metadata):
             return False
-        if self.formats and str(metadata.get("format", "")).lower() not in self.formats:
+        if self.formats and document_format(doc_id, metadata) not in self.formats:
             return False
         after, before = self._after, self._before  # type: ignore[attr-defined]
         if after is not None or before is not None:
