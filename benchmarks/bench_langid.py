@@ -82,6 +82,14 @@ def main() -> None:
     # How SearchEngine guesses a query's language: among the languages xlqe has rules for (and the index's).
     among = sorted(QUERY_LANGUAGES)
     report(data, "xlqe (whatlang) among its query languages", lambda text: detect_language(text, among))
+    # What search uses now: script shares with Han weighed as words, whatlang within the script, stop words.
+    from xlqe_lite.language import guess_query_language
+
+    def query_guess(text: str):
+        g = guess_query_language(text, among)
+        return None if g.lang is None else (g.lang, g.confidence, g.sure)
+
+    report(data, "xlqe query-language guess (xlqe_lite.language, used by search)", query_guess)
     for high in (False, True):
         peer = lingua_detector(high)
         if peer:

@@ -76,3 +76,26 @@ def test_pooled_eval_scores_each_query_over_every_language(xlqe, bench, tmp_path
     assert 0 < result["pooled"]["nDCG@10"] <= 1
     bad = xlqe("eval", "--bench", str(bench), "--dataset", "tatoeba", "--pooled", "--run", str(tmp_path / "t.run"))
     assert bad.returncode != 0 and "--pooled" in bad.stderr
+
+
+def test_pooled_eval_prints_the_mixed_rows_as_the_reference_evaluator_computes_them(xlqe, bench, tmp_path) -> None:
+    """`xlqe eval --pooled` scores its run as `evaluate.py --mixed --pooled` does: every mixed pair, the mixed
+    CROSS / MONO rows and the pooled row agree to the last digit, and the printed report shows the mixed rows."""
+    run, mine = tmp_path / "m.run", tmp_path / "m.json"
+    proc = xlqe("eval", "--bench", str(bench), "--mode", "bm25", "--pooled", "--langs", "en,de,zh", "--max-queries", "15",
+                "--run", str(run), "--json", str(mine), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "mixed CROSS (pairs)" in proc.stdout and "mixed MONO (pairs)" in proc.stdout
+    ref = tmp_path / "ref.json"
+    subprocess.run([sys.executable, str(bench / "evaluate.py"), "--qrels", f"{run}.qrels.tsv", "--run", str(run),
+                    "--pooled", "--mixed", "--langs", "en,de,zh", "--json", str(ref), "--quiet"], check=True, capture_output=True)
+    ours, theirs = json.loads(mine.read_text()), json.loads(ref.read_text())
+    assert ours["mixed_pairs"].keys() == theirs["mixed_pairs"].keys() and len(ours["mixed_pairs"]) == 9
+    for pair, scores in theirs["mixed_pairs"].items():
+        assert ours["mixed_pairs"][pair] == scores, pair
+    assert ours["mixed"] == theirs["mixed"] and ours["pooled"] == theirs["pooled"]
+    # Among every language's documents the answer can only rank lower than among its own language's; BM25
+    # on one pooled index puts the query's own language first, so the cross pairs drop.
+    for pair, scores in ours["mixed_pairs"].items():
+        assert scores["nDCG@10"] <= ours["pairs"][pair]["nDCG@10"] + 1e-12, pair
+    assert ours["mixed"]["CROSS"]["nDCG@10"] < ours["macro"]["CROSS"]["nDCG@10"]

@@ -71,6 +71,16 @@ def test_query_length_counts_words_in_every_script() -> None:
     assert 2 <= query_length("ทีมฟุตบอลมีผู้เล่นกี่คน") <= 6
 
 
+def test_japanese_is_read_as_text_without_spaces() -> None:
+    """dominant_script names Japanese "Jpan" (kana, or kanji beside kana): it is counted by characters like
+    Chinese, loops in it are cut, and kanji-only or kana text is accepted as Japanese."""
+    assert query_length("スーパーボウルで優勝したのはどのチームですか") == 13  # 22 characters, not 1 word
+    assert query_length("東京の大学はどこですか") == 6
+    assert clean_output("チームは" + "優勝しました" * 12) == "チームは優勝しました"
+    assert in_language("東京の大学はどこですか", "ja") and in_language("北京大学", "ja")
+    assert not in_language("Where is the university?", "ja")
+
+
 # ---------------------------------------------------------------- prompts
 
 

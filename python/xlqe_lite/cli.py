@@ -480,7 +480,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.mode == "bm25":
         build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords,
                              expander=expander, expand=expand, shots=args.shots,
-                             on_query=lambda: progress.advance(1))
+                             on_query=lambda: progress.advance(1), detect_query_lang=args.detect_query_lang)
     else:
         from .encoder import Encoder
         from .evaluation import engine_builder
@@ -503,7 +503,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f.write("query_id\tdoc_id\trelevance\n")
             f.writelines(f"{q}\t{d}\t{r}\n" for q, docs in sorted(qrels.items()) for d, r in sorted(docs.items()))
     run = read_run(args.run)
-    result = evaluate(qrels, run, langs=langs, pooled=args.pooled)
+    result = evaluate(qrels, run, langs=langs, pooled=args.pooled, mixed=args.pooled)
     if args.pooled:
         from .evaluation import own_language_share
 
@@ -511,6 +511,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     result["config"] = {"dataset": args.dataset, "level": args.level, "mode": args.mode, "pairs": args.pairs,
                         "langs": langs, "max_queries": args.max_queries, "k1": args.k1, "b": args.b,
                         "stem": not args.no_stem, "stopwords": not args.no_stopwords, "pooled": args.pooled,
+                        "detect_query_lang": args.detect_query_lang,
                         "encoder": args.encoder if args.mode != "bm25" else None, "sample": args.sample, "sample_offset": args.sample_offset,
                         "expand": args.expand, "shots": args.shots, "llm": args.llm if args.expand else None}
     result["timings"] = timings
@@ -669,8 +670,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="xquad (paragraphs or sentences), or the tatoeba / ntrex bitext (each language <-> English)")
     p.add_argument("--level", default="paragraph", choices=["paragraph", "sentence"])
     p.add_argument("--mode", default="bm25", choices=["bm25", "dense", "hybrid"])
-    p.add_argument("--detect-query-lang", action="store_true",
-                   help="detect each query's language instead of using the bench's (hybrid mode)")
+    query_lang = p.add_mutually_exclusive_group()
+    query_lang.add_argument("--detect-query-lang", dest="detect_query_lang", action="store_true", default=True,
+                            help="guess each query's language as a search does (the default, as in real use)")
+    query_lang.add_argument("--query-lang-from-bench", dest="detect_query_lang", action="store_false",
+                            help="give the search each query's language from the bench instead of guessing it")
     _add_model_flags(p, "encoder for dense modes (see `xlqe models list`)", "multilingual-e5-small")
     p.add_argument("--threads", type=_int_at_least(1), default=os.cpu_count() or 1, help="encoder and LLM threads")
     p.add_argument("--expand", metavar="STRATEGY", default="none", type=_strategy,
@@ -685,7 +689,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restrict query and document languages (comma-separated)")
     p.add_argument("--pairs", default="all", choices=["all", "cross", "mono"])
     p.add_argument("--pooled", action="store_true",
-                   help="one mixed index of all languages, each query searched once (LAReQA-style); adds pooled metrics")
+                   help="one mixed index of all languages, each query searched once; adds the pooled (LAReQA-style) "
+                        "and mixed rows, scored as the bench's `evaluate.py --pooled --mixed` does")
     p.add_argument("--max-queries", type=_int_at_least(1),
                    help="first N queries with qrels per language; their qrels are written to OUT.run.qrels.tsv")
     p.add_argument("--run", required=True, type=_output_file, metavar="OUT.run", help="where to write the TREC run file")

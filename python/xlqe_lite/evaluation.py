@@ -119,10 +119,12 @@ BuildFn = Callable[[str, list[tuple[str, str]], str], SearchFn]
 
 
 def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords: bool = True, expander=None,
-                 expand: Optional[str] = None, shots: str = "auto", on_query: Optional[Callable[[], None]] = None) -> BuildFn:
+                 expand: Optional[str] = None, shots: str = "auto", on_query: Optional[Callable[[], None]] = None,
+                 detect_query_lang: bool = True) -> BuildFn:
     """Indexes each document language in a real index directory and searches it with BM25; with
     `expander` and `expand`, each query is expanded into the index's languages first and the
-    expansions' BM25 lists are fused with the query's (no encoder, so no similarity screen)."""
+    expansions' BM25 lists are fused with the query's (no encoder, so no similarity screen). The query's
+    language is guessed as a search does unless `detect_query_lang` is False (then the bench's is given)."""
     from .index import Index
     from .search import FusionConfig, SearchEngine
 
@@ -135,12 +137,13 @@ def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords:
         def search(queries: list[str], query_lang: str) -> list[list[tuple[str, float]]]:
             out = []
             for q in queries:
+                lang = engine.guess_query_language(q) if detect_query_lang else query_lang
                 if expander is not None and expand and expand != "none":
-                    expansions = expander.expand(q, strategy=expand, shots=shots, query_lang=query_lang,
-                                                 target_langs=engine.expansion_targets(query_lang))
-                    hits = engine.search(q, k=RUN_DEPTH, mode="bm25", lang=query_lang, expansions=expansions)
+                    expansions = expander.expand(q, strategy=expand, shots=shots, query_lang=lang,
+                                                 target_langs=engine.expansion_targets(lang))
+                    hits = engine.search(q, k=RUN_DEPTH, mode="bm25", lang=lang, expansions=expansions)
                 else:
-                    hits = index.search(q, k=RUN_DEPTH, lang=query_lang)
+                    hits = index.search(q, k=RUN_DEPTH, lang=lang)
                 out.append([(h.id, h.score) for h in hits])
                 if on_query:
                     on_query()
@@ -168,13 +171,13 @@ def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, stor
     return index
 
 
-def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = False, storage: str = "f32",
+def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = True, storage: str = "f32",
                    expander=None, expand: Optional[str] = None, shots: str = "auto",
                    on_query: Optional[Callable[[], None]] = None) -> BuildFn:
     """Embeds each document language's corpus into a real index with vectors and searches it through
     the SearchEngine in `mode` ("dense" or "hybrid"), the code path users get. Embeddings are cached on
-    disk (see embedding_cache), so reruns cost only the search. The query language is the bench's
-    (known) one unless `detect_query_lang`. With `expander` and `expand` (a strategy), each query is
+    disk (see embedding_cache), so reruns cost only the search. The query language is guessed as a
+    search does (`detect_query_lang`, as in real use) or, with it False, the bench's (known) one. With `expander` and `expand` (a strategy), each query is
     expanded into the index's languages first (no time budget, so runs are reproducible)."""
     from .embedding_cache import encode_cached
     from .search import FusionConfig, SearchEngine
@@ -394,9 +397,30 @@ def unit_scores(qrels: dict[str, dict[str, int]], run: dict[str, list[str]],
                        for q in sorted(queries_of[(ql, dl)])] for ql, dl in pairs}
 
 
+def mixed_unit_scores(qrels: dict[str, dict[str, int]], run: dict[str, list[str]],
+                      queries_of: dict[tuple[str, str], Sequence[str]],
+                      langs: Optional[Iterable[str]] = None) -> dict[tuple[str, str], list[tuple[str, dict[str, float]]]]:
+    """The bench's `--mixed` units for the pairs of `queries_of` (pair -> its queries): for query q and document
+    language D, q's whole list from one index of every language with q's relevant documents in the other
+    languages removed, scored against its relevant D documents. The answer in D then competes with every
+    non-relevant document, the query's own language's too."""
+    keep = set(langs) if langs else None
+    out: dict[tuple[str, str], list[tuple[str, dict[str, float]]]] = {}
+    for (ql, dl), queries in queries_of.items():
+        rows = []
+        for q in queries:
+            relevant = {d: r for d, r in qrels[q].items() if r > 0 and lang_of(d) == dl}
+            others = {d for d, r in qrels[q].items() if r > 0 and lang_of(d) != dl}
+            ranked = [d for d in run.get(q, []) if d not in others and (keep is None or lang_of(d) in keep)]
+            rows.append((q, score_ranking(ranked, relevant)))
+        out[(ql, dl)] = rows
+    return out
+
+
 def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]], langs: Optional[Iterable[str]] = None,
-             pooled: bool = False) -> dict:
-    """Scores a run the way the bench's evaluate.py does (see the module docstring)."""
+             pooled: bool = False, mixed: bool = False) -> dict:
+    """Scores a run the way the bench's evaluate.py does (see the module docstring); `mixed` adds its
+    `--mixed` rows (`mixed_pairs`, `mixed` CROSS / MONO), for a run from one index of every language."""
     keep = set(langs) if langs else None
     scored = unit_scores(qrels, run, langs)
     per_pair: dict[str, dict] = {}
@@ -416,6 +440,17 @@ def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]], langs:
         "micro": {"units": len(units), **_mean(units)},
         "queries_missing_from_run": sum(1 for rows in scored.values() for q, _ in rows if q not in run),
     }
+    if mixed:
+        mixed_pairs = {f"{ql}->{dl}": {"n": len(rows), **_mean([m for _, m in rows])}
+                       for (ql, dl), rows in mixed_unit_scores(
+                           qrels, run, {p: [q for q, _ in rows] for p, rows in scored.items()}, langs).items()}
+        result["mixed_pairs"] = mixed_pairs
+        result["mixed"] = {
+            "CROSS": {"pairs": sum(1 for p in mixed_pairs if p.split("->")[0] != p.split("->")[1]),
+                      **_mean([m for p, m in mixed_pairs.items() if p.split("->")[0] != p.split("->")[1]])},
+            "MONO": {"pairs": sum(1 for p in mixed_pairs if p.split("->")[0] == p.split("->")[1]),
+                     **_mean([m for p, m in mixed_pairs.items() if p.split("->")[0] == p.split("->")[1]])},
+        }
     if pooled:
         pooled_scores = []
         for q, docs in qrels.items():
@@ -438,6 +473,8 @@ def format_report(result: dict, per_pair: bool = True) -> str:
         lines += [row(p, m["n"], m) for p, m in result["pairs"].items()]
     lines += [row(f"macro {k} (pairs)", m["pairs"], m) for k, m in result["macro"].items()]
     lines.append(row("micro (query x D)", result["micro"]["units"], result["micro"]))
+    for k, m in result.get("mixed", {}).items():
+        lines.append(row(f"mixed {k} (pairs)", m["pairs"], m))
     if "pooled" in result:
         lines.append(row("pooled (all langs)", result["pooled"]["queries"], result["pooled"]))
     if result.get("queries_missing_from_run"):

@@ -74,8 +74,8 @@ def _cut_loops(text: str, max_repeats: int = 1) -> str:
 
 
 def _is_unsegmented(text: str) -> bool:
-    script = dominant_script(text)
-    return script in ("Hani", "Hira", "Kana", "Thai", "Laoo", "Khmr", "Mymr")
+    # dominant_script names Japanese "Jpan" (kana present), Chinese "Hani".
+    return dominant_script(text) in ("Hani", "Jpan", "Thai", "Laoo", "Khmr", "Mymr")
 
 
 def _prefix_of(text: str, tokens: list[str], keep: int) -> str:
@@ -107,7 +107,7 @@ def clean_output(text: str, *, query: Optional[str] = None, single_line: bool = 
 
 
 # Writing systems that mix scripts: Japanese (kanji and kana) and Korean (hangul, some hanja).
-_MIXED = {"Jpan": ("Hani", "Hira", "Kana"), "Kore": ("Hang", "Hani")}
+_MIXED = {"Jpan": ("Hani",), "Kore": ("Hani",)}
 
 
 def in_language(text: str, lang: str, *, source_lang: Optional[str] = None) -> bool:

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
 
 from ._core import InvalidInputError, dominant_script, fuse, language_script, normalize_lang
 from .index import DEFAULT_PASSAGE_WEIGHT, Hit, Index, PathLike
-from .ingest.sources import QUERY_LANGUAGES, guess_language
+from .ingest.sources import QUERY_LANGUAGES
+from .language import QueryLanguage, guess_query_language
 
 if TYPE_CHECKING:
     from .encoder import Encoder
@@ -68,6 +69,15 @@ class FusionConfig:
     expansion_full_similarity: float = 0.9
     # How deep each list is read before fusing.
     depth: int = 100
+    # An index of several languages is searched one held language at a time: each language's dense and
+    # lexical lists are z-scored on their own score distribution and fused, then the languages are merged.
+    # In one shared list, a document in the query's own language scores higher for that alone, and the
+    # answer in another language sinks below loosely related noise (issue 16; BENCHMARKS.md, "One index
+    # of many languages"). "pooled" (the default until the per-language figures are complete): one list.
+    calibration: str = "pooled"
+    # A language list shorter than this is z-scored on the statistics of all languages' lists together:
+    # a handful of scores has no distribution to speak of.
+    min_calibration: int = 10
 
     def lexical_weight(self, query_lang: Optional[str], query_script: Optional[str], doc_lang: Optional[str]) -> float:
         if query_lang is not None and query_lang == doc_lang:
@@ -132,9 +142,16 @@ class SearchEngine:
             targets.append(self.pivot_lang)
         return targets
 
+    def query_language(self, query: str) -> QueryLanguage:
+        """The query's language with a confidence, guessed among the languages xlqe analyses and those the
+        index holds (see xlqe_lite.language)."""
+        return guess_query_language(query, QUERY_LANGUAGES | {lang for lang, _ in self.index.languages()})
+
     def guess_query_language(self, query: str) -> Optional[str]:
-        """The query's language, guessed among the languages xlqe analyses and those the index holds."""
-        return guess_language(query, QUERY_LANGUAGES | {lang for lang, _ in self.index.languages()})
+        """The query's language when the guess is sure (`QueryLanguage.sure`), else None: the search then
+        does not depend on it (lexical weights follow the query's script)."""
+        guess = self.query_language(query)
+        return guess.lang if guess.sure else None
 
     def expand(self, query: str, *, strategy: str = "auto", lang: Optional[str] = None,
                langs: Optional[Sequence[str]] = None, max_langs: Optional[int] = None,
@@ -304,20 +321,21 @@ class SearchEngine:
                where: Optional["Filter"] = None) -> list[Hit]:
         depth = max(k, self.fusion.depth)
         script = language_script(query_lang) if query_lang else dominant_script(query)
+        held = [lang for lang, _ in self.index.languages()]
+        if langs:
+            wanted = {normalize_lang(l) for l in langs}
+            held = [lang for lang in held if lang in wanted]
+        if self.fusion.calibration == "per_language" and held:
+            return self._fused_per_language(query, vector, k, depth, query_lang, script, held, explain, mode,
+                                            expansions, trust, langs)
+        if self.fusion.calibration != "pooled":
+            raise InvalidInputError(f"unknown fusion calibration {self.fusion.calibration!r} (per_language, pooled)")
         # Each list: (name, hits, list weight, per-hit weights or None).
         lists: list[tuple[str, list[Hit], float, Optional[list[float]]]] = []
         if mode != "dense":
             lexical = self.index.search(query, k=depth, lang=query_lang, langs=langs, where=where)
             lists.append(("bm25", lexical, 1.0, [self.fusion.lexical_weight(query_lang, script, h.lang) for h in lexical]))
-            searchable = {lang for lang, _ in self.index.languages()}
-            if langs:
-                searchable &= {normalize_lang(l) for l in langs}
-            by_lang: dict[str, list[str]] = {}
-            for e in expansions:
-                target = e.lang or query_lang
-                if target and target in searchable:
-                    by_lang.setdefault(target, []).extend(e.texts)
-            for target, texts in by_lang.items():
+            for target, texts in self._expansions_by_lang(expansions, query_lang, set(held)).items():
                 terms = self._expansion_terms(query, texts, target)
                 if terms:
                     hits = self.index.search_terms(terms, k=depth, langs=[target], where=where)
@@ -342,3 +360,102 @@ class SearchEngine:
                         "rank": src[0], "score": src[1], "weight": item_weights[src[0] - 1] if item_weights else weight}
             out.append(Hit(h.id, score, h.lang, h.key, explanation=explanation))
         return out
+
+    @staticmethod
+    def _expansions_by_lang(expansions: Sequence["Expansion"], query_lang: Optional[str],
+                            searchable: set[str]) -> dict[str, list[str]]:
+        by_lang: dict[str, list[str]] = {}
+        for e in expansions:
+            target = e.lang or query_lang
+            if target and target in searchable:
+                by_lang.setdefault(target, []).extend(e.texts)
+        return by_lang
+
+    def _fused_per_language(self, query: str, vector: Any, k: int, depth: int, query_lang: Optional[str],
+                            script: Optional[str], held: Sequence[str], explain: bool, mode: Mode,
+                            expansions: Sequence["Expansion"], trust: dict[str, float],
+                            langs: Optional[Sequence[str]] = None) -> list[Hit]:
+        """Each held language's lists (dense, BM25, BM25 of the expansions into it) are searched on their own,
+        z-scored on their own distribution, summed with their weights, and the languages merged by that sum."""
+        by_lang = self._expansions_by_lang(expansions, query_lang, set(held)) if mode != "dense" else {}
+        groups: dict[str, list[tuple[str, list[Hit], float]]] = {}
+        # Documents of unknown language are one more group, read from the unfiltered lists (no filter names them).
+        unknown = not langs and len(self.index) > sum(n for _, n in self.index.languages())
+        for lang in [*held, None] if unknown else held:
+            lists: list[tuple[str, list[Hit], float]] = []
+            only = [lang] if lang else None
+            wide = depth if lang else min(depth * (len(held) + 1), 1000)
+            if vector is not None:
+                hits = self.index.search_vector(vector, k=wide, langs=only, passage_weight=self.fusion.passage_weight)
+                lists.append(("dense", hits if lang else [h for h in hits if h.lang is None][:depth], self.fusion.dense))
+            if mode != "dense":
+                weight = self.fusion.lexical_weight(query_lang, script, lang)
+                if weight > 0:
+                    hits = self.index.search(query, k=wide, lang=query_lang, langs=only)
+                    lists.append(("bm25", hits if lang else [h for h in hits if h.lang is None][:depth], weight))
+                texts = by_lang.get(lang) if lang else None
+                terms = self._expansion_terms(query, texts, lang) if lang and texts else []
+                if lang and texts and terms:
+                    confidence = sum(trust.get(t, 1.0) for t in texts) / len(texts)
+                    lists.append((f"bm25[{lang}]", self.index.search_terms(terms, k=depth, langs=[lang]),
+                                  self.fusion.expansion_lexical * confidence))
+            groups[lang or ""] = lists
+        merged = calibrated_merge({lang: [(name, [(h.id, h.score) for h in hits], w) for name, hits, w in lists]
+                                   for lang, lists in groups.items()}, k, self.fusion.min_calibration)
+        known: dict[str, Hit] = {}
+        for lists in groups.values():
+            for _, hits, _ in reversed(lists):
+                known.update({h.id: h for h in hits})
+        out = []
+        for doc_id, score, parts in merged:
+            h = known[doc_id]
+            explanation = None
+            if explain:
+                explanation = {"query_lang": query_lang, "query_script": script, "method": "zscore per language"}
+                for name, part in parts.items():
+                    explanation[name] = part
+            out.append(Hit(h.id, score, h.lang, h.key, explanation=explanation))
+        return out
+
+
+Scored = Sequence[tuple[str, float]]
+
+
+def calibrated_merge(groups: dict[str, Sequence[tuple[str, Scored, float]]], k: int,
+                     min_calibration: int = 10) -> list[tuple[str, float, dict[str, Optional[dict[str, float]]]]]:
+    """Merges per-language ranked lists fairly across languages. `groups`: language -> its lists as (name,
+    [(doc id, score)] best first, weight). Each list's scores become z-scores on the list's own mean and spread
+    (a list shorter than `min_calibration` uses the statistics of every list of that name together), a document
+    absent from a list of its language gets that list's lowest z, and a document's score is the weighted sum
+    over its language's lists. So each language's best candidates compete on how far they stand out in their
+    own language, not on the raw similarity that favours the query's language. Returns the best `k` as
+    (doc id, score, per list name: {"rank", "score", "z", "weight"} or None), ties broken by doc id."""
+    import numpy as np
+
+    pooled: dict[str, list[float]] = {}
+    for lists in groups.values():
+        for name, hits, _ in lists:
+            pooled.setdefault(name, []).extend(s for _, s in hits)
+    pooled_stats = {name: (float(np.mean(v)), float(np.std(v))) for name, v in pooled.items() if v}
+    scored: list[tuple[float, str, dict[str, Optional[dict[str, float]]]]] = []
+    for lists in groups.values():
+        docs: dict[str, dict[str, Optional[dict[str, float]]]] = {}
+        floors: list[float] = []
+        zs: list[dict[str, float]] = []
+        for name, hits, weight in lists:
+            values = np.asarray([s for _, s in hits], dtype=np.float64)
+            if len(values) >= min_calibration:
+                mean, sd = float(values.mean()), float(values.std())
+            else:
+                mean, sd = pooled_stats.get(name, (0.0, 0.0))
+            z = (values - mean) / sd if sd > 0 else np.zeros_like(values)
+            zs.append({doc: float(v) for (doc, _), v in zip(hits, z)})
+            floors.append(float(z.min()) if len(z) else 0.0)
+            for rank, ((doc, raw), v) in enumerate(zip(hits, z), 1):
+                docs.setdefault(doc, {n: None for n, _, _ in lists})[name] = {
+                    "rank": rank, "score": float(raw), "z": float(v), "weight": weight}
+        for doc, parts in docs.items():
+            total = sum(w * zmap.get(doc, floor) for (_, _, w), zmap, floor in zip(lists, zs, floors))
+            scored.append((total, doc, parts))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    return [(doc, float(total), parts) for total, doc, parts in scored[:k]]

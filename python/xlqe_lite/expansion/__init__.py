@@ -61,6 +61,11 @@ class Expansion:
     complete: bool = True
 
 
+# Scripts written without spaces between words, as `dominant_script` names them.
+UNSEGMENTED_HAN = ("Hani", "Jpan")
+UNSEGMENTED_SOUTHEAST_ASIAN = ("Thai", "Laoo", "Khmr", "Mymr")
+
+
 class Expansions(list[Expansion]):
     """The expansions of one query (a list), with `warnings`: why some could not be made, e.g. the LLM
     worker died or hung (an empty list when all went well)."""
@@ -74,9 +79,10 @@ def query_length(query: str) -> int:
     """Words in a query; for scripts written without spaces, characters over the typical word length."""
     script = dominant_script(query)
     chars = sum(not c.isspace() for c in query)
-    if script in ("Hani", "Hira", "Kana"):
+    # dominant_script names Japanese (kana, or kanji with kana) "Jpan", Chinese "Hani".
+    if script in UNSEGMENTED_HAN:
         return max(1, round(chars / 1.7))
-    if script in ("Thai", "Laoo", "Khmr", "Mymr"):
+    if script in UNSEGMENTED_SOUTHEAST_ASIAN:
         return max(1, round(chars / 4))
     return len(query.split())
 

@@ -22,11 +22,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Se
 
 from .._core import IndexLockedError, InvalidInputError, XlqeError, normalize_lang
 from ..index import Document, Hit, Index, StoredDocument
+from ..ingest.sources import Skipped, guess_language, iter_documents
 from ..search import MODES, SearchEngine
-try:  # where folder sync keeps its readers (ingest/)
-    from ..ingest.sources import Skipped, guess_language, iter_documents
-except ImportError:  # pragma: no cover - before the ingest package
-    from ..sources import Skipped, guess_language, iter_documents  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
     from ..expansion import Expansion

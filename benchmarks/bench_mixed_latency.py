@@ -1,0 +1,103 @@
+"""Latency of a hybrid query (no expansion) on a mixed-language index of 100,000 documents, per-language
+calibration (the default) against the single pooled list, and beside it on one language's documents alone.
+
+    python benchmarks/bench_mixed_latency.py [--docs 100000] [--queries 300]
+
+Documents: 1-4 real bench sentences of one language each (XQuAD-R, NTREX, Tatoeba: 14 languages, seeded, as
+bench_lexical.py's synthetic set). Vectors: each document's is a mix of two real e5-small embeddings of XQuAD
+paragraphs of the same language (from the on-disk cache) with a little noise, renormalised, so every language
+keeps its own region of the space as real embeddings do. Queries: real XQuAD dev questions of the 9 languages with their
+real e5 query embeddings (cached: the tuning sample of benchmarks/tune_mixed.py), searched through SearchEngine.search with the vector given, one thread, after a
+warm-up; the encoder's time is not in it (BENCHMARKS.md, "Encoder throughput", has that).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_lexical import BENCH, build_synthetic  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--encoder", default="multilingual-e5-small")
+    a = ap.parse_args()
+    import json
+
+    from xlqe_lite import Index
+    from xlqe_lite.embedding_cache import encode_cached
+    from xlqe_lite.evaluation import XquadBench, lang_of
+    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.search import FusionConfig, SearchEngine
+
+    encoder = Encoder.load(a.encoder, threads=1)
+    data = json.loads(build_synthetic(a.docs, a.queries).read_text(encoding="utf-8"))
+    # Real paragraph embeddings per language: the pooled XQuAD index's, as `xlqe eval --pooled` embeds them (cached).
+    bench = XquadBench.load(str(BENCH), "paragraph", sample=400)
+    docs = [doc for d in bench.langs for doc in bench.corpora[d]]
+    pooled = encode_cached(encoder, [t for _, t in docs], "passage")
+    doc_langs = np.array([lang_of(i) for i, _ in docs])
+    seeds: dict[str, np.ndarray] = {l: pooled[doc_langs == l] for l in bench.langs}
+    every = pooled
+    rng = np.random.default_rng(7)
+    langs = sorted({d["lang"] for d in data["docs"]})
+    # Languages without XQuAD paragraphs get their own fixed offset of random real paragraphs.
+    offsets = {l: every[rng.integers(len(every), size=8)].mean(axis=0) for l in langs if l not in seeds}
+    vectors = np.empty((len(data["docs"]), encoder.dim), dtype=np.float32)
+    for i, d in enumerate(data["docs"]):
+        pool = seeds.get(d["lang"])
+        if pool is None:
+            v = every[rng.integers(len(every))] * 0.5 + offsets[d["lang"]]
+        else:
+            v = pool[rng.integers(len(pool))] + pool[rng.integers(len(pool))]
+        v = v + rng.normal(0, 0.02, encoder.dim)
+        vectors[i] = v / np.linalg.norm(v)
+    # Real questions of every language with their cached embeddings (the tuning sample's), a.queries in all.
+    per_lang = -(-a.queries // len(bench.langs))
+    queries, qvecs = [], []
+    for lang in bench.langs:
+        texts = [t for _, t in bench.queries[lang]]
+        queries += [(t, lang) for t in texts[:per_lang]]
+        qvecs.append(encode_cached(encoder, texts, "query")[:per_lang])
+    qvec = np.concatenate(qvecs)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        ix = Index.create(os.path.join(tmp, "mixed"), vectors={"dims": encoder.dim, "metric": "ip"})
+        ix.add_many(data["docs"], vectors=vectors)
+        ix.commit()
+        ix.close()
+        print(f"{len(data['docs']):,} documents in {len(langs)} languages indexed in {time.perf_counter() - t0:.0f}s",
+              flush=True)
+        ix = Index.open(os.path.join(tmp, "mixed"))
+        for name, fusion, only in [("per-language (default)", FusionConfig(), None),
+                                   ("pooled list (before)", FusionConfig(calibration="pooled"), None),
+                                   ("per-language, one language's documents (langs=[en])", FusionConfig(), ["en"])]:
+            engine = SearchEngine(ix, encoder, fusion)
+            for (text, _), v in list(zip(queries, qvec))[:20]:
+                engine.search(text, k=10, query_vector=v, langs=only)
+            times = []
+            for (text, _), v in zip(queries, qvec):
+                t = time.perf_counter()
+                engine.search(text, k=10, query_vector=v, langs=only)
+                times.append((time.perf_counter() - t) * 1000)
+            times.sort()
+            print(f"{name:52s} p50 {statistics.median(times):6.1f} ms  p90 {times[int(0.9 * len(times))]:6.1f} ms  "
+                  f"({len(times)} queries)", flush=True)
+        ix.close()
+
+
+if __name__ == "__main__":
+    random.seed(0)
+    main()
