@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -158,9 +159,13 @@ def test_writes_and_commits_from_elsewhere_are_seen_without_restart(api: httpx.C
     (folder / "okapi.md").write_text("# Okapi\nThe okapi lives in the rainforests of the Congo.", encoding="utf-8")
     (folder / "blob.txt").write_bytes(b"\x00\x01binary")
     synced = api.post("/index", json={"paths": [str(folder)]}).json()
-    assert synced["added"] == 1 and synced["skipped"][0]["reason"].startswith("binary")
+    assert synced["indexed"] == 1 and synced["skipped"] == 1, synced
+    assert list(synced["skipped_by_reason"]) == ["binary"] and synced["generation"] > added["generation"] + 1
+    # POST /index is a sync: a second call with nothing changed reads only the file it skipped before.
+    again = api.post("/index", json={"paths": [str(folder)]}).json()
+    assert again["indexed"] == 0 and again["unchanged"] == 1 and again["files_read"] == 1, again
     okapi = api.get("/search", params={"q": "okapi", "k": 1, "format": "md", "path": str(folder)}).json()["hits"][0]
-    assert okapi["path"] == str(folder / "okapi.md") and okapi["title"] == "okapi.md" and okapi["format"] == "markdown"
+    assert okapi["path"] == str(folder / "okapi.md") and okapi["title"] == "Okapi" and okapi["format"] == "markdown"
     assert api.get("/search", params={"q": "okapi", "format": "pdf"}).json()["hits"] == []
     (tmp_path / "more.jsonl").write_text(json.dumps({"id": "late", "text": "Der Kakapo ist ein flugunfähiger Papagei.",
                                                      "lang": "de"}) + "\n", encoding="utf-8")
@@ -169,6 +174,32 @@ def test_writes_and_commits_from_elsewhere_are_seen_without_restart(api: httpx.C
     for doc_id in ("late", str(folder / "okapi.md")):
         assert api.delete(f"/documents/{doc_id}").json()["deleted"] is True
     assert api.get("/stats").json()["documents"] == 90
+
+
+def test_watch_keeps_the_index_in_step_with_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    (folder / "kiwi.txt").write_text("The kiwi is a flightless bird of New Zealand.", encoding="utf-8")
+    index = tmp_path / "watched-ix"
+    run_xlqe("index", str(index), str(folder), "--no-vectors", check=True)
+
+    def ids(client: httpx.Client, query: str) -> list[str]:
+        return [h["id"] for h in client.get("/search", params={"q": query, "mode": "bm25"}).json()["hits"]]
+
+    def eventually(check, what: str) -> None:
+        deadline = time.monotonic() + 60
+        while not check():
+            assert time.monotonic() < deadline, f"the watcher did not {what} within 60 s:\n{''.join(proc.log)}"
+            time.sleep(0.2)
+
+    with ServerProcess(index, "--no-llm", "--watch", str(folder)) as proc, \
+            httpx.Client(base_url=proc.url, timeout=60) as client:
+        assert ids(client, "kiwi") == [str(folder / "kiwi.txt")]
+        (folder / "takahe.md").write_text("# Takahe\nThe takahe is a flightless swamphen.", encoding="utf-8")
+        eventually(lambda: ids(client, "takahe") == [str(folder / "takahe.md")], "index a new file")
+        (folder / "kiwi.txt").unlink()
+        eventually(lambda: ids(client, "kiwi") == [], "remove a deleted file")
+        assert proc.alive()
 
 
 def test_writer_lock_held_elsewhere_is_409_and_changes_nothing(api: httpx.Client, index_dir: Path) -> None:

@@ -328,7 +328,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     print(f"xlqe: watching {', '.join(args.paths)} (Ctrl-C stops)", file=sys.stderr, flush=True)
     try:
-        watch(syncer, args.paths, debounce_ms=args.debounce, on_report=report)
+        watch(lambda: syncer().sync(args.paths), args.paths, debounce_ms=args.debounce, on_report=report)
     except KeyboardInterrupt:
         pass
     finally:
@@ -535,7 +535,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = ServerConfig.from_args(args.host, args.port, args.token_file)  # refuses a public address without a token
     if not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest")):
         raise IndexNotFoundError(f"index not found: {args.index_dir}")
-    return serve(args.index_dir, config, threads=args.threads, llm=args.llm, expansion=not args.no_llm)
+    return serve(args.index_dir, config, threads=args.threads, llm=args.llm, expansion=not args.no_llm,
+                 watch=[os.path.abspath(f) for f in args.watch])
 
 
 def _default_bench() -> Optional[str]:
@@ -710,12 +711,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "without a restart.")
     p.add_argument("index_dir", metavar="INDEX_DIR")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs --token-file)")
-    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free port, printed on start)")
+    p.add_argument("--port", type=_int_at_least(0), default=8765, help="port (default 8765; 0: any free port, printed on start)")
     p.add_argument("--token-file", metavar="FILE",
                    help="file holding a bearer token (>= 16 characters) that every API request must send")
-    p.add_argument("--threads", type=int, help="encoder and LLM threads (default: all cores)")
-    p.add_argument("--llm", metavar="MODEL", help="the expansion model (default gemma-3-270m) or a .gguf path")
+    p.add_argument("--threads", type=_int_at_least(1), help="encoder and LLM threads (default: all cores)")
+    p.add_argument("--llm", type=_llm, metavar="MODEL", help="the expansion model (default gemma-3-270m) or a .gguf path")
     p.add_argument("--no-llm", action="store_true", help="no query expansion (expand=... is refused)")
+    p.add_argument("--watch", metavar="FOLDER", nargs="+", type=_existing_dir, default=[],
+                   help="keep these folders in step with the index while serving (a sync now and after each change)")
     p.set_defaults(func=cmd_serve)
 
     try:

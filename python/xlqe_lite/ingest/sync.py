@@ -562,17 +562,18 @@ def remove(index: Index, targets: Iterable[str]) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(found)), unmatched
 
 
-def watch(syncer_factory: Callable[[], Syncer], paths: list[str], *, debounce_ms: int = 500,
+def watch(sync_round: Callable[[], SyncReport], paths: list[str], *, debounce_ms: int = 500,
           on_report: Callable[[SyncReport], None] = lambda r: None,
           stop_event: Any = None) -> None:
-    """Syncs `paths` now and again after every (debounced) batch of changes under them, until
-    interrupted or `stop_event` (a threading.Event) is set. Each round is a full sync: unchanged files
-    cost a `stat`, and a save-by-rename (write a temporary file, rename it over the original) is seen
-    as the file it leaves behind."""
+    """Calls `sync_round` (a full sync of `paths`, e.g. `Syncer(...).sync(paths)`) now and again after
+    every (debounced) batch of changes under `paths`, until interrupted or `stop_event` (a
+    threading.Event) is set. Each round is a full sync: unchanged files cost a `stat`, and a
+    save-by-rename (write a temporary file, rename it over the original) is seen as the file it leaves
+    behind."""
     import watchfiles
 
-    on_report(syncer_factory().sync(paths))
+    on_report(sync_round())
     folders = [canonical(p) if os.path.isdir(p) else os.path.dirname(canonical(p)) for p in paths]
     for _changes in watchfiles.watch(*folders, debounce=debounce_ms, step=50, stop_event=stop_event,
                                      raise_interrupt=False, recursive=True):
-        on_report(syncer_factory().sync(paths))
+        on_report(sync_round())

@@ -263,6 +263,8 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
             doc = result.documents.get(h.id)
             meta = dict(doc.metadata) if doc else {}
             doc_path = meta.get("path") if isinstance(meta.get("path"), str) else None
+            if doc_path and isinstance(meta.get("root"), str):  # a synced file: where it is on this machine
+                doc_path = os.path.join(meta["root"], doc_path)
             title = meta.get("title") if isinstance(meta.get("title"), str) else None
             passage = getattr(h, "place", None) or getattr(h, "passage", None)
             if passage is None and isinstance(meta.get("page"), int):
@@ -300,12 +302,12 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
             raise ApiError(404, "not_found", f"no document with id {doc_id!r}")
         return resident.delete(doc_id)
 
-    @app.post("/index", summary="Index files and folders on this machine, as `xlqe index` does")
+    @app.post("/index", summary="Sync files and folders on this machine into the index, as `xlqe index` does")
     def post_index(body: IndexIn) -> dict[str, Any]:
         relative = [p for p in body.paths if not os.path.isabs(p)]
         if relative:
             raise InvalidInputError(f"paths must be absolute: {', '.join(relative)}")
-        return resident.index_paths(body.paths, lang=body.lang)
+        return resident.sync_paths(body.paths, lang=body.lang)
 
     @app.get("/stats", summary="Documents per language, models, index generation")
     def stats() -> dict[str, Any]:

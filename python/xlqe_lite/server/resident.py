@@ -13,27 +13,25 @@ another process holds it, the write fails with `WriterBusyError` (HTTP 409) and 
 
 from __future__ import annotations
 
-import inspect
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, TypeVar
 
 from .._core import IndexLockedError, InvalidInputError, XlqeError, normalize_lang
+from ..filters import Filter
 from ..index import Document, Hit, Index, StoredDocument
-from ..ingest.sources import Skipped, guess_language, iter_documents
+from ..ingest.sources import guess_language
 from ..search import MODES, SearchEngine
 
 if TYPE_CHECKING:
     from ..expansion import Expansion
 
 T = TypeVar("T")
-# Documents embedded and added per batch when a folder is indexed.
+# JSON documents embedded and added per batch.
 WRITE_BATCH = 256
-# With a path or format filter the engine cannot apply itself, this many hits (at least) are ranked and
-# then filtered.
-FILTER_DEPTH = 200
 # Format names as the ingest metadata writes them; file suffixes and short names map onto them.
 FORMAT_ALIASES = {"md": "markdown", "txt": "text", "htm": "html", "xhtml": "html", "rst": "text", "org": "text"}
 SNIPPET_CHARS = 240
@@ -72,24 +70,6 @@ def document_format(metadata: Mapping[str, Any]) -> Optional[str]:
     if isinstance(path, str):
         return format_name(os.path.splitext(path)[1]) or None
     return None
-
-
-def _native_filter(path: Optional[str], fmt: Optional[str]) -> Any:
-    """The engine's own filter (applied to every list before fusion) when this build has one, else None."""
-    try:
-        from ..filters import Filter  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    if "where" not in inspect.signature(SearchEngine.search).parameters:
-        return None
-    return Filter(paths=[path] if path else (), formats=[format_name(fmt)] if fmt else ())
-
-
-def _under(path: Optional[str], prefix: str) -> bool:
-    if not path:
-        return False
-    prefix = prefix.rstrip("/") or "/"
-    return path == prefix or path.startswith(prefix if prefix.endswith("/") else prefix + "/")
 
 
 class ResidentEngine:
@@ -172,33 +152,12 @@ class ResidentEngine:
                 if not e.complete:
                     warnings.append(f"the expansion into {e.lang or lang or 'the query language'} was cut short "
                                     f"by the time budget ({budget} s); the search used what was written by then")
-        where = _native_filter(path, fmt) if (path or fmt) else None
-        filtered = bool(path or fmt) and where is None
-        size = len(engine.index)
-        depth = min(size, max(FILTER_DEPTH, 20 * k)) if filtered else k
-        options: dict[str, Any] = {"where": where} if where is not None else {}
-        found = engine.search(query, k=max(depth, k), mode=mode, lang=lang, langs=langs, explain=explain,  # type: ignore[arg-type]
-                              expansions=expansions, snippets=not filtered, snippet_chars=SNIPPET_CHARS, **options)
-        warnings.extend(str(w) for w in getattr(found, "warnings", None) or ())
+        where = Filter(paths=[path] if path else (), formats=[format_name(fmt)] if fmt else ()) if (path or fmt) else None
+        found = engine.search(query, k=k, mode=mode, lang=lang, langs=langs, explain=explain,  # type: ignore[arg-type]
+                              expansions=expansions, snippets=True, snippet_chars=SNIPPET_CHARS, where=where)
+        warnings.extend(str(w) for w in found.warnings)
         hits = list(found)
         documents = {h.id: engine.index.get(h.id) for h in hits}
-        if filtered:
-            fmt_name = format_name(fmt) if fmt else None
-
-            def keep(h: Hit) -> bool:
-                doc = documents.get(h.id)
-                meta = doc.metadata if doc else {}
-                if path and not _under(meta.get("path") if isinstance(meta.get("path"), str) else None, path):
-                    return False
-                return not fmt_name or document_format(meta) == fmt_name
-
-            hits = [h for h in hits if keep(h)]
-            if len(hits) < k and depth < size:
-                warnings.append(f"the path/format filter was applied to the best {depth} of {size} documents")
-        hits = hits[:k]
-        documents = {h.id: documents[h.id] for h in hits}
-        if filtered:  # snippets only for the hits kept
-            hits = [engine.index._with_snippet(h, query, SNIPPET_CHARS) for h in hits]
         hits = [self._with_expansion_snippet(engine, h, query, expansions) for h in hits]
         if explain:
             hits = [h if h.explanation is not None else
@@ -282,22 +241,47 @@ class ResidentEngine:
         existed, generation = self._write(lambda w: w.delete(doc_id))
         return {"deleted": existed, "id": doc_id, "generation": generation}
 
-    def index_paths(self, paths: list[str], lang: Optional[str] = None) -> dict[str, Any]:
-        """Indexes files and folders as `xlqe index` does (documents with an existing id are replaced)."""
-        items = iter_documents(paths, lang=lang)  # raises for a missing path before the lock is taken
-        skipped: list[dict[str, str]] = []
+    def sync_paths(self, paths: Sequence[str], lang: Optional[str] = None) -> dict[str, Any]:
+        """Syncs folders and files into the index as `xlqe index` does (`ingest.sync.Syncer`: new and
+        changed files indexed, unchanged ones not re-read, files gone from a folder removed); the writer
+        lock is held for that one sync. Returns the sync's summary with the new generation."""
+        from ..ingest.sync import Syncer, canonical
 
-        def change(writer: Index) -> int:
-            added, batch = 0, []
-            for item in items:
-                if isinstance(item, Skipped):
-                    skipped.append({"where": item.where, "reason": item.reason})
-                    continue
-                batch.append(item)
-                if len(batch) >= WRITE_BATCH:
-                    added += self._add(writer, batch)
-                    batch = []
-            return added + (self._add(writer, batch) if batch else 0)
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:  # before the lock is taken: nothing is changed
+            raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
+        with self._write_lock:
+            try:
+                writer = Index.open(self.path, writer=True)
+            except IndexLockedError as e:
+                raise WriterBusyError("the index is being written by another process (it holds the writer lock "
+                                      f"{os.path.join(self.path, 'xlqe.lock')}, e.g. `xlqe index`); nothing was "
+                                      "changed: try again when it has finished") from e
+            try:
+                report = Syncer(writer, self._engine.encoder, lang=lang).sync([canonical(p) for p in paths])
+                generation = writer.generation
+            finally:
+                writer.close()
+        self.refresh()
+        return {**report.as_dict(), "summary": report.summary(), "generation": generation}
 
-        added, generation = self._write(change)
-        return {"added": added, "skipped": skipped, "generation": generation}
+    def watch(self, paths: Sequence[str], stop: "threading.Event", debounce_ms: int = 500) -> "threading.Thread":
+        """Keeps the index in step with `paths` in a background thread (`ingest.sync.watch`): a sync now
+        and after each debounced burst of changes, until `stop` is set. A round that cannot take the
+        writer lock (another writer is busy) or fails is reported on stderr and retried on the next
+        change; the server keeps serving."""
+        from ..ingest.sync import SyncReport, watch
+
+        def one_round() -> SyncReport:
+            try:
+                report = self.sync_paths(paths)
+                print(f"xlqe serve: synced {', '.join(paths)}: {report['summary']}", file=sys.stderr, flush=True)
+            except XlqeError as e:
+                print(f"xlqe serve: warning: sync of {', '.join(paths)} failed: {e}", file=sys.stderr, flush=True)
+            return SyncReport()
+
+        thread = threading.Thread(target=watch, args=(one_round, list(paths)),
+                                  kwargs={"debounce_ms": debounce_ms, "stop_event": stop}, name="xlqe-watch",
+                                  daemon=True)
+        thread.start()
+        return thread

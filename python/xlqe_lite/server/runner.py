@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from typing import Optional
+import threading
+from typing import Optional, Sequence
 
 from .config import MAX_REQUEST_HEAD_BYTES, ServerConfig
 from .resident import ResidentEngine
@@ -27,8 +28,9 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(index_dir: str, config: ServerConfig, *, threads: Optional[int] = None, llm: Optional[str] = None,
-          expansion: bool = True) -> int:
-    """Serves until interrupted (SIGINT/SIGTERM); returns the exit status."""
+          expansion: bool = True, watch: Sequence[str] = ()) -> int:
+    """Serves until interrupted (SIGINT/SIGTERM); returns the exit status. `watch`: folders kept in step
+    with the index while serving (a sync at start and after each burst of changes)."""
     import uvicorn
 
     from .app import create_app
@@ -50,5 +52,11 @@ def serve(index_dir: str, config: ServerConfig, *, threads: Optional[int] = None
     server = uvicorn.Server(uvicorn.Config(
         app, http="h11", h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES, lifespan="off", log_level="warning",
         access_log=False, server_header=False, timeout_keep_alive=30))
-    server.run(sockets=[sock])
+    stop = threading.Event()
+    if watch:
+        resident.watch(watch, stop)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        stop.set()
     return 0
