@@ -250,19 +250,9 @@ class ResidentEngine:
         missing = [p for p in paths if not os.path.exists(p)]
         if missing:  # before the lock is taken: nothing is changed
             raise InvalidInputError(f"no such file or folder: {', '.join(missing)}")
-        with self._write_lock:
-            try:
-                writer = Index.open(self.path, writer=True)
-            except IndexLockedError as e:
-                raise WriterBusyError("the index is being written by another process (it holds the writer lock "
-                                      f"{os.path.join(self.path, 'xlqe.lock')}, e.g. `xlqe index`); nothing was "
-                                      "changed: try again when it has finished") from e
-            try:
-                report = Syncer(writer, self._engine.encoder, lang=lang).sync([canonical(p) for p in paths])
-                generation = writer.generation
-            finally:
-                writer.close()
-        self.refresh()
+        # Syncer commits its own steps; _write's closing commit then has nothing left to write.
+        report, generation = self._write(lambda writer: Syncer(writer, self._engine.encoder, lang=lang)
+                                         .sync([canonical(p) for p in paths]))
         return {**report.as_dict(), "summary": report.summary(), "generation": generation}
 
     def watch(self, paths: Sequence[str], stop: "threading.Event", debounce_ms: int = 500) -> "threading.Thread":
