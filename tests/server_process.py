@@ -17,10 +17,11 @@ LISTENING = re.compile(r"listening on (http://\S+?)/? ")
 class ServerProcess:
     """Starts `xlqe serve INDEX --port 0 ...`, waits (bounded) for its "listening on URL" line, and stops it."""
 
-    def __init__(self, index_dir: Path, *extra: str, startup_timeout: float = 180.0) -> None:
+    def __init__(self, index_dir: Path, *extra: str, startup_timeout: float = 180.0,
+                 env: Optional[dict[str, str]] = None) -> None:
         self.args = [sys.executable, "-m", "xlqe_lite.cli", "serve", str(index_dir), "--port", "0", *extra]
         self.proc = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env={**os.environ, "NO_COLOR": "1"})
+                                     env={**os.environ, "NO_COLOR": "1", **(env or {})})
         self.log: list[str] = []
         self.url: Optional[str] = None
         found = threading.Event()

@@ -202,6 +202,23 @@ def test_watch_keeps_the_index_in_step_with_a_folder(tmp_path: Path) -> None:
         assert proc.alive()
 
 
+def test_expanded_search_goes_through_the_llm_worker(index_dir: Path, tmp_path: Path) -> None:
+    # A cache of its own (models are prepared into it too), so the expansion is really generated here.
+    with ServerProcess(index_dir, env={"XLQE_CACHE_DIR": str(tmp_path / "cache")}) as proc, \
+            httpx.Client(base_url=proc.url, timeout=300) as client:
+        params = {"q": GERMAN, "lang": "zh", "expand": "translate", "budget": 60, "k": 3}
+        body = client.get("/search", params=params).json()
+        # Gemma 270M's German->Chinese attempt is cleaned away for this question; the English pivot is written.
+        expansions = body["query"]["expansions"]
+        assert {e["lang"] for e in expansions} == {"zh", "en"} and not any(e["cached"] for e in expansions), body
+        assert any(e["texts"] for e in expansions) and body["warnings"] == [], body
+        assert body["hits"][0]["id"] == "xq-p000.zh"
+        again = client.get("/search", params=params).json()
+        assert all(e["cached"] for e in again["query"]["expansions"]), again
+        assert [h["id"] for h in again["hits"]] == [h["id"] for h in body["hits"]]
+        assert proc.alive()
+
+
 def test_writer_lock_held_elsewhere_is_409_and_changes_nothing(api: httpx.Client, index_dir: Path) -> None:
     holder = subprocess.Popen([sys.executable, "-c", "import sys; from xlqe_lite import Index; "
                                f"ix = Index.open({str(index_dir)!r}, writer=True); print('held', flush=True); sys.stdin.read()"],
