@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import zipfile
 from pathlib import Path
+from typing import Iterator
 
 from ._base import Deadline, ExtractionError
 
@@ -66,20 +67,27 @@ def read_member(zf: zipfile.ZipFile, name: str, limit: int, deadline: Deadline) 
     if info.file_size > limit:
         raise ExtractionError("too-large", f"the member {name} holds {info.file_size} bytes, more than {limit}")
     chunks, size = [], 0
+    for chunk in _chunks(zf, info, deadline):
+        size += len(chunk)
+        if size > limit or size > info.file_size:
+            raise ExtractionError("zip-bomb", f"the member {name} holds more than its declared size")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, deadline: Deadline) -> Iterator[bytes]:
+    """A member's decompressed bytes, CHUNK at a time, the deadline checked before each; a member that
+    cannot be decompressed is ExtractionError("damaged")."""
     try:
         with zf.open(info) as f:
             while True:
                 deadline.check()
                 chunk = f.read(CHUNK)
                 if not chunk:
-                    break
-                size += len(chunk)
-                if size > limit or size > info.file_size:
-                    raise ExtractionError("zip-bomb", f"the member {name} holds more than its declared size")
-                chunks.append(chunk)
+                    return
+                yield chunk
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
-        raise ExtractionError("damaged", f"the member {name} cannot be decompressed ({e})") from None
-    return b"".join(chunks)
+        raise ExtractionError("damaged", f"the member {info.filename} cannot be decompressed ({e})") from None
 
 
 def verify_members(zf: zipfile.ZipFile, max_bytes: int, deadline: Deadline) -> None:
@@ -89,15 +97,7 @@ def verify_members(zf: zipfile.ZipFile, max_bytes: int, deadline: Deadline) -> N
     for info in zf.infolist():
         if info.is_dir():
             continue
-        try:
-            with zf.open(info) as f:
-                while True:
-                    deadline.check()
-                    chunk = f.read(CHUNK)
-                    if not chunk:
-                        break
-                    total += len(chunk)
-                    if total > max_bytes:
-                        raise ExtractionError("zip-bomb", "the archive holds more than its headers declare")
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as e:
-            raise ExtractionError("damaged", f"the member {info.filename} cannot be decompressed ({e})") from None
+        for chunk in _chunks(zf, info, deadline):
+            total += len(chunk)
+            if total > max_bytes:
+                raise ExtractionError("zip-bomb", "the archive holds more than its headers declare")
