@@ -64,3 +64,15 @@ def prepared() -> dict[str, Path]:
 @pytest.fixture
 def xlqe():
     return run_xlqe
+
+
+@pytest.fixture(scope="session")
+def gemma() -> Path:
+    """The default LLM's GGUF file, assembled from its PyPI chunk packages (a failure if they are missing)."""
+    from xlqe_lite.llm_models import DEFAULT_LLM, prepare_llm
+    from xlqe_lite.models import ModelMissingError
+
+    try:
+        return prepare_llm(DEFAULT_LLM)
+    except ModelMissingError as e:
+        pytest.fail(f"the default LLM's packages are not installed (run `make setup`): {e}")

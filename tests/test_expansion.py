@@ -106,14 +106,6 @@ def test_few_shot_falls_back_to_zero_shot_without_examples() -> None:
 # ---------------------------------------------------------------- the real model
 
 
-@pytest.fixture(scope="module")
-def gemma() -> Path:
-    try:
-        return prepare_llm(DEFAULT_LLM)
-    except ModelMissingError as e:
-        pytest.fail(f"the default LLM's packages are not installed (run `make setup`): {e}")
-
-
 @pytest.fixture
 def expander(gemma: Path, tmp_path: Path) -> Expander:
     return Expander(cache=tmp_path / "cache.sqlite3")

@@ -20,22 +20,12 @@ import pytest
 from conftest import SAMPLE, run_xlqe
 from xlqe_lite.expansion import Expander
 from xlqe_lite.expansion.worker import WorkerModel
-from xlqe_lite.llm_models import DEFAULT_LLM, prepare_llm
-from xlqe_lite.models import ModelMissingError
 from xlqe_lite.search import SearchEngine
 
 QUERY = "How many points did the Panthers defense give up during the regular season of that year?"
 LANGS = ["de", "zh", "th", "ru"]
 # Long enough to be cut in the middle: a passage, then four translations.
 STRATEGY = "query2doc+translate"
-
-
-@pytest.fixture(scope="module")
-def gemma() -> Path:
-    try:
-        return prepare_llm(DEFAULT_LLM)
-    except ModelMissingError as e:
-        pytest.fail(f"the default LLM's packages are not installed (run `make setup`): {e}")
 
 
 @pytest.fixture(scope="module")
