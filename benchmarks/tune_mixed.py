@@ -1,7 +1,8 @@
 """Choosing how a mixed-language index is searched, on the bench's dev data (and only there).
 
     python benchmarks/tune_mixed.py collect --bench ../shared/bench --level paragraph --out out/mixed-lists.pkl
-    python benchmarks/tune_mixed.py score out/mixed-lists.pkl
+    python benchmarks/tune_mixed.py score out/mixed-lists.pkl     # the engine's merge, its settings around it
+    python benchmarks/tune_mixed.py levers out/mixed-lists.pkl    # every other lever measured
 
 `collect` builds one pooled index of every XQuAD language (embeddings from the on-disk cache) and, for every
 query, keeps each held language's own dense list and BM25 list (depth 100; the query language as the engine
@@ -68,26 +69,27 @@ def collect(args: argparse.Namespace) -> None:
 
 def engine_run(data: dict, fusion: FusionConfig, use_guess: bool = True, mode: str = "hybrid",
                per_corpus: bool = False) -> dict[str, list[str]]:
-    """What SearchEngine._fused_per_language ranks from the collected lists (the same `calibrated_merge`,
-    the same per-language weights), for one FusionConfig."""
+    """What SearchEngine ranks from the collected lists with `calibration="per_language"`: each language's
+    lists fused (min-max, the per-language lexical weight), then merged by `calibrated_merge`."""
+    from xlqe_lite._core import fuse
+
     run = {}
     for qid, rec in data["queries"].items():
         qlang = rec["guess"] if use_guess else lang_of(qid)
         script = language_script(qlang) if qlang else rec["script"]
-        groups = {}
+        groups = []
         for dl in data["langs"]:
-            lists = [("dense", rec["dense"][dl], fusion.dense)]
-            w = fusion.lexical_weight(qlang, script, dl)
-            if mode == "hybrid" and w > 0:
-                lists.append(("bm25", rec["bm25"][dl], w))
-            groups[dl] = lists
-        if per_corpus:
-            # Each language's own ranking, as a search of that language's corpus alone gives it (the dense list
-            # exactly; BM25's statistics are the pooled index's).
-            run[qid] = [d for dl, lists in groups.items()
-                        for d, _, _ in calibrated_merge({dl: lists}, 100, fusion.min_calibration)]
+            lists, weights, items = [rec["dense"][dl]], [fusion.dense], [None]
+            if mode == "hybrid":
+                lex = rec["bm25"][dl]
+                lists.insert(0, lex)
+                weights.insert(0, 1.0)
+                items.insert(0, [fusion.lexical_weight(qlang, script, dl)] * len(lex))
+            groups.append([(d, x) for d, x, _ in fuse(lists, weights, fusion.method, fusion.rrf_k, 200, items)])
+        if per_corpus:  # each language's own ranking, as a search of that language's corpus alone gives it
+            run[qid] = [d for g in groups for d, _ in g[:100]]
         else:
-            run[qid] = [d for d, _, _ in calibrated_merge(groups, 100, fusion.min_calibration)]
+            run[qid] = [d for d, _, _ in calibrated_merge(groups, 100, fusion.calibration_heads, fusion.min_calibration)]
     return run
 
 
@@ -149,24 +151,145 @@ def score(args: argparse.Namespace) -> None:
     with open(args.lists, "rb") as f:
         data = pickle.load(f)
     report("dense, one list (before)", data, single_list_run(data, "dense_all"))
-    report("hybrid, one list (before: min-max 0.7/0.1/0.05)", data, pooled_hybrid_run(data, FusionConfig()))
-    report("dense per language, z", data, engine_run(data, FusionConfig(), mode="dense"),
-           engine_run(data, FusionConfig(), mode="dense", per_corpus=True))
-    for mc in (10, 1000):
-        report(f"dense per language, z, min_calibration {mc}", data,
-               engine_run(data, FusionConfig(min_calibration=mc), mode="dense"))
+    report("hybrid, one list (before: min-max 0.7/0.1/0.05)", data, pooled_hybrid_run(data, FusionConfig(same_language=0.7)))
+    for heads in ((10, 100), (100,), (10,), (30,)):
+        for mode in ("dense", "hybrid"):
+            fc = FusionConfig(calibration_heads=heads)
+            report(f"{mode} per language, z on heads {heads}", data, engine_run(data, fc, mode=mode),
+                   engine_run(data, fc, mode=mode, per_corpus=True))
     if "centroid" in next(iter(data["queries"].values())):
         for alpha in (0.5, 1.0):
             report(f"dense minus {alpha} x language centroid", data, centroid_run(data, alpha, False))
         report("dense z over the language's own documents (centroid + covariance)", data, centroid_run(data, 1.0, True))
         report("  ... + bm25 z x0.3", data, centroid_run(data, 1.0, True, 0.3))
-    for same, script, other in args.grid or [(0.7, 0.1, 0.05), (0.5, 0.1, 0.05), (0.3, 0.1, 0.05), (0.3, 0.05, 0.0),
-                                             (0.2, 0.05, 0.0), (0.2, 0.1, 0.05), (0.1, 0.05, 0.0), (0.3, 0.3, 0.1)]:
+    for same, script, other in args.grid or [(0.7, 0.1, 0.05), (0.5, 0.2, 0.1), (0.3, 0.1, 0.05), (0.2, 0.2, 0.2)]:
         fc = FusionConfig(same_language=same, same_script=script, other_script=other)
-        report(f"hybrid per language z, lexical {same}/{script}/{other}", data, engine_run(data, fc),
+        report(f"hybrid per language, lexical {same}/{script}/{other}", data, engine_run(data, fc),
                engine_run(data, fc, per_corpus=True))
         if args.bench_lang:
-            report(f"  ... query language from the bench", data, engine_run(data, fc, use_guess=False))
+            report("  ... query language from the bench", data, engine_run(data, fc, use_guess=False))
+
+def _z(values: np.ndarray, stats: str, skip: int = 0) -> np.ndarray:
+    """z-scores of one list: on the list's own mean and spread, or ("tail") on its ranks after the first `skip`
+    (the relevant documents sit at the top and widen the spread they are measured against)."""
+    if len(values) < 2:
+        return np.zeros_like(values)
+    ref = values[skip:] if stats == "tail" and len(values) > skip + 2 else values
+    sd = ref.std()
+    return (values - ref.mean()) / sd if sd > 0 else np.zeros_like(values)
+
+
+def variant_run(data: dict, *, dense_stats: str = "list", skip: int = 0, lexical: tuple[float, float, float] = (0.0, 0.0, 0.0),
+                restandardize: bool = False, raw: float = 0.0, use_guess: bool = True) -> dict[str, list[str]]:
+    """A family of per-language merges, for measuring which part does what:
+    - dense_stats: "list" (z on the language's top-100), "tail" (on its ranks after `skip`), "null" (on the query's
+      similarity to all the language's documents: mean q.mu_L, spread sqrt(q S_L q)), "none" (raw score);
+    - lexical: BM25 weight (same language, same script, other script) of the language's BM25 z added to dense z;
+    - restandardize: each language's fused scores z-scored again over its candidates, so every language's fused
+      distribution has the same spread whatever lists fed it;
+    - raw: plus raw x the dense cosine (a share of the uncalibrated similarity)."""
+    run = {}
+    for qid, rec in data["queries"].items():
+        qlang = rec["guess"] if use_guess else lang_of(qid)
+        script = language_script(qlang) if qlang else rec["script"]
+        fc = FusionConfig(same_language=lexical[0], same_script=lexical[1], other_script=lexical[2])
+        out: list[tuple[str, float]] = []
+        for dl in data["langs"]:
+            dense = rec["dense"][dl]
+            dv = np.array([x for _, x in dense], dtype=np.float64)
+            if dense_stats == "null":
+                dz = (dv - rec["centroid"][dl]) / rec["centroid_sd"][dl]
+            elif dense_stats == "none":
+                dz = dv.copy()
+            else:
+                dz = _z(dv, dense_stats, skip)
+            total = {d: float(z) for (d, _), z in zip(dense, dz)}
+            dfloor = float(dz.min()) if len(dz) else 0.0
+            w = fc.lexical_weight(qlang, script, dl) if any(lexical) else 0.0
+            if w > 0 and rec["bm25"][dl]:
+                lex = rec["bm25"][dl]
+                lz = _z(np.array([x for _, x in lex], dtype=np.float64), "list")
+                lmap = {d: float(z) for (d, _), z in zip(lex, lz)}
+                lfloor = float(lz.min())
+                for d in set(total) | set(lmap):
+                    total[d] = total.get(d, dfloor) + w * lmap.get(d, lfloor)
+            if raw:
+                rawmap = {d: x for d, x in dense}
+                rfloor = float(dv.min()) if len(dv) else 0.0
+                for d in total:
+                    total[d] += raw * rawmap.get(d, rfloor)
+            if restandardize and len(total) > 2:
+                v = np.array(list(total.values()))
+                m, sd = v.mean(), v.std() or 1.0
+                total = {d: (x - m) / sd for d, x in total.items()}
+            out.extend(total.items())
+        out.sort(key=lambda t: (-t[1], t[0]))
+        run[qid] = [d for d, _ in out[:100]]
+    return run
+
+
+def _zhead(values: np.ndarray, n: int) -> np.ndarray:
+    """z-scores on the mean and spread of the first n values (the head of the list)."""
+    ref = values[:n]
+    sd = ref.std() if len(ref) > 1 else 0.0
+    return (values - ref.mean()) / sd if sd > 0 else np.zeros_like(values)
+
+
+def minmax_then_z_run(data: dict, fusion: FusionConfig, mode: str = "hybrid", stats: str = "list", skip: int = 0,
+                      per_corpus: bool = False, use_guess: bool = True, depth: int = 100, zdepth: int = 0) -> dict[str, list[str]]:
+    """Each language's lists fused as a single-language index fuses them today (min-max, the lexical weights),
+    then the fused scores z-scored over the language's fused candidates, and the languages merged on z. On an
+    index of one language this is the same ranking as today's (a monotone map of one list)."""
+    from xlqe_lite._core import fuse
+
+    run = {}
+    for qid, rec in data["queries"].items():
+        qlang = rec["guess"] if use_guess else lang_of(qid)
+        script = language_script(qlang) if qlang else rec["script"]
+        merged: list[tuple[str, float]] = []
+        ranked: list[str] = []
+        for dl in data["langs"]:
+            lists, weights, items = [rec["dense"][dl][:depth]], [fusion.dense], [None]
+            if mode == "hybrid":
+                w = fusion.lexical_weight(qlang, script, dl)
+                lex = rec["bm25"][dl][:depth]
+                lists.insert(0, lex); weights.insert(0, 1.0); items.insert(0, [w] * len(lex))
+            fused = fuse(lists, weights, fusion.method, fusion.rrf_k, 200, items)
+            v = np.array([x for _, x, _ in fused], dtype=np.float64)
+            if stats == "mad":
+                med = np.median(v[:100]); mad = np.median(np.abs(v[:100] - med)) * 1.4826 or 1.0
+                z = (v - med) / mad
+            elif stats == "mix":
+                z = 0.5 * (_zhead(v, 10) + _zhead(v, 100))
+            else:
+                z = _z(v, stats, skip) if not zdepth else _zhead(v, zdepth)
+            if per_corpus:
+                ranked.extend(d for d, _, _ in fused[:100])
+            merged.extend((d, float(x)) for (d, _, _), x in zip(fused, z))
+        merged.sort(key=lambda t: (-t[1], t[0]))
+        run[qid] = ranked if per_corpus else [d for d, _ in merged[:100]]
+    return run
+
+
+def levers(args: argparse.Namespace) -> None:
+    """The levers of issue 16 measured one by one (BENCHMARKS.md, "One index of many languages")."""
+    with open(args.lists, "rb") as f:
+        data = pickle.load(f)
+    report("dense, one list (before)", data, single_list_run(data, "dense_all"))
+    report("hybrid, one list (before)", data, pooled_hybrid_run(data, FusionConfig(same_language=0.7)))
+    report("dense z per list (top 100)", data, variant_run(data))
+    report("dense z on the language's documents (centroid, covariance)", data, variant_run(data, dense_stats="null"))
+    for rs in (False, True):
+        report(f"z per list, summed (dense + bm25 0.7/0.1/0.05){', z again' if rs else ''}", data,
+               variant_run(data, lexical=(0.7, 0.1, 0.05), restandardize=rs))
+    for mode in ("dense", "hybrid"):
+        report(f"{mode}: min-max in language, then z on all", data, minmax_then_z_run(data, FusionConfig(same_language=0.7), mode))
+        for stats in ("mad", "mix"):
+            report(f"{mode}: min-max in language, then {stats}", data,
+                   minmax_then_z_run(data, FusionConfig(same_language=0.7), mode, stats=stats))
+        for zd in (10, 30, 100):
+            report(f"{mode}: min-max in language, then z on top {zd}", data,
+                   minmax_then_z_run(data, FusionConfig(same_language=0.7), mode, zdepth=zd))
 
 
 def main() -> None:
@@ -186,6 +309,9 @@ def main() -> None:
                    help="lexical weights same-language/same-script/other-script (repeatable)")
     s.add_argument("--bench-lang", action="store_true", help="also score with the bench's query language")
     s.set_defaults(func=score)
+    lv = sub.add_parser("levers", help="each lever of issue 16 on its own")
+    lv.add_argument("lists")
+    lv.set_defaults(func=levers)
     args = ap.parse_args()
     args.func(args)
 

@@ -2,8 +2,11 @@
 
 Naive fusion hurts across languages: BM25 barely works between languages (it only meets names and
 numbers), and rank fusion gives its noise the same say as the dense list. Here each lexical hit is
-weighed by how its document relates to the query: same language, same script, or another script. The
-defaults come from the bench's dev data (benchmarks/tune_fusion.py; figures in BENCHMARKS.md).
+weighed by how its document relates to the query: same language, same script, or another script. An
+index of several languages is searched one language at a time and the languages merged on each one's own
+scale, so that the answer in another language is not buried under the query's own (`calibrated_merge`).
+The defaults come from the bench's dev data (benchmarks/tune_fusion.py, benchmarks/tune_mixed.py;
+figures in BENCHMARKS.md).
 
     engine = SearchEngine.open("my-index")
     for hit in engine.search("wer gewann den Super Bowl?", k=5, explain=True):
@@ -43,10 +46,12 @@ class SearchResults(list[Hit]):
 class FusionConfig:
     """How the lexical and dense lists are fused. A lexical hit's weight depends on its document:
     `same_language` when it is in the query's language, `same_script` when only the script matches,
-    `other_script` otherwise. Chosen on dev: min-max, 0.7 / 0.1 / 0.05, dense 1.0."""
+    `other_script` otherwise. Chosen on dev: min-max, 0.3 / 0.1 / 0.05, dense 1.0 (0.3, not the 0.7 of one
+    shared list: with per-language calibration it keeps hybrid at or above dense on every mixed-index figure,
+    and per-language corpora score the same; BENCHMARKS.md)."""
 
     method: str = "minmax"
-    same_language: float = 0.7
+    same_language: float = 0.3
     same_script: float = 0.1
     other_script: float = 0.05
     dense: float = 1.0
@@ -69,15 +74,18 @@ class FusionConfig:
     expansion_full_similarity: float = 0.9
     # How deep each list is read before fusing.
     depth: int = 100
-    # An index of several languages is searched one held language at a time: each language's dense and
-    # lexical lists are z-scored on their own score distribution and fused, then the languages are merged.
-    # In one shared list, a document in the query's own language scores higher for that alone, and the
-    # answer in another language sinks below loosely related noise (issue 16; BENCHMARKS.md, "One index
-    # of many languages"). "pooled" (the default until the per-language figures are complete): one list.
-    calibration: str = "pooled"
-    # A language list shorter than this is z-scored on the statistics of all languages' lists together:
-    # a handful of scores has no distribution to speak of.
-    min_calibration: int = 10
+    # An index of several languages is searched one held language at a time: each language's lists are fused
+    # as above, the fused scores put on the language's own scale (`calibrated_merge`: z-scores on the heads of
+    # the list, n = `calibration_heads`), and the languages merged on that. In one shared list a document in
+    # the query's own language scores higher for that alone, and the answer in another language sinks below
+    # loosely related noise (issue 16). Chosen on dev (XQuAD paragraphs, one index of 9 languages;
+    # benchmarks/tune_mixed.py; BENCHMARKS.md, "One index of many languages"). "pooled": one shared list.
+    # On an index of one language both give the same ranking.
+    calibration: str = "per_language"
+    calibration_heads: tuple[int, ...] = (10, 100)
+    # Calibration needs this many candidates in every language searched; with fewer in some language (a small
+    # index) the search falls back to one shared list.
+    min_calibration: int = 5
 
     def lexical_weight(self, query_lang: Optional[str], query_script: Optional[str], doc_lang: Optional[str]) -> float:
         if query_lang is not None and query_lang == doc_lang:
@@ -211,7 +219,7 @@ class SearchEngine:
         vector_used = None
         if mode == "bm25" and not usable:
             hits = self.index.search(query, k=k, lang=query_lang, langs=langs, where=where)
-        elif mode == "dense" and not usable:
+        elif mode == "dense" and not usable and (self.fusion.calibration == "pooled" or len(self._groups(langs)[1]) <= 1):
             vector = self._embed(query) if query_vector is None else query_vector
             hits = self.index.search_vector(vector, k=k, langs=langs, passage_weight=self.fusion.passage_weight,
                                             where=where)
@@ -231,7 +239,7 @@ class SearchEngine:
                 wrote.setdefault(e.lang or query_lang or "?", []).extend(e.texts)
             kept = {t for e in usable for t in e.texts}
             for h in hits:
-                if h.explanation is not None:
+                if isinstance(h.explanation, dict):
                     h.explanation["expansions"] = {lang: [{"text": t, "used": t in kept} for t in texts]
                                                    for lang, texts in wrote.items()}
         if snippets:
@@ -321,17 +329,64 @@ class SearchEngine:
                where: Optional["Filter"] = None) -> list[Hit]:
         depth = max(k, self.fusion.depth)
         script = language_script(query_lang) if query_lang else dominant_script(query)
-        held = [lang for lang, _ in self.index.languages()]
+        held, groups = self._groups(langs)
+        def shared_list() -> list[Hit]:
+            lists = self._lists(query, vector, depth, query_lang, script, langs, held, mode, expansions, trust, where)
+            known = self._known(lists)
+            return [self._hit(doc_id, score, sources, lists, known, explain, query_lang, script)
+                    for doc_id, score, sources in self._fuse(lists, k)]
+
+        if self.fusion.calibration == "pooled" or len(groups) <= 1:
+            return shared_list()
+        per_lang: dict[Optional[str], tuple[list[_List], list[tuple[str, float, Any]], dict[str, Hit]]] = {}
+        for lang in groups:
+            if lang is None:
+                wide = min(depth * len(groups), 1000)
+                lists = []
+                for name, hits, w, iw in self._lists(query, vector, wide, query_lang, script, None, [], mode, (),
+                                                     trust, where):
+                    keep = [i for i, h in enumerate(hits) if h.lang is None][:depth]
+                    lists.append((name, [hits[i] for i in keep], w, [iw[i] for i in keep] if iw else None))
+            else:
+                lists = self._lists(query, vector, depth, query_lang, script, [lang], [lang], mode, expansions,
+                                    trust, where)
+            per_lang[lang] = (lists, self._fuse(lists, 2 * depth), self._known(lists))
+        if any(0 < len(fused) < self.fusion.min_calibration for _, fused, _ in per_lang.values()):
+            # A language with a handful of candidates has no score distribution to calibrate on: one shared list.
+            return shared_list()
+        merged = calibrated_merge([[(d, s) for d, s, _ in fused] for _, fused, _ in per_lang.values()],
+                                  k, self.fusion.calibration_heads, self.fusion.min_calibration)
+        where_from = {d: lang for lang, (_, fused, _) in per_lang.items() for d, _, _ in fused}
+        sources_of = {d: src for _, fused, _ in per_lang.values() for d, _, src in fused}
+        out = []
+        for doc_id, z, raw in merged:
+            lists, _, known = per_lang[where_from[doc_id]]
+            hit = self._hit(doc_id, z, sources_of[doc_id], lists, known, explain, query_lang, script)
+            if isinstance(hit.explanation, dict):
+                hit.explanation["calibration"] = {"lang": where_from[doc_id], "fused": raw, "z": z}
+            out.append(hit)
+        return out
+
+    def _groups(self, langs: Optional[Sequence[str]]) -> tuple[list[str], list[Optional[str]]]:
+        """The held languages a search reads (all, or those of `langs`), and the groups calibration merges:
+        one per language, plus one (None) for the documents of no known language."""
+        if self.fusion.calibration not in ("per_language", "pooled"):
+            raise InvalidInputError(f"unknown fusion calibration {self.fusion.calibration!r} (per_language, pooled)")
+        counts = self.index.languages()
+        held = [lang for lang, _ in counts]
         if langs:
             wanted = {normalize_lang(l) for l in langs}
             held = [lang for lang in held if lang in wanted]
-        if self.fusion.calibration == "per_language" and held:
-            return self._fused_per_language(query, vector, k, depth, query_lang, script, held, explain, mode,
-                                            expansions, trust, langs)
-        if self.fusion.calibration != "pooled":
-            raise InvalidInputError(f"unknown fusion calibration {self.fusion.calibration!r} (per_language, pooled)")
-        # Each list: (name, hits, list weight, per-hit weights or None).
-        lists: list[tuple[str, list[Hit], float, Optional[list[float]]]] = []
+        unknown = not langs and len(self.index) > sum(n for _, n in counts)
+        return held, [*held, None] if unknown else list(held)
+
+    def _lists(self, query: str, vector: Any, depth: int, query_lang: Optional[str], script: Optional[str],
+               langs: Optional[Sequence[str]], held: Sequence[str], mode: Mode, expansions: Sequence["Expansion"],
+               trust: dict[str, float], where: Optional["Filter"]) -> list["_List"]:
+        """The ranked lists a fusion reads, each (name, hits, list weight, per-hit weights or None): BM25 of the
+        query (each hit weighed by how its language relates to the query's), BM25 of the expansions into each
+        of `held`, and the dense list."""
+        lists: list[_List] = []
         if mode != "dense":
             lexical = self.index.search(query, k=depth, lang=query_lang, langs=langs, where=where)
             lists.append(("bm25", lexical, 1.0, [self.fusion.lexical_weight(query_lang, script, h.lang) for h in lexical]))
@@ -344,22 +399,30 @@ class SearchEngine:
         if vector is not None:
             lists.append(("dense", self.index.search_vector(vector, k=depth, langs=langs, where=where,
                                                             passage_weight=self.fusion.passage_weight), self.fusion.dense, None))
-        fused = fuse([[(h.id, h.score) for h in hits] for _, hits, _, _ in lists], [w for _, _, w, _ in lists],
-                     self.fusion.method, self.fusion.rrf_k, k, [iw for _, _, _, iw in lists])
+        return lists
+
+    def _fuse(self, lists: Sequence["_List"], k: int) -> list[tuple[str, float, Any]]:
+        return fuse([[(h.id, h.score) for h in hits] for _, hits, _, _ in lists], [w for _, _, w, _ in lists],
+                    self.fusion.method, self.fusion.rrf_k, k, [iw for _, _, _, iw in lists])
+
+    @staticmethod
+    def _known(lists: Sequence["_List"]) -> dict[str, Hit]:
+        """Each document's hit, the first list naming it winning (the lexical list's key and language)."""
         known: dict[str, Hit] = {}
         for _, hits, _, _ in reversed(lists):
             known.update({h.id: h for h in hits})
-        out = []
-        for doc_id, score, sources in fused:
-            h = known[doc_id]
-            explanation = None
-            if explain:
-                explanation = {"query_lang": query_lang, "query_script": script, "method": self.fusion.method}
-                for (name, _, weight, item_weights), src in zip(lists, sources):
-                    explanation[name] = None if src is None else {
-                        "rank": src[0], "score": src[1], "weight": item_weights[src[0] - 1] if item_weights else weight}
-            out.append(Hit(h.id, score, h.lang, h.key, explanation=explanation))
-        return out
+        return known
+
+    def _hit(self, doc_id: str, score: float, sources: Sequence[Any], lists: Sequence["_List"], known: dict[str, Hit],
+             explain: bool, query_lang: Optional[str], script: Optional[str]) -> Hit:
+        h = known[doc_id]
+        explanation: Optional[dict[str, Any]] = None
+        if explain:
+            explanation = {"query_lang": query_lang, "query_script": script, "method": self.fusion.method}
+            for (name, _, weight, item_weights), src in zip(lists, sources):
+                explanation[name] = None if src is None else {
+                    "rank": src[0], "score": src[1], "weight": item_weights[src[0] - 1] if item_weights else weight}
+        return Hit(h.id, score, h.lang, h.key, explanation=explanation)
 
     @staticmethod
     def _expansions_by_lang(expansions: Sequence["Expansion"], query_lang: Optional[str],
@@ -371,91 +434,47 @@ class SearchEngine:
                 by_lang.setdefault(target, []).extend(e.texts)
         return by_lang
 
-    def _fused_per_language(self, query: str, vector: Any, k: int, depth: int, query_lang: Optional[str],
-                            script: Optional[str], held: Sequence[str], explain: bool, mode: Mode,
-                            expansions: Sequence["Expansion"], trust: dict[str, float],
-                            langs: Optional[Sequence[str]] = None) -> list[Hit]:
-        """Each held language's lists (dense, BM25, BM25 of the expansions into it) are searched on their own,
-        z-scored on their own distribution, summed with their weights, and the languages merged by that sum."""
-        by_lang = self._expansions_by_lang(expansions, query_lang, set(held)) if mode != "dense" else {}
-        groups: dict[str, list[tuple[str, list[Hit], float]]] = {}
-        # Documents of unknown language are one more group, read from the unfiltered lists (no filter names them).
-        unknown = not langs and len(self.index) > sum(n for _, n in self.index.languages())
-        for lang in [*held, None] if unknown else held:
-            lists: list[tuple[str, list[Hit], float]] = []
-            only = [lang] if lang else None
-            wide = depth if lang else min(depth * (len(held) + 1), 1000)
-            if vector is not None:
-                hits = self.index.search_vector(vector, k=wide, langs=only, passage_weight=self.fusion.passage_weight)
-                lists.append(("dense", hits if lang else [h for h in hits if h.lang is None][:depth], self.fusion.dense))
-            if mode != "dense":
-                weight = self.fusion.lexical_weight(query_lang, script, lang)
-                if weight > 0:
-                    hits = self.index.search(query, k=wide, lang=query_lang, langs=only)
-                    lists.append(("bm25", hits if lang else [h for h in hits if h.lang is None][:depth], weight))
-                texts = by_lang.get(lang) if lang else None
-                terms = self._expansion_terms(query, texts, lang) if lang and texts else []
-                if lang and texts and terms:
-                    confidence = sum(trust.get(t, 1.0) for t in texts) / len(texts)
-                    lists.append((f"bm25[{lang}]", self.index.search_terms(terms, k=depth, langs=[lang]),
-                                  self.fusion.expansion_lexical * confidence))
-            groups[lang or ""] = lists
-        merged = calibrated_merge({lang: [(name, [(h.id, h.score) for h in hits], w) for name, hits, w in lists]
-                                   for lang, lists in groups.items()}, k, self.fusion.min_calibration)
-        known: dict[str, Hit] = {}
-        for lists in groups.values():
-            for _, hits, _ in reversed(lists):
-                known.update({h.id: h for h in hits})
-        out = []
-        for doc_id, score, parts in merged:
-            h = known[doc_id]
-            explanation = None
-            if explain:
-                explanation = {"query_lang": query_lang, "query_script": script, "method": "zscore per language"}
-                for name, part in parts.items():
-                    explanation[name] = part
-            out.append(Hit(h.id, score, h.lang, h.key, explanation=explanation))
-        return out
+
+_List = tuple[str, list[Hit], float, Optional[list[float]]]
 
 
 Scored = Sequence[tuple[str, float]]
 
 
-def calibrated_merge(groups: dict[str, Sequence[tuple[str, Scored, float]]], k: int,
-                     min_calibration: int = 10) -> list[tuple[str, float, dict[str, Optional[dict[str, float]]]]]:
-    """Merges per-language ranked lists fairly across languages. `groups`: language -> its lists as (name,
-    [(doc id, score)] best first, weight). Each list's scores become z-scores on the list's own mean and spread
-    (a list shorter than `min_calibration` uses the statistics of every list of that name together), a document
-    absent from a list of its language gets that list's lowest z, and a document's score is the weighted sum
-    over its language's lists. So each language's best candidates compete on how far they stand out in their
-    own language, not on the raw similarity that favours the query's language. Returns the best `k` as
-    (doc id, score, per list name: {"rank", "score", "z", "weight"} or None), ties broken by doc id."""
+def calibrated_merge(groups: Sequence[Scored], k: int, heads: Sequence[int] = (10, 100),
+                     min_calibration: int = 10) -> list[tuple[str, float, float]]:
+    """Merges ranked lists, one per document language, fairly across languages. Each list (doc id, fused score;
+    best first) is put on its own scale: a score becomes the mean, over `heads`, of its z-score on the mean and
+    spread of the list's first n scores (the near competitors, n = 10, and the wider field, n = 100). A list
+    shorter than `min_calibration` is put on the statistics of all lists' heads together (a handful of scores
+    has no spread to speak of). So each language's candidates compete on how far they stand out in their own
+    language, not on the raw similarity that favours the query's language. Returns the best `k` as
+    (doc id, calibrated score, fused score), ties broken by doc id.
+
+    >>> en = [("a.en", 0.90), ("b.en", 0.89), ("c.en", 0.88), ("d.en", 0.87)]
+    >>> zh = [("a.zh", 0.86), ("b.zh", 0.70), ("c.zh", 0.69), ("d.zh", 0.68)]
+    >>> [d for d, _, _ in calibrated_merge([en, zh], k=2, heads=(4,), min_calibration=2)]
+    ['a.zh', 'a.en']
+    """
     import numpy as np
 
-    pooled: dict[str, list[float]] = {}
-    for lists in groups.values():
-        for name, hits, _ in lists:
-            pooled.setdefault(name, []).extend(s for _, s in hits)
-    pooled_stats = {name: (float(np.mean(v)), float(np.std(v))) for name, v in pooled.items() if v}
-    scored: list[tuple[float, str, dict[str, Optional[dict[str, float]]]]] = []
-    for lists in groups.values():
-        docs: dict[str, dict[str, Optional[dict[str, float]]]] = {}
-        floors: list[float] = []
-        zs: list[dict[str, float]] = []
-        for name, hits, weight in lists:
-            values = np.asarray([s for _, s in hits], dtype=np.float64)
-            if len(values) >= min_calibration:
-                mean, sd = float(values.mean()), float(values.std())
-            else:
-                mean, sd = pooled_stats.get(name, (0.0, 0.0))
-            z = (values - mean) / sd if sd > 0 else np.zeros_like(values)
-            zs.append({doc: float(v) for (doc, _), v in zip(hits, z)})
-            floors.append(float(z.min()) if len(z) else 0.0)
-            for rank, ((doc, raw), v) in enumerate(zip(hits, z), 1):
-                docs.setdefault(doc, {n: None for n, _, _ in lists})[name] = {
-                    "rank": rank, "score": float(raw), "z": float(v), "weight": weight}
-        for doc, parts in docs.items():
-            total = sum(w * zmap.get(doc, floor) for (_, _, w), zmap, floor in zip(lists, zs, floors))
-            scored.append((total, doc, parts))
+    def stats(values: Any, n: Optional[int]) -> tuple[float, float]:
+        head = values[:n]
+        return (float(head.mean()), float(head.std())) if len(head) else (0.0, 0.0)
+
+    arrays = [np.asarray([s for _, s in hits], dtype=np.float64) for hits in groups]
+    reference = [v for v in arrays if len(v) >= min_calibration] or arrays
+    shared = {n: stats(np.concatenate([v[:n] for v in reference]), None) for n in heads}
+    scored: list[tuple[float, str, float]] = []
+    for hits, values in zip(groups, arrays):
+        if not len(values):
+            continue
+        z = np.zeros_like(values)
+        for n in heads:
+            mean, sd = stats(values, n) if len(values) >= min_calibration else shared[n]
+            if sd > 0:
+                z += (values - mean) / sd
+        z /= len(heads)
+        scored.extend((float(v), doc, float(raw)) for (doc, raw), v in zip(hits, z))
     scored.sort(key=lambda x: (-x[0], x[1]))
-    return [(doc, float(total), parts) for total, doc, parts in scored[:k]]
+    return [(doc, v, raw) for v, doc, raw in scored[:k]]
