@@ -83,6 +83,9 @@ class FusionConfig:
     # On an index of one language both give the same ranking.
     calibration: str = "per_language"
     calibration_heads: tuple[int, ...] = (10, 100)
+    # What a language's candidates are calibrated on: "fused" (its fused scores) or "dense" (its dense scores,
+    # given in the fused order; see SearchEngine._scale_of).
+    calibrate_on: str = "fused"
     # Calibration needs this many candidates in every language searched; with fewer in some language (a small
     # index) the search falls back to one shared list.
     min_calibration: int = 5
@@ -351,10 +354,13 @@ class SearchEngine:
                 lists = self._lists(query, vector, depth, query_lang, script, [lang], [lang], mode, expansions,
                                     trust, where)
             per_lang[lang] = (lists, self._fuse(lists, 2 * depth), self._known(lists))
-        if any(0 < len(fused) < self.fusion.min_calibration for _, fused, _ in per_lang.values()):
-            # A language with a handful of candidates has no score distribution to calibrate on: one shared list.
+        on_dense = self.fusion.calibrate_on == "dense" and vector is not None
+        if not on_dense and any(0 < len(fused) < self.fusion.min_calibration for _, fused, _ in per_lang.values()):
+            # A language with a handful of candidates has no distribution of its own, and its fused scores (min-max
+            # within the language) are on no common scale either: one shared list. Calibrated on dense scores, such
+            # a language is put on the other languages' statistics instead (calibrated_merge).
             return shared_list()
-        merged = calibrated_merge([[(d, s) for d, s, _ in fused] for _, fused, _ in per_lang.values()],
+        merged = calibrated_merge([self._scale_of(lists, fused) for lists, fused, _ in per_lang.values()],
                                   k, self.fusion.calibration_heads, self.fusion.min_calibration)
         where_from = {d: lang for lang, (_, fused, _) in per_lang.items() for d, _, _ in fused}
         sources_of = {d: src for _, fused, _ in per_lang.values() for d, _, src in fused}
@@ -366,6 +372,20 @@ class SearchEngine:
                 hit.explanation["calibration"] = {"lang": where_from[doc_id], "fused": raw, "z": z}
             out.append(hit)
         return out
+
+    def _scale_of(self, lists: Sequence["_List"], fused: Sequence[tuple[str, float, Any]]) -> list[tuple[str, float]]:
+        """The scores a language's fused list is calibrated on. `calibrate_on="fused"`: its fused scores.
+        "dense": the language's dense scores in rank order, given to its fused order (the r-th document of the
+        fused list gets the r-th best dense score): within a language the lexical list still decides the
+        order, but languages compete on the evidence every language has, so BM25 in the query's own language
+        cannot lift that language above the others."""
+        if self.fusion.calibrate_on == "fused":
+            return [(d, s) for d, s, _ in fused]
+        dense = next((hits for name, hits, _, _ in lists if name == "dense"), None)
+        if not dense:
+            return [(d, s) for d, s, _ in fused]
+        scores = [h.score for h in dense]
+        return [(d, scores[min(r, len(scores) - 1)]) for r, (d, _, _) in enumerate(fused)]
 
     def _groups(self, langs: Optional[Sequence[str]]) -> tuple[list[str], list[Optional[str]]]:
         """The held languages a search reads (all, or those of `langs`), and the groups calibration merges:
