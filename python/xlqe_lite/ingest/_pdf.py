@@ -1,4 +1,5 @@
-"""PDF text, page by page, with pypdfium2 (PDFium, the PDF engine of Chromium)."""
+"""PDF text, page by page, with pypdfium2 (PDFium, the PDF engine of Chromium). Pages in shaped or
+right-to-left scripts have PDFium's text rebuilt from its characters (`_pdf_text`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 from ._base import Deadline, Extracted, ExtractionError, Part, assemble
+from ._pdf_text import SHAPED, repair_page_text
 
 # PDFium is not thread-safe: one document is read at a time in this process.
 _LOCK = threading.Lock()
@@ -49,6 +51,8 @@ def _pages(pdf, deadline: Deadline) -> Iterator[Part]:
             textpage = page.get_textpage()
             try:
                 text = textpage.get_text_range()
+                if SHAPED.search(text):  # Thai, Indic, Arabic, Hebrew...: PDFium's text needs repair
+                    text = repair_page_text(page.raw, textpage.raw)
             finally:
                 textpage.close()
         except pdfium.PdfiumError as e:
