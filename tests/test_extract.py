@@ -147,7 +147,8 @@ SHAPED_TITLES = {"th": "ข่าววันนี้", "hi": "आज की �
 SHAPED_LINES = {
     "th": ["วอร์เรนจะเดินทางไปกรุงเทพมหานครในวันพรุ่งนี้ เพื่อพบกับรัฐมนตรี", "ผู้ประท้วงหลายพันคนเดินขบวนบนถนน"],
     "hi": ["सरकार ने कहा कि बातचीत जारी रहेगी", "विद्यार्थियों की संख्या 2019 में बढ़ी।"],
-    "ar": ["في عام 2019 قالت شركة Apple إن الأرباح ارتفعت بنسبة 15%.", "وقال المتحدث باسم الوزارة إن الاجتماع سيعقد يوم الثلاثاء."],
+    "ar": ["في عام 2019 قالت شركة Apple إن الأرباح ارتفعت بنسبة 15%.", "وقال المتحدث باسم الوزارة إن الاجتماع سيعقد يوم الثلاثاء.",
+           "لا تزال العلاقة مستعرة، مستعينًا بالمبادئ الأساسية للأمم المتحدة.", "1953."],  # lam-alef, tanween, digits alone
     "he": ["הממשלה הודיעה כי השיחות יימשכו בשבוע הבא.", "בשנת 2020 ביקרו בעיר 300 אלף תיירים."],
     "de": [DE, "Im Jahr 2019 stieg der Umsatz um 15%."],
 }
@@ -174,7 +175,7 @@ def test_pdf_shaped_and_right_to_left_text_as_browsers_print_it(tmp_path, lang) 
 def test_pdf_right_to_left_paragraph_wrapped_over_lines(tmp_path) -> None:
     """A long Arabic paragraph wraps over several lines; each line is put in reading order on its own, so
     the whole paragraph reads back in order with its spaces (a line break stands where the page wraps)."""
-    paragraph = " ".join(SHAPED_LINES["ar"] * 4)
+    paragraph = " ".join(SHAPED_LINES["ar"][:3] * 4)
     text = extract(_chromium_pdf(tmp_path / "ar-long.pdf", "ar", [paragraph])).text
     body = text.split("\n", 1)[1]
     assert body.count("\n") >= 2  # it did wrap

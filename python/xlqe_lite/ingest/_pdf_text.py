@@ -8,13 +8,14 @@ Chromium's PDFs exactly, and Arabic but for the lam-alef ligature. PDFium's text
 `PdfTextPage.get_text_range` returns) gets three things wrong, seen on Chromium's PDFs:
 
 1. an ActualText span over several text objects has its text emitted once per object, so Thai clusters
-   repeat ("วอร์เร์รนจะ" for "วอร์เรนจะ");
+   repeat ("วอร์เร์รนจะ" for "วอร์เรนจะ"), and the characters of an ActualText are sometimes reversed
+   ("ال" for the lam-alef ligature's "لا");
 2. or, for the second object, a generated space instead, so Devanagari words break ("सरका र" for "सरकार"),
    or line breaks around it when that object is drawn back over the glyphs before it ("ข่า\nข่\nววัน");
 3. right-to-left words come out in an order mixing visual and logical ("تلاق ةموكحلا" for "قالت الحكومة").
 
-`repair_page_text` rebuilds a page's text from PDFium's characters: it keeps the characters of the first
-text object of each ActualText span only (the mark item is shared by the objects of one span, so its
+`repair_page_text` rebuilds a page's text from PDFium's characters: each ActualText span becomes its
+/ActualText string, where PDFium puts its first text object (the mark item is shared by the objects of one span, so its
 address identifies the span), drops PDFium's spaces between glyphs that touch and its line breaks beside
 a dropped object between glyphs on one baseline, and orders
 each line holding right-to-left letters by position: units (the characters of one text object, which keep
@@ -63,27 +64,49 @@ class _Unit:
         self.x, self.y, self.left, self.right, self.size, self.loose = x, y, left, right, size, loose
 
     def kind(self) -> str:
-        """"R" if it holds a right-to-left letter, "L" a left-to-right letter or a digit, else "N"."""
+        """"R" if it holds a right-to-left letter, "L" a left-to-right letter or a digit, "M" if it is
+        only combining marks, else "N"."""
         classes = {unicodedata.bidirectional(c) for c in self.chars}
         if classes & _RTL:
             return "R"
-        return "L" if classes & _LTR else "N"
+        if classes & _LTR:
+            return "L"
+        return "M" if classes == {"NSM"} else "N"
+
+    def strong(self) -> Optional[str]:
+        """The direction of its letters: "R", "L" (letters, not digits) or None."""
+        classes = {unicodedata.bidirectional(c) for c in self.chars}
+        return "R" if classes & _RTL else "L" if "L" in classes else None
 
 
 def _address(handle: Any) -> Optional[int]:
     return ctypes.cast(handle, ctypes.c_void_p).value if handle else None
 
 
-def _actual_text_span(obj: Any) -> Optional[int]:
-    """The address of the innermost marked-content item of `obj` that carries an /ActualText, or None."""
+def _text_string(data: bytes) -> str:
+    """A PDF text string's bytes decoded: UTF-16BE after its byte order mark (or UTF-16LE, UTF-8 after
+    theirs), else PDFDocEncoding, taken as Latin-1 (they differ only in rarely used punctuation)."""
+    for bom, codec in ((b"\xfe\xff", "utf-16-be"), (b"\xff\xfe", "utf-16-le"), (b"\xef\xbb\xbf", "utf-8")):
+        if data.startswith(bom):
+            return data[len(bom):].decode(codec, "replace")
+    return data.decode("latin-1")
+
+
+def _actual_text_span(obj: Any) -> tuple[Optional[int], str]:
+    """(the address of the innermost marked-content item of `obj` that carries an /ActualText, that text),
+    or (None, "")."""
     import pypdfium2.raw as raw  # type: ignore[import-untyped]
 
-    found = None
+    found: tuple[Optional[int], str] = (None, "")
     length = ctypes.c_ulong(0)
     for k in range(raw.FPDFPageObj_CountMarks(obj)):
         mark = raw.FPDFPageObj_GetMark(obj, k)
-        if mark and raw.FPDFPageObjMark_GetParamStringValue(mark, b"ActualText", None, 0, ctypes.byref(length)):
-            found = _address(mark)
+        # the raw bytes: PDFium's string value of it drops the byte order mark and widens each byte
+        if not mark or not raw.FPDFPageObjMark_GetParamBlobValue(mark, b"ActualText", None, 0, ctypes.byref(length)):
+            continue
+        buf = (ctypes.c_ubyte * max(1, length.value))()
+        raw.FPDFPageObjMark_GetParamBlobValue(mark, b"ActualText", buf, ctypes.sizeof(buf), ctypes.byref(length))
+        found = (_address(mark), _text_string(bytes(buf)[: length.value]))
     return found
 
 
@@ -104,6 +127,7 @@ class _Objects:
         import pypdfium2.raw as raw  # type: ignore[import-untyped]
 
         self.span: dict[int, Optional[int]] = {}  # text object -> its span
+        self.actual_text: dict[int, str] = {}  # span -> its /ActualText
         self.origin: dict[int, tuple[float, float]] = {}  # text object -> its origin
         self.extent: dict[int, tuple[float, float, float]] = {}  # span -> (left, right, leftmost origin)
         self.blanks: list[tuple[float, float]] = []  # origins of space glyphs
@@ -115,8 +139,10 @@ class _Objects:
             address = _address(obj)
             if address is None or raw.FPDFPageObj_GetType(obj) != raw.FPDF_PAGEOBJ_TEXT:
                 continue
-            span = _actual_text_span(obj)
+            span, actual = _actual_text_span(obj)
             self.span[address] = span
+            if span is not None:
+                self.actual_text[span] = actual
             if not raw.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix)) or not raw.FPDFPageObj_GetBounds(obj, *refs):
                 continue
             self.origin[address] = (matrix.e, matrix.f)
@@ -139,9 +165,10 @@ def _items(objects: _Objects, textpage: Any) -> list[Any]:
     left, bottom, right, top, ox, oy = (ctypes.c_double() for _ in range(6))
     box = [ctypes.byref(v) for v in (left, right, bottom, top)]
     origin = [ctypes.byref(ox), ctypes.byref(oy)]
-    first_object: dict[int, int] = {}  # span -> the text object whose characters are kept
+    emitted: set[int] = set()  # spans whose unit is made
     items: list[Any] = []
-    current: Optional[int] = None  # the text object of the last unit
+    current: Optional[int] = None  # the text object of the last unit, when it is a span's
+    glyph: Optional[tuple[Optional[int], float]] = None  # (text object, origin) of the last unit, when not
     high: Optional[int] = None
     for i in range(raw.FPDFText_CountChars(textpage)):
         code = raw.FPDFText_GetUnicode(textpage, i)
@@ -154,8 +181,8 @@ def _items(objects: _Objects, textpage: Any) -> list[Any]:
         ch = chr(code)
         if ch == "\r":
             continue
-        current = None if ch == "\n" else current
         if ch == "\n":
+            current = glyph = None
             items.append((_BREAK, bool(raw.FPDFText_IsGenerated(textpage, i))))
             continue
         raw.FPDFText_GetCharBox(textpage, i, *box)
@@ -164,29 +191,37 @@ def _items(objects: _Objects, textpage: Any) -> list[Any]:
         address = _address(raw.FPDFText_GetTextObject(textpage, i))
         span = objects.span.get(address) if address is not None else None
         if span is None:  # a glyph of its own (an object may hold several, in the order drawn), or a loose one
+            if address is not None and glyph == (address, ox.value) and isinstance(items[-1], _Unit):
+                items[-1].chars.append(ch)  # one glyph, several characters (a ligature): in reading order
+                items[-1].left, items[-1].right = min(items[-1].left, left.value), max(items[-1].right, right.value)
+                continue
             items.append(_Unit(ch, ox.value, oy.value, left.value, right.value, size, loose=address is None))
-            current = None
+            current, glyph = None, (address, ox.value)
             continue
-        if first_object.setdefault(span, address) != address:  # type: ignore[arg-type]
-            if items[-1:] != [_DROPPED]:
-                items.append(_DROPPED)  # the span's text again, for another of its objects
+        glyph = None
+        if span in emitted or not objects.actual_text.get(span):  # type: ignore[arg-type]
+            # the rest of the span's text (the unit holds all of it), or its text again for another of its
+            # objects, or an empty ActualText
+            if address != current and items[-1:] != [_DROPPED]:
+                items.append(_DROPPED)
             continue
-        if address == current and isinstance(items[-1], _Unit):  # the ActualText's characters, in reading order
-            items[-1].chars.append(ch)
-            continue
+        emitted.add(span)  # type: ignore[arg-type]
         x, y = objects.origin.get(address, (ox.value, oy.value))  # type: ignore[arg-type]
         lo, hi = left.value, right.value
         if span in objects.extent:
             lo, hi, x = objects.extent[span]
-        items.append(_Unit(ch, x, y, lo, hi, size))
+        # The ActualText as the PDF gives it: PDFium's characters for it are sometimes reordered ("ال" for "لا")
+        unit = _Unit("", x, y, lo, hi, size)
+        unit.chars = list(objects.actual_text[span])  # type: ignore[index]
+        items.append(unit)
         current = address
     return items
 
 
 def _lines(items: list[Any]) -> list[list[_Unit]]:
-    """`items` cut into lines at their breaks, but for a break PDFium made beside a span's later object
-    (it goes back over glyphs already drawn, which PDFium takes for a new line; 2. above) between glyphs
-    on one baseline."""
+    """`items` cut into lines at their breaks, but for a break PDFium made between glyphs on one baseline
+    beside a span's later object (it goes back over glyphs already drawn, which PDFium takes for a new
+    line; 2. above) or beside right-to-left letters (PDFium cuts some RTL lines in two, out of order)."""
 
     def unit_near(i: int, step: int) -> Optional[_Unit]:
         while 0 <= i < len(items):
@@ -202,7 +237,8 @@ def _lines(items: list[Any]) -> list[list[_Unit]]:
         elif item != _DROPPED:
             beside = [items[j] for j in (i - 1, i + 1) if 0 <= j < len(items)]
             before, after = unit_near(i - 1, -1), unit_near(i + 1, 1)
-            if (item[1] and _DROPPED in beside and before is not None and after is not None
+            if (item[1] and before is not None and after is not None
+                    and (_DROPPED in beside or "R" in (before.strong(), after.strong()))
                     and abs(before.y - after.y) < 0.5 * max(before.size, after.size, 1.0)):
                 continue
             lines.append([])
@@ -260,30 +296,51 @@ def _runs(kinds: list[str], member: str) -> list[tuple[int, int]]:
     return runs
 
 
-def logical_order(units: list[_Unit]) -> list[_Unit]:
-    """The units of one line holding right-to-left letters, given in any order, in reading order: sorted
-    by position, then a right-to-left line (more RTL units than LTR ones) read from the right with its
-    left-to-right runs kept as drawn, or a left-to-right one with its right-to-left runs reversed."""
-    visual = sorted(units, key=lambda u: u.x)
-    kinds = [u.kind() for u in visual]
-    if kinds.count("R") >= kinds.count("L"):
+def _base_of(mark: _Unit, units: list[_Unit]) -> int:
+    """The index in `units` of the glyph a combining mark sits on: the one its extent overlaps most, else
+    the nearest."""
+    def score(u: _Unit) -> tuple[float, float]:
+        overlap = min(u.right, mark.right) - max(u.left, mark.left)
+        return (overlap, -abs((u.left + u.right) / 2 - (mark.left + mark.right) / 2))
+
+    return max(range(len(units)), key=lambda i: score(units[i]))
+
+
+def logical_order(units: list[_Unit], rtl: Optional[bool] = None) -> list[_Unit]:
+    """The units of one line, given in any order, in reading order: sorted by position, then a
+    right-to-left line read from the right with its left-to-right runs (words, numbers) kept as drawn, or
+    a left-to-right one with its right-to-left runs reversed; combining marks follow the glyph they sit
+    on. The line is right-to-left if it has more RTL letters than LTR ones; `rtl` when it has neither."""
+    marks = [u for u in units if u.kind() == "M"]
+    visual = sorted((u for u in units if u.kind() != "M"), key=lambda u: u.x)
+    if not visual:
+        return units
+    strong = [u.strong() for u in visual]
+    right, left = strong.count("R"), strong.count("L")
+    if right > left or (right == left and (right > 0 or bool(rtl))):
         visual.reverse()
-        kinds.reverse()
         member = "L"
     else:
         member = "R"
+    kinds = [u.kind() for u in visual]
     for start, end in _runs(kinds, member):
         visual[start:end] = visual[start:end][::-1]
-    return visual
+    after: dict[int, list[_Unit]] = {}
+    for mark in sorted(marks, key=lambda u: u.x):
+        after.setdefault(id(visual[_base_of(mark, visual)]), []).append(mark)
+    return [v for u in visual for v in (u, *after.get(id(u), ()))]
 
 
 def repair_page_text(page: Any, textpage: Any) -> str:
     """The text of a PDFium page and its text page (raw handles) with shaped and right-to-left text repaired."""
     objects = _Objects(page, textpage)
+    lines = [_drop_inner_spaces(line) for line in _lines(_items(objects, textpage))]
+    strong = [u.strong() for line in lines for u in line]
+    rtl = strong.count("R") > strong.count("L")  # the page's direction, for lines of numbers only
     out = []
-    for line in _lines(_items(objects, textpage)):
-        line = _drop_inner_spaces(line)
-        if any(u.kind() == "R" for u in line):
-            line = logical_order(_with_space_glyphs(line, objects.blanks))
+    for line in lines:
+        kinds = {u.strong() for u in line}
+        if "R" in kinds or (rtl and "L" not in kinds):
+            line = logical_order(_with_space_glyphs(line, objects.blanks), rtl)
         out.append("".join(ch for unit in line for ch in unit.chars))
     return "\n".join(out)
