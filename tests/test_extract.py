@@ -483,3 +483,33 @@ def test_isolated_worker_reads_files_and_survives_kills_and_hangs(tmp_path) -> N
             ex.extract(slow, timeout=0.3)
         assert info.value.reason == "timeout" and ex.pid is None
         assert ex.extract(book).format == "epub" and ex.pid != pid
+
+
+# --- text clean-up in pieces -------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from xlqe_lite.ingest._base import _clean_piece, clean_text  # noqa: E402
+
+_TRICKY = st.lists(st.sampled_from(list("ab \t\u00a0\n\r\u2028\u2029\x00\x07\x85\ufffe") + ["\r\n", "\n\n\n"]),
+                   max_size=200).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TRICKY, st.integers(min_value=1, max_value=40))
+def test_clean_text_in_pieces_equals_cleaning_it_whole(text: str, chunk: int) -> None:
+    """Long texts are cleaned piece by piece (a 100 MB file no longer peaks at four copies of its text);
+    cut anywhere the rules allow, the result is the whole text's, with line breaks, controls, trailing
+    spaces, blank runs and the ends' whitespace at every boundary."""
+    assert clean_text(text, chunk=chunk) == _clean_piece(text).strip()
+
+
+def test_a_large_text_file_is_cleaned_in_pieces_the_same(tmp_path) -> None:
+    bell = "\x07"  # a control character now and then (a file full of them is binary)
+    body = "".join(f"Zeile {i} \t\r\n\r\n\r\n{RU}{bell * (i % 50 == 0)}\u2028" for i in range(60_000))  # ~4.3 M chars
+    path = tmp_path / "big.txt"
+    path.write_text(body, encoding="utf-8", newline="")
+    result = extract(path)
+    assert len(body) > 2 * 1 << 20
+    assert result.text == _clean_piece(body).strip() and result.text.startswith("Zeile 0\n\n" + RU)
