@@ -172,6 +172,19 @@ def test_pdf_shaped_and_right_to_left_text_as_browsers_print_it(tmp_path, lang) 
     assert result.title == SHAPED_TITLES[lang]
 
 
+def test_pdf_pages_past_half_the_time_budget_keep_pdfiums_text(tmp_path, monkeypatch) -> None:
+    """Repairing costs tens of microseconds a character: once half the time budget is used, pages keep
+    PDFium's own text (Thai clusters repeated), so a long book is indexed rather than refused."""
+    from xlqe_lite.ingest import _pdf
+
+    path = _chromium_pdf(tmp_path / "th.pdf", "th", SHAPED_LINES["th"])
+    assert SHAPED_LINES["th"][0] in extract(path, timeout=60).text
+    monkeypatch.setattr(_pdf, "REPAIR_BUDGET_SHARE", 1.0)  # as if the budget were half used already
+    text = extract(path, timeout=60).text
+    assert "วอร์เร์รนจะ" in text and SHAPED_LINES["th"][0] not in text
+    assert SHAPED_LINES["th"][0] in extract(path, timeout=None).text  # no budget: always repaired
+
+
 def test_pdf_right_to_left_paragraph_wrapped_over_lines(tmp_path) -> None:
     """A long Arabic paragraph wraps over several lines; each line is put in reading order on its own, so
     the whole paragraph reads back in order with its spaces (a line break stands where the page wraps)."""

@@ -64,6 +64,12 @@ class Deadline:
         if self.end is not None and time.monotonic() > self.end:
             raise ExtractionError("timeout", f"{what} took longer than the {self.seconds:g} s budget")
 
+    def share_left(self) -> float:
+        """The share of the budget not yet used (infinite without a budget)."""
+        if self.end is None or not self.seconds:
+            return float("inf")
+        return max(0.0, (self.end - time.monotonic()) / self.seconds)
+
 
 # C0/C1 controls other than tab and newline, and the non-characters PDF text layers sometimes hold.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")

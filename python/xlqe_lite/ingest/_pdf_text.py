@@ -14,15 +14,19 @@ Chromium's PDFs exactly, and Arabic but for the lam-alef ligature. PDFium's text
    or line breaks around it when that object is drawn back over the glyphs before it ("ข่า\nข่\nววัน");
 3. right-to-left words come out in an order mixing visual and logical ("تلاق ةموكحلا" for "قالت الحكومة").
 
-`repair_page_text` rebuilds a page's text from PDFium's characters: each ActualText span becomes its
-/ActualText string, where PDFium puts its first text object (the mark item is shared by the objects of one span, so its
-address identifies the span), drops PDFium's spaces between glyphs that touch and its line breaks beside
-a dropped object between glyphs on one baseline, and orders
-each line holding right-to-left letters by position: units (the characters of one text object, which keep
-their own order: an ActualText is already logical) sorted left to right, then turned from visual into
-logical order (an RTL line reversed with its left-to-right runs, Latin words and numbers, kept as drawn;
-an LTR line with its RTL runs reversed). That is the visual-to-logical step of text extractors (poppler's
-too), done on whole glyph units so that ligatures keep their characters in order.
+`repair_page_text` rebuilds a page's text from PDFium's characters, in PDFium's order and lines:
+- each ActualText span becomes one unit holding its /ActualText string (read from the PDF's marked content,
+  not from PDFium's characters), where PDFium puts the span's first text object; the characters PDFium
+  gives for its other objects are dropped (the mark item is shared by the objects of one span, so its
+  address identifies the span);
+- a glyph of several characters (a ligature without ActualText) stays one unit;
+- PDFium's generated spaces between glyphs closer than `_GAP` of the font size are dropped, and so are its
+  line breaks between glyphs on one baseline beside a dropped span object or beside RTL letters;
+- each line holding right-to-left letters (or only numbers, on a right-to-left page) is put in reading
+  order by position: units sorted left to right, then an RTL line reversed with its left-to-right runs
+  (Latin words, numbers) kept as drawn, or an LTR line with its RTL runs reversed; combining marks follow
+  the glyph they sit on. That is the visual-to-logical step of text extractors (poppler's too), done on
+  whole units so that a ligature keeps its characters in order (poppler reverses lam-alef).
 
 PDFium gives a space drawn as its own glyph no text object and the position of the glyph before it in the
 content stream, so in a right-to-left line the space glyphs of the page (blank text objects on the line's
@@ -52,35 +56,38 @@ _GAP = 0.15
 
 
 class _Unit:
-    """One character, or the ActualText of a span (the characters PDFium gives for its first object),
-    where it starts on the line (`x`, `y`: its origin; a span's leftmost object's) and what it covers
-    (`left`, `right`: all of a span's glyphs, so that a space is judged against the whole cluster).
+    """One character (or a ligature's characters), or the ActualText of a span, where it starts on the
+    line (`x`, `y`: its origin; a span's leftmost object's) and what it covers (`left`, `right`: all of a
+    span's glyphs, so that a space is judged against the whole cluster).
     `loose`: a character without a text object (a space PDFium generated, or one it took from its glyph)."""
 
-    __slots__ = ("chars", "x", "y", "left", "right", "size", "loose")
+    __slots__ = ("chars", "x", "y", "left", "right", "size", "loose", "_kinds")
 
     def __init__(self, ch: str, x: float, y: float, left: float, right: float, size: float, loose: bool = False) -> None:
         self.chars = [ch]
         self.x, self.y, self.left, self.right, self.size, self.loose = x, y, left, right, size, loose
+        self._kinds: Optional[tuple[str, Optional[str]]] = None  # (kind, strong), once the characters are all in
+
+    def _classes(self) -> tuple[str, Optional[str]]:
+        if self._kinds is None:
+            classes = {unicodedata.bidirectional(c) for c in self.chars}
+            kind = "R" if classes & _RTL else "L" if classes & _LTR else "M" if classes == {"NSM"} else "N"
+            self._kinds = (kind, "R" if kind == "R" else "L" if "L" in classes else None)
+        return self._kinds
 
     def kind(self) -> str:
         """"R" if it holds a right-to-left letter, "L" a left-to-right letter or a digit, "M" if it is
         only combining marks, else "N"."""
-        classes = {unicodedata.bidirectional(c) for c in self.chars}
-        if classes & _RTL:
-            return "R"
-        if classes & _LTR:
-            return "L"
-        return "M" if classes == {"NSM"} else "N"
+        return self._classes()[0]
 
     def strong(self) -> Optional[str]:
         """The direction of its letters: "R", "L" (letters, not digits) or None."""
-        classes = {unicodedata.bidirectional(c) for c in self.chars}
-        return "R" if classes & _RTL else "L" if "L" in classes else None
+        return self._classes()[1]
 
 
 def _address(handle: Any) -> Optional[int]:
-    return ctypes.cast(handle, ctypes.c_void_p).value if handle else None
+    """The address a PDFium handle points at (what identifies an object or a mark), None for NULL."""
+    return ctypes.addressof(handle.contents) if handle else None  # ~9x faster than ctypes.cast
 
 
 def _text_string(data: bytes) -> str:
@@ -92,22 +99,17 @@ def _text_string(data: bytes) -> str:
     return data.decode("latin-1")
 
 
-def _actual_text_span(obj: Any) -> tuple[Optional[int], str]:
-    """(the address of the innermost marked-content item of `obj` that carries an /ActualText, that text),
-    or (None, "")."""
+def _actual_text(mark: Any) -> Optional[str]:
+    """The /ActualText of a marked-content item, or None."""
     import pypdfium2.raw as raw  # type: ignore[import-untyped]
 
-    found: tuple[Optional[int], str] = (None, "")
     length = ctypes.c_ulong(0)
-    for k in range(raw.FPDFPageObj_CountMarks(obj)):
-        mark = raw.FPDFPageObj_GetMark(obj, k)
-        # the raw bytes: PDFium's string value of it drops the byte order mark and widens each byte
-        if not mark or not raw.FPDFPageObjMark_GetParamBlobValue(mark, b"ActualText", None, 0, ctypes.byref(length)):
-            continue
-        buf = (ctypes.c_ubyte * max(1, length.value))()
-        raw.FPDFPageObjMark_GetParamBlobValue(mark, b"ActualText", buf, ctypes.sizeof(buf), ctypes.byref(length))
-        found = (_address(mark), _text_string(bytes(buf)[: length.value]))
-    return found
+    # the raw bytes: PDFium's string value of it drops the byte order mark and widens each byte
+    if not raw.FPDFPageObjMark_GetParamBlobValue(mark, b"ActualText", None, 0, ctypes.byref(length)):
+        return None
+    buf = (ctypes.c_ubyte * max(1, length.value))()
+    raw.FPDFPageObjMark_GetParamBlobValue(mark, b"ActualText", buf, ctypes.sizeof(buf), ctypes.byref(length))
+    return _text_string(bytes(buf)[: length.value])
 
 
 def _object_text(obj: Any, textpage: Any) -> str:
@@ -134,15 +136,25 @@ class _Objects:
         left, bottom, right, top = (ctypes.c_float() for _ in range(4))
         refs = [ctypes.byref(v) for v in (left, bottom, right, top)]
         matrix = raw.FS_MATRIX()
+        marks: dict[int, Optional[str]] = {}  # mark item -> its /ActualText
         for k in range(raw.FPDFPage_CountObjects(page)):
             obj = raw.FPDFPage_GetObject(page, k)
             address = _address(obj)
             if address is None or raw.FPDFPageObj_GetType(obj) != raw.FPDF_PAGEOBJ_TEXT:
                 continue
-            span, actual = _actual_text_span(obj)
+            span = None  # the innermost mark with an /ActualText; marks are shared by many objects
+            for j in range(raw.FPDFPageObj_CountMarks(obj)):
+                mark = raw.FPDFPageObj_GetMark(obj, j)
+                key = _address(mark)
+                if key is None:
+                    continue
+                if key not in marks:
+                    marks[key] = _actual_text(mark)
+                if marks[key] is not None:
+                    span = key
             self.span[address] = span
             if span is not None:
-                self.actual_text[span] = actual
+                self.actual_text[span] = marks[span] or ""
             if not raw.FPDFPageObj_GetMatrix(obj, ctypes.byref(matrix)) or not raw.FPDFPageObj_GetBounds(obj, *refs):
                 continue
             self.origin[address] = (matrix.e, matrix.f)
@@ -170,6 +182,7 @@ def _items(objects: _Objects, textpage: Any) -> list[Any]:
     current: Optional[int] = None  # the text object of the last unit, when it is a span's
     glyph: Optional[tuple[Optional[int], float]] = None  # (text object, origin) of the last unit, when not
     high: Optional[int] = None
+    size, sized = 0.0, None  # the font size of the text object `sized`
     for i in range(raw.FPDFText_CountChars(textpage)):
         code = raw.FPDFText_GetUnicode(textpage, i)
         if 0xD800 <= code < 0xDC00:  # a UTF-16 high surrogate: joined with the low one that follows
@@ -185,11 +198,14 @@ def _items(objects: _Objects, textpage: Any) -> list[Any]:
             current = glyph = None
             items.append((_BREAK, bool(raw.FPDFText_IsGenerated(textpage, i))))
             continue
-        raw.FPDFText_GetCharBox(textpage, i, *box)
-        raw.FPDFText_GetCharOrigin(textpage, i, *origin)
-        size = raw.FPDFText_GetFontSize(textpage, i)
         address = _address(raw.FPDFText_GetTextObject(textpage, i))
         span = objects.span.get(address) if address is not None else None
+        if span is not None and address == current:
+            continue  # the rest of the span's text: its unit holds all of it
+        raw.FPDFText_GetCharBox(textpage, i, *box)
+        raw.FPDFText_GetCharOrigin(textpage, i, *origin)
+        if address is None or address != sized:  # one font size per text object
+            size, sized = raw.FPDFText_GetFontSize(textpage, i), address
         if span is None:  # a glyph of its own (an object may hold several, in the order drawn), or a loose one
             if address is not None and glyph == (address, ox.value) and isinstance(items[-1], _Unit):
                 items[-1].chars.append(ch)  # one glyph, several characters (a ligature): in reading order
@@ -200,10 +216,10 @@ def _items(objects: _Objects, textpage: Any) -> list[Any]:
             continue
         glyph = None
         if span in emitted or not objects.actual_text.get(span):  # type: ignore[arg-type]
-            # the rest of the span's text (the unit holds all of it), or its text again for another of its
-            # objects, or an empty ActualText
-            if address != current and items[-1:] != [_DROPPED]:
+            # the span's text again, for another of its objects, or an empty ActualText
+            if items[-1:] != [_DROPPED]:
                 items.append(_DROPPED)
+            current = address
             continue
         emitted.add(span)  # type: ignore[arg-type]
         x, y = objects.origin.get(address, (ox.value, oy.value))  # type: ignore[arg-type]
