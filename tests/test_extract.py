@@ -82,11 +82,16 @@ def test_pdf_damaged_and_truncated(tmp_path) -> None:
     assert _reason(garbage) in ("damaged", "empty")
 
 
-def test_pdfium_survives_corrupted_files_in_process(tmp_path) -> None:
+@pytest.mark.parametrize("source", ["reportlab", "chromium-arabic"])
+def test_pdfium_survives_corrupted_files_in_process(tmp_path, source) -> None:
     """Truncations and byte flips of a real PDF, read in one process: each is text or an ExtractionError,
-    and the process lives to print the tally (a crash in PDFium would kill it)."""
+    and the process lives to print the tally (a crash in PDFium would kill it). The Arabic one goes
+    through the repair of shaped text (`_pdf_text`), which walks PDFium's objects and marks."""
     path = tmp_path / "ok.pdf"
-    write_pdf_pages(path, [[f"Page {i} holds a line about the river."] for i in range(5)], title="River")
+    if source == "reportlab":
+        write_pdf_pages(path, [[f"Page {i} holds a line about the river."] for i in range(5)], title="River")
+    else:
+        _chromium_pdf(path, "ar", SHAPED_LINES["ar"] * 3)
     script = f"""
 import random, sys
 from pathlib import Path
