@@ -8,7 +8,7 @@ The files are the bench's XQuAD paragraphs (9 languages), one per .txt file in n
 file is paragraphs repeated up to the size). Each run is the real CLI in a child process; its peak RSS
 is the child's `ru_maxrss` (getrusage(RUSAGE_CHILDREN), read in a fresh helper process per run so one
 run's peak does not hide the next). The embedding cache is a fresh temporary folder, so the first run
-embeds everything.
+embeds everything; the prepared models are linked into it, so no run converts a model.
 """
 
 from __future__ import annotations
@@ -59,6 +59,23 @@ def build(folder: Path, n: int, big_mb: int) -> None:
                 i += 1
 
 
+def link_models(cache: Path) -> None:
+    """`cache` as a fresh XLQE_CACHE_DIR (no embeddings) that holds the prepared models: each model folder of
+    the usual model cache is linked into it, so a run converts no model (which would be measured with it)."""
+    from xlqe_lite.models import model_dir
+
+    cache.mkdir(parents=True, exist_ok=True)
+    saved = os.environ.pop("XLQE_CACHE_DIR", None)
+    try:
+        models = model_dir()
+    finally:
+        if saved is not None:
+            os.environ["XLQE_CACHE_DIR"] = saved
+    for entry in sorted(models.iterdir()) if models.is_dir() else []:
+        if entry.is_dir() and (entry / "prepared.json").exists():
+            (cache / entry.name).symlink_to(entry, target_is_directory=True)
+
+
 def run(args: list[str], env: dict[str, str]) -> dict:
     out = subprocess.run([sys.executable, "-c", _MEASURE, *args], capture_output=True, text=True, env=env, check=True)
     return json.loads(out.stdout)
@@ -75,6 +92,7 @@ def main() -> int:
         folder, index = Path(tmp) / "folder", Path(tmp) / "index"
         build(folder, a.files, a.big_mb)
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+        link_models(Path(tmp) / "cache")
         env = {**os.environ, "XLQE_CACHE_DIR": str(Path(tmp) / "cache"), "NO_COLOR": "1"}
         cmd = [sys.executable, "-m", "xlqe_lite.cli", "index", str(index), str(folder), "--json", "--threads", str(a.threads)]
         if a.no_vectors:

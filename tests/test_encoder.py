@@ -165,6 +165,28 @@ def test_token_budget_splits_long_batches(enc_q4: Encoder) -> None:
         assert len(b) <= 32 and (len(b) == 1 or len(b) * width <= enc_q4.max_batch_tokens)
 
 
+def test_low_memory_bounds_each_batchs_attention_and_keeps_the_vectors(enc_int8: Encoder, bench: Path) -> None:
+    """Indexing's encoder (low_memory) cuts batches so that batch x width^2 stays under its budget: long
+    paragraphs go one or a few at a time, short ones stay batched; the vectors are those of the default
+    batching up to the int8 model's per-batch activation quantisation (cosine >= 0.999)."""
+    from xlqe_lite.encoder import LOW_MEMORY_BATCH_ATTENTION
+
+    low = Encoder.load(E5, threads=2, low_memory=True)
+    assert low.max_batch_attention == LOW_MEMORY_BATCH_ATTENTION and enc_int8.max_batch_attention == 0
+    lengths = [500] * 6 + [200] * 20 + [30] * 50
+    batches = list(low._batches(lengths, 32, token_budget=True))
+    assert sorted(int(i) for b in batches for i in b) == list(range(len(lengths)))
+    widths = {}
+    for b in batches:
+        width = max(lengths[i] for i in b)
+        assert len(b) == 1 or len(b) * width * width <= LOW_MEMORY_BATCH_ATTENTION
+        widths[width] = max(widths.get(width, 0), len(b))
+    assert widths[500] == 1 and widths[200] == LOW_MEMORY_BATCH_ATTENTION // (200 * 200) and widths[30] == 32
+    texts = [json.loads(line)["text"] for line in (bench / "xquad" / "corpus.de.jsonl").open(encoding="utf-8")][:24]
+    a, b = enc_int8.encode_passages(texts), low.encode_passages(texts)
+    assert float((a * b).sum(axis=1).min()) > 0.999
+
+
 def test_use_embeds_to_512_dims(enc_use: Encoder, bench: Path) -> None:
     rows = _first_lines(bench / "tatoeba" / "jpn-eng.jsonl", 5)
     v = enc_use.encode_passages([r["src_text"] for r in rows] + [r["tgt_text"] for r in rows])

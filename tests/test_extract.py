@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from docfiles import (html_page, write_docx, write_epub, write_markdown, write_odt, write_pdf_pages, write_pdf_story,
-                      write_rtf)
+from docfiles import (chromium, html_page, write_docx, write_epub, write_markdown, write_odt, write_pdf_chromium,
+                      write_pdf_pages, write_pdf_story, write_rtf)
 from xlqe_lite import InvalidInputError
 from xlqe_lite.ingest import FORMATS, Extracted, ExtractionError, detect_format, extract
 
@@ -82,11 +82,16 @@ def test_pdf_damaged_and_truncated(tmp_path) -> None:
     assert _reason(garbage) in ("damaged", "empty")
 
 
-def test_pdfium_survives_corrupted_files_in_process(tmp_path) -> None:
+@pytest.mark.parametrize("source", ["reportlab", "chromium-arabic"])
+def test_pdfium_survives_corrupted_files_in_process(tmp_path, source) -> None:
     """Truncations and byte flips of a real PDF, read in one process: each is text or an ExtractionError,
-    and the process lives to print the tally (a crash in PDFium would kill it)."""
+    and the process lives to print the tally (a crash in PDFium would kill it). The Arabic one goes
+    through the repair of shaped text (`_pdf_text`), which walks PDFium's objects and marks."""
     path = tmp_path / "ok.pdf"
-    write_pdf_pages(path, [[f"Page {i} holds a line about the river."] for i in range(5)], title="River")
+    if source == "reportlab":
+        write_pdf_pages(path, [[f"Page {i} holds a line about the river."] for i in range(5)], title="River")
+    else:
+        _chromium_pdf(path, "ar", SHAPED_LINES["ar"] * 3)
     script = f"""
 import random, sys
 from pathlib import Path
@@ -138,6 +143,61 @@ def test_pdf_story_wraps_and_reads_back(tmp_path) -> None:
     write_pdf_story(path, "Eine Geschichte", paragraphs, "de")
     text = " ".join(extract(path).text.split())
     assert "Eine Geschichte" in text and "Die Häuser am See" in text and "столица России" in text
+
+
+# Lines short enough to print on one line of an A4 page, in scripts whose PDFs hold shaped glyphs: Thai and
+# Devanagari clusters that Chromium wraps in /ActualText spans over several glyphs, Arabic and Hebrew drawn
+# right to left (with a Latin word, digits and a percent sign among them), and a Latin line beside them.
+SHAPED_TITLES = {"th": "ข่าววันนี้", "hi": "आज की ख़बरें", "ar": "أخبار اليوم", "he": "החדשות היום", "de": "Nachrichten"}
+SHAPED_LINES = {
+    "th": ["วอร์เรนจะเดินทางไปกรุงเทพมหานครในวันพรุ่งนี้ เพื่อพบกับรัฐมนตรี", "ผู้ประท้วงหลายพันคนเดินขบวนบนถนน"],
+    "hi": ["सरकार ने कहा कि बातचीत जारी रहेगी", "विद्यार्थियों की संख्या 2019 में बढ़ी।"],
+    "ar": ["في عام 2019 قالت شركة Apple إن الأرباح ارتفعت بنسبة 15%.", "وقال المتحدث باسم الوزارة إن الاجتماع سيعقد يوم الثلاثاء.",
+           "لا تزال العلاقة مستعرة، مستعينًا بالمبادئ الأساسية للأمم المتحدة.", "1953."],  # lam-alef, tanween, digits alone
+    "he": ["הממשלה הודיעה כי השיחות יימשכו בשבוע הבא.", "בשנת 2020 ביקרו בעיר 300 אלף תיירים."],
+    "de": [DE, "Im Jahr 2019 stieg der Umsatz um 15%."],
+}
+
+
+def _chromium_pdf(path: Path, lang: str, paragraphs: list[str]) -> Path:
+    if chromium() is None:
+        pytest.fail("chromium is missing: `make browser` installs Debian's chromium")
+    write_pdf_chromium(path, SHAPED_TITLES[lang], paragraphs, lang, rtl=lang in ("ar", "he"))
+    return path
+
+
+@pytest.mark.parametrize("lang", sorted(SHAPED_LINES))
+def test_pdf_shaped_and_right_to_left_text_as_browsers_print_it(tmp_path, lang) -> None:
+    """Each line comes back exactly as written: no repeated Thai clusters, no spaces inside Devanagari words,
+    Arabic and Hebrew in reading order with their Latin words and numbers as written."""
+    lines = SHAPED_LINES[lang]
+    result = _consistent(extract(_chromium_pdf(tmp_path / f"{lang}.pdf", lang, lines)))
+    got = result.text.splitlines()
+    assert got == [SHAPED_TITLES[lang]] + lines, got  # the <h1> heading, then one line per paragraph
+    assert result.title == SHAPED_TITLES[lang]
+
+
+def test_pdf_pages_past_half_the_time_budget_keep_pdfiums_text(tmp_path, monkeypatch) -> None:
+    """Repairing costs tens of microseconds a character: once half the time budget is used, pages keep
+    PDFium's own text (Thai clusters repeated), so a long book is indexed rather than refused."""
+    from xlqe_lite.ingest import _pdf
+
+    path = _chromium_pdf(tmp_path / "th.pdf", "th", SHAPED_LINES["th"])
+    assert SHAPED_LINES["th"][0] in extract(path, timeout=60).text
+    monkeypatch.setattr(_pdf, "REPAIR_BUDGET_SHARE", 1.0)  # as if the budget were half used already
+    text = extract(path, timeout=60).text
+    assert "วอร์เร์รนจะ" in text and SHAPED_LINES["th"][0] not in text
+    assert SHAPED_LINES["th"][0] in extract(path, timeout=None).text  # no budget: always repaired
+
+
+def test_pdf_right_to_left_paragraph_wrapped_over_lines(tmp_path) -> None:
+    """A long Arabic paragraph wraps over several lines; each line is put in reading order on its own, so
+    the whole paragraph reads back in order with its spaces (a line break stands where the page wraps)."""
+    paragraph = " ".join(SHAPED_LINES["ar"][:3] * 4)
+    text = extract(_chromium_pdf(tmp_path / "ar-long.pdf", "ar", [paragraph])).text
+    body = text.split("\n", 1)[1]
+    assert body.count("\n") >= 2  # it did wrap
+    assert " ".join(body.split()) == paragraph
 
 
 # --- DOCX and ODT ------------------------------------------------------------------------------------------
@@ -441,3 +501,33 @@ def test_isolated_worker_reads_files_and_survives_kills_and_hangs(tmp_path) -> N
             ex.extract(slow, timeout=0.3)
         assert info.value.reason == "timeout" and ex.pid is None
         assert ex.extract(book).format == "epub" and ex.pid != pid
+
+
+# --- text clean-up in pieces -------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from xlqe_lite.ingest._base import _clean_piece, clean_text  # noqa: E402
+
+_TRICKY = st.lists(st.sampled_from(list("ab \t\u00a0\n\r\u2028\u2029\x00\x07\x85\ufffe") + ["\r\n", "\n\n\n"]),
+                   max_size=200).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TRICKY, st.integers(min_value=1, max_value=40))
+def test_clean_text_in_pieces_equals_cleaning_it_whole(text: str, chunk: int) -> None:
+    """Long texts are cleaned piece by piece (a 100 MB file no longer peaks at four copies of its text);
+    cut anywhere the rules allow, the result is the whole text's, with line breaks, controls, trailing
+    spaces, blank runs and the ends' whitespace at every boundary."""
+    assert clean_text(text, chunk=chunk) == _clean_piece(text).strip()
+
+
+def test_a_large_text_file_is_cleaned_in_pieces_the_same(tmp_path) -> None:
+    bell = "\x07"  # a control character now and then (a file full of them is binary)
+    body = "".join(f"Zeile {i} \t\r\n\r\n\r\n{RU}{bell * (i % 50 == 0)}\u2028" for i in range(60_000))  # ~4.3 M chars
+    path = tmp_path / "big.txt"
+    path.write_text(body, encoding="utf-8", newline="")
+    result = extract(path)
+    assert len(body) > 2 * 1 << 20
+    assert result.text == _clean_piece(body).strip() and result.text.startswith("Zeile 0\n\n" + RU)

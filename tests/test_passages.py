@@ -43,10 +43,30 @@ def test_windows_cover_the_whole_text_past_the_encoders_limit(enc: Encoder, engl
         enc.passage_windows(long, tokens=16, stride=32)
 
 
+def test_windows_cut_from_the_truncating_tokenizer_match_an_untruncated_one(enc: Encoder, english: dict[str, str]) -> None:
+    """Windows are cut from the offsets of the encoder's own (truncating) tokenizer, its overflowing tokens
+    included: the same windows as a tokenizer without truncation gives, past 512 tokens too, in several
+    scripts (a second tokenizer would hold another ~300 MB)."""
+    from tokenizers import Tokenizer
+
+    untruncated = Tokenizer.from_str(enc._tok.to_str())
+    untruncated.no_truncation()
+    texts = [" ".join(english.values()), english["xq-p000.en"], "Москва — столица России. " * 300,
+             "他们说“别戴着那顶帽子出去”。" * 200, "ผู้ประท้วงหลายพันคนเดินขบวนบนถนน " * 150, "short"]
+    for text in texts:
+        offsets = untruncated.encode(text, add_special_tokens=False).offsets
+        expected = [text[offsets[start][0]:offsets[min(start + DEFAULT_PASSAGE_TOKENS, len(offsets)) - 1][1]].strip()
+                    for start in range(0, len(offsets), DEFAULT_PASSAGE_STRIDE)] if len(offsets) > DEFAULT_PASSAGE_TOKENS else []
+        # the last window reaches the end: windows after it would only repeat its tail
+        last = next((i for i, start in enumerate(range(0, len(offsets), DEFAULT_PASSAGE_STRIDE))
+                     if start + DEFAULT_PASSAGE_TOKENS >= len(offsets)), len(expected) - 1)
+        assert enc.passage_windows(text) == expected[: last + 1], text[:30]
+
+
 def test_a_huge_text_gets_a_bounded_number_of_windows(enc: Encoder, english: dict[str, str]) -> None:
     from xlqe_lite.encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
 
-    tokenizer = enc._window_tokenizer()
+    tokenizer = enc._tok
     seen: list[int] = []
 
     class Recording:  # the real tokenizer, noting how much text it is given
@@ -55,11 +75,11 @@ def test_a_huge_text_gets_a_bounded_number_of_windows(enc: Encoder, english: dic
             return tokenizer.encode_batch(texts, **kw)
 
     huge = " ".join(english.values()) * 2000  # about 17 MB
-    enc._untruncated = Recording()
+    enc._tok = Recording()
     try:
         windows = enc.passage_windows(huge)
     finally:
-        enc._untruncated = tokenizer
+        enc._tok = tokenizer
     assert len(windows) == MAX_WINDOWS and huge.startswith(windows[0])
     assert seen == [(MAX_WINDOWS * DEFAULT_PASSAGE_STRIDE + DEFAULT_PASSAGE_TOKENS) * MAX_CHARS_PER_TOKEN] and seen[0] < len(huge) / 40
 

@@ -48,6 +48,12 @@ MAX_CHARS_PER_TOKEN = 16
 # Upper bound on padded tokens per batch: attention materialises
 # batch x heads x seq x seq floats, so long texts get smaller batches.
 DEFAULT_MAX_BATCH_TOKENS = 8192
+# With low_memory (indexing), also at most this many batch x seq x seq: e5-small embedding 96 bench
+# paragraphs peaked 280 MB over the loaded model with the token budget alone (batches of 16 x 512) and
+# 55 MB with this (512 tokens: one text per batch, 128: 16), no slower (long batches are memory-bound).
+# Vectors move by up to 6e-3 (cosine >= 0.9995 to the default batching): the int8 model quantises its
+# activations per batch, so batch composition changes them a little. Searches keep the default batching.
+LOW_MEMORY_BATCH_ATTENTION = 1 << 18
 
 
 def _need(module: str, pip_line: str) -> Any:
@@ -100,15 +106,15 @@ class Encoder:
     """Sentence encoder; build it with :meth:`Encoder.load`."""
 
     def __init__(self, config: ModelConfig, session: Any, tokenizer: Any | None, threads: int,
-                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS) -> None:
+                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS, max_batch_attention: int = 0) -> None:
         self.config = config
         self.name: str = config.name
         self.dim: int = config.dim
         self.threads = threads
         self.max_batch_tokens = max_batch_tokens
+        self.max_batch_attention = max_batch_attention
         self._sess = session
         self._tok = tokenizer
-        self._untruncated: Any = None  # made on first use by _window_tokenizer
         inputs = {i.name: i for i in session.get_inputs()}
         outputs = [o.name for o in session.get_outputs()]
         self._output = config.output or outputs[0]
@@ -144,7 +150,8 @@ class Encoder:
     ) -> "Encoder":
         """Load a manifest model (prepared on first use unless auto_prepare=False),
         a user config file (.toml/.json) or a ModelConfig. `low_memory` turns off onnxruntime's
-        memory arena and patterns (bounded memory for long indexing runs, slightly slower).
+        memory arena and patterns and bounds each batch's attention (`LOW_MEMORY_BATCH_ATTENTION`):
+        bounded memory for long indexing runs.
 
         check_hash re-hashes model.onnx against its recorded sha256 (~0.1 s per
         70 MB) so a damaged file fails here with ModelCorruptError rather than
@@ -176,7 +183,7 @@ class Encoder:
             else:
                 tok.no_truncation()
         sess = _ort_session(cfg, threads, low_memory)
-        return cls(cfg, sess, tok, threads, max_batch_tokens)
+        return cls(cfg, sess, tok, threads, max_batch_tokens, LOW_MEMORY_BATCH_ATTENTION if low_memory else 0)
 
     # ------------------------------------------------------------- encoding
     def encode_queries(self, texts: Sequence[str] | str, batch_size: int = 32) -> np.ndarray:
@@ -239,7 +246,7 @@ class Encoder:
             spans = [[(i, i + 1) for i in range(len(t))] for t in texts]
             tokens, stride = tokens * CHARS_PER_TOKEN, stride * CHARS_PER_TOKEN
         else:
-            spans = [e.offsets for e in self._window_tokenizer().encode_batch(list(texts), add_special_tokens=False)]
+            spans = [self._all_offsets(e) for e in self._tok.encode_batch(list(texts), add_special_tokens=False)]
         out: list[list[str]] = []
         for text, offsets in zip(texts, spans):
             windows: list[str] = []
@@ -268,15 +275,16 @@ class Encoder:
         flat = embed([w for ws in windows for w in ws])
         return vectors, split_rows(flat, [len(ws) for ws in windows])
 
-    def _window_tokenizer(self) -> Any:
-        """A copy of the tokenizer that does not truncate: windows must reach the end of long texts."""
-        if self._untruncated is None:
-            Tokenizer = _need("tokenizers", "tokenizers==0.23.3").Tokenizer
-            tok = Tokenizer.from_str(self._tok.to_str())
-            tok.no_truncation()
-            tok.no_padding()
-            self._untruncated = tok
-        return self._untruncated
+    @staticmethod
+    def _all_offsets(encoding: Any) -> list[tuple[int, int]]:
+        """The character offsets of every token of a text, from the truncating tokenizer's encoding: the
+        tokens past `max_length` are in its overflowing encodings, in order (stride 0), with offsets in the
+        same text. A second, non-truncating copy of the tokenizer did this before, but a copy of the
+        multilingual-e5 tokenizer (250,000 pieces) holds about 300 MB."""
+        offsets = list(encoding.offsets)
+        for more in encoding.overflowing:
+            offsets.extend(more.offsets)
+        return offsets
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids (with special tokens, truncated to max_length) of already-prefixed texts."""
@@ -292,7 +300,9 @@ class Encoder:
         for i in order:
             # sorted ascending, so the newest member is the longest of the batch
             width = max(lengths[i], 1)
-            if batch and (len(batch) == batch_size or (token_budget and (len(batch) + 1) * width > self.max_batch_tokens)):
+            over = token_budget and ((len(batch) + 1) * width > self.max_batch_tokens
+                                     or (self.max_batch_attention and (len(batch) + 1) * width * width > self.max_batch_attention))
+            if batch and (len(batch) == batch_size or over):
                 yield np.asarray(batch)
                 batch = []
             batch.append(int(i))

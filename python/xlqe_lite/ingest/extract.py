@@ -7,9 +7,11 @@ project is Apache-2.0: nothing AGPL/GPL-only in the default install), speed and 
 - **PDF**: pypdfium2 (Apache-2.0 / BSD-3; PDFium itself BSD-3/Apache-2.0), Chromium's PDF engine as a
   self-contained wheel. Text per page (1-based page numbers), CJK and right-to-left text through the PDF's
   ToUnicode maps, compiled C++ rather than pure Python, one page in memory at a time. Encrypted files fail
-  with PDFium's password error; damaged ones are repaired or refused by PDFium. Known limit, measured on
-  Chromium-printed PDFs (benchmarks/build_folder.py --verify): PDFium puts spaces inside Devanagari words,
-  repeats some Thai vowel marks and reverses parts of Arabic lines, so such PDFs are found less well.
+  with PDFium's password error; damaged ones are repaired or refused by PDFium. PDFium's own text of
+  shaped and right-to-left scripts is wrong on the PDFs browsers and office software write (it repeats
+  Thai clusters, puts spaces inside Devanagari words, mixes the order of Arabic words; the PDFs are right:
+  poppler's pdftotext reads them), so pages in those scripts are rebuilt from PDFium's characters
+  (`_pdf_text.py`): ActualText spans once each, lines with right-to-left letters put in reading order.
   It runs in-process: the tests feed it truncated and corrupted files and the process survives. It is not
   thread-safe, so PDFs are read one at a time (a lock).
 - **DOCX**: python-docx (MIT), on lxml; body paragraphs and tables in order, a section per heading.

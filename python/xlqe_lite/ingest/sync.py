@@ -18,8 +18,10 @@ seconds, so an error, Ctrl-C or kill keeps everything up to the last step.
 
 Memory stays bounded: one file's text at a time is extracted, documents are embedded in batches of at
 most `batch_size` documents / `batch_chars` characters, the encoder sees only the prefix of a text it
-can read (its `max_length` tokens for the document vector, `MAX_WINDOWS` windows for passages), and
-the writer's pending changes are flushed at every commit step.
+can read (its `max_length` tokens for the document vector, `MAX_WINDOWS` windows for passages), the
+CLI's encoder is loaded with `low_memory` (no onnxruntime arena, batches bounded by batch x tokens^2),
+and the writer's pending changes are flushed at every commit step. Measured per phase by
+benchmarks/profile_index_memory.py: the loaded model and its tokenizer are most of the peak.
 """
 
 from __future__ import annotations
