@@ -280,14 +280,18 @@ def build_sharded(index_dir: str, paths: Sequence[str], *, shards: Optional[int]
         report.skipped_examples.append(s)
     try:
         ds = ray.data.from_items(inputs, override_num_blocks=max(1, min(len(inputs), 4 * workers)))
-        ds = ds.flat_map(lambda row: list(read_documents(row, lang, detect, max_bytes, timeout)), num_cpus=0.5)
+        # CPUs: the encoder actors share 80% of the cluster's; reading and routing get small slices of the rest,
+        # so neither waits for CPUs the long-lived encoder actors hold (which would stall the stream).
+        ds = ds.flat_map(lambda row: list(read_documents(row, lang, detect, max_bytes, timeout)),
+                         num_cpus=min(0.5, 0.15 * cluster_cpus / 2))
         if vector_settings:
             ds = ds.map_batches(Embedder, batch_size=batch_size, batch_format="numpy", concurrency=workers,
-                                num_cpus=min(1.0, cluster_cpus / workers),
+                                num_cpus=min(1.0, 0.8 * cluster_cpus / workers),
                                 fn_constructor_kwargs={"model": vector_settings.get("model") or encoder, "threads": threads,
                                                        "passage_tokens": int(vector_settings.get("passage_tokens") or 0),
                                                        "passage_stride": int(vector_settings.get("passage_stride") or 0)})
-        ds = ds.map_batches(Router, batch_size=batch_size, batch_format="numpy", concurrency=1, num_cpus=0.25,
+        ds = ds.map_batches(Router, batch_size=batch_size, batch_format="numpy", concurrency=1,
+                            num_cpus=min(0.25, 0.05 * cluster_cpus / 2),
                             fn_constructor_kwargs={"writers": writers, "vectors": bool(vector_settings)})
         for batch in ds.iter_batches(batch_format="numpy", batch_size=None):
             for shard, skip in zip(batch["shard"], batch["skip"]):
@@ -295,7 +299,7 @@ def build_sharded(index_dir: str, paths: Sequence[str], *, shards: Optional[int]
                     report.per_shard[int(shard)] += 1
                     report.documents += 1
                 else:
-                    reason = str(skip).split(": ", 1)[0]
+                    reason = str(skip).split(": ", 1)[0].partition(" (")[0]  # "invalid JSON (detail)" counts as one
                     report.skipped[reason] = report.skipped.get(reason, 0) + 1
                     if len(report.skipped_examples) < 20:
                         report.skipped_examples.append(str(skip))

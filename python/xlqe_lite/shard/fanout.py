@@ -18,6 +18,8 @@ from .ops import ShardOps
 
 # Seconds a Ray shard may take to answer one call before the call goes on without it.
 DEFAULT_TIMEOUT = 30.0
+# Seconds a new shard actor may take to start (a process, imports, the shard's files mapped).
+STARTUP_TIMEOUT = 120.0
 
 
 class LocalFanout:
@@ -36,9 +38,10 @@ class LocalFanout:
     def shards(self) -> int:
         return len(self.ops)
 
-    def all(self, method: str, *args: Any) -> tuple[list[Optional[Any]], list[str]]:
-        """(one answer per shard, warnings): in-process every shard answers, or the error is raised."""
-        return [getattr(op, method)(*args) for op in self.ops], []
+    def all(self, method: str, *args: Any, only: Optional[Sequence[int]] = None) -> tuple[list[Optional[Any]], list[str]]:
+        """(one answer per shard, warnings): in-process every shard answers, or the error is raised. With
+        `only`, the other shards are not asked (None)."""
+        return [getattr(op, method)(*args) if only is None or i in only else None for i, op in enumerate(self.ops)], []
 
     def each(self, method: str, args: Sequence[tuple[Any, ...]]) -> tuple[list[Optional[Any]], list[str]]:
         """Like `all`, with shard i's own arguments `args[i]`."""
@@ -91,6 +94,10 @@ class RayFanout:
         self._cls = ray.remote(ShardOps).options(num_cpus=0, max_concurrency=max_concurrency)  # type: ignore[attr-defined]
         self.actors: list[Any] = [self._cls.remote(p) for p in self.paths]
         self._dead: set[int] = set()
+        # Shard facts, asked once every actor is up (or STARTUP_TIMEOUT has passed): starting is slower than
+        # answering, and must not count against a query's timeout.
+        self.started_info, self.startup_warnings = self._gather([a.info.remote() for a in self.actors], "start",
+                                                                timeout=STARTUP_TIMEOUT)
 
     @property
     def shards(self) -> int:
@@ -99,23 +106,31 @@ class RayFanout:
     def revive(self, shards: Optional[Sequence[int]] = None) -> None:
         """Starts a new actor for each shard (of `shards`, default all) whose actor died. Called at the start
         of a search, never between its calls, so one ranked list never mixes a shard's absence and presence."""
+        import ray
+
+        fresh = []
         for i in sorted(self._dead if shards is None else self._dead.intersection(shards)):
             self.actors[i] = self._cls.remote(self.paths[i])
             self._dead.discard(i)
+            fresh.append(self.actors[i].info.remote())
+        if fresh:
+            ray.wait(fresh, num_returns=len(fresh), timeout=STARTUP_TIMEOUT)
 
-    def _gather(self, refs: list[Any], method: str, shards: Optional[list[int]] = None) -> tuple[list[Optional[Any]], list[str]]:
+    def _gather(self, refs: list[Any], method: str, shards: Optional[list[int]] = None,
+                timeout: Optional[float] = None) -> tuple[list[Optional[Any]], list[str]]:
         """The answers of `refs` (calls to the actors of `shards`, default all), within the timeout."""
         import ray
         from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
-        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=self.timeout)
+        timeout = self.timeout if timeout is None else timeout
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout)
         done = set(ready)
         out: list[Optional[Any]] = []
         warnings: list[str] = []
         for i, ref in zip(shards if shards is not None else range(len(refs)), refs):
             if ref not in done:
                 warnings.append(f"shard {i} ({os.path.basename(self.paths[i])}) did not answer {method} within "
-                                f"{self.timeout:g} s; its results are missing")
+                                f"{timeout:g} s; its results are missing")
                 out.append(None)
                 continue
             try:
@@ -137,12 +152,18 @@ class RayFanout:
                 out.append(None)
         return out, warnings
 
-    def all(self, method: str, *args: Any) -> tuple[list[Optional[Any]], list[str]]:
-        """(one answer per shard or None for a shard that failed, warnings saying which and why)."""
+    def all(self, method: str, *args: Any, only: Optional[Sequence[int]] = None) -> tuple[list[Optional[Any]], list[str]]:
+        """(one answer per shard or None for a shard that failed, warnings saying which and why). With
+        `only`, the other shards are not asked (None, without a warning)."""
         import ray
 
         shared = [ray.put(a) if _large(a) else a for a in args]
-        return self._gather([getattr(a, method).remote(*shared) for a in self.actors], method)
+        asked = [i for i in range(len(self.actors)) if only is None or i in only]
+        answers, warnings = self._gather([getattr(self.actors[i], method).remote(*shared) for i in asked], method, asked)
+        out: list[Optional[Any]] = [None] * len(self.actors)
+        for i, a in zip(asked, answers):
+            out[i] = a
+        return out, warnings
 
     def each(self, method: str, args: Sequence[tuple[Any, ...]]) -> tuple[list[Optional[Any]], list[str]]:
         return self._gather([getattr(a, method).remote(*x) for a, x in zip(self.actors, args)], method)

@@ -55,6 +55,10 @@ class ShardedIndex:
         self._info: Optional[list[dict[str, Any]]] = None
         self._info_lock = threading.Lock()
         self._local = threading.local()
+        if isinstance(fanout, RayFanout):
+            self._warn(fanout.startup_warnings)
+            if not fanout.startup_warnings:
+                self._info = [i for i in fanout.started_info if i is not None]
         self._closed = False
         # Query analysis happens here, with the shards' analysis settings (stemming, stop words) in an empty
         # scratch index, so that a coordinator on Ray needs none of the shards' files.
@@ -129,8 +133,8 @@ class ShardedIndex:
         self._local.warnings = []
         return found
 
-    def _all(self, method: str, *args: Any) -> list[Optional[Any]]:
-        answers, warnings = self.fanout.all(method, *args)
+    def _all(self, method: str, *args: Any, only: Optional[Sequence[int]] = None) -> list[Optional[Any]]:
+        answers, warnings = self.fanout.all(method, *args, only=only)
         self._warn(warnings)
         return answers
 
@@ -197,19 +201,22 @@ class ShardedIndex:
         return sorted(counts.items(), key=lambda ln: (-ln[1], ln[0]))
 
     # -- reading ----------------------------------------------------------------------------------
-    def _stats(self, terms: list[str]) -> tuple[int, int, dict[str, int]]:
+    def _stats(self, terms: list[str]) -> tuple[tuple[int, int, dict[str, int]], list[int]]:
         """The whole index's (documents, total length, {term: df}) for `terms`, summed over the shards
-        that answered (a missing shard's documents are then missing from the statistics too)."""
+        that answered, and those shards: only they are then searched, so every score of a list uses the
+        same statistics (a missing shard's documents are missing from both)."""
         n = total = 0
         df = dict.fromkeys(terms, 0)
-        for answer in self._all("stats", terms):
+        answered = []
+        for i, answer in enumerate(self._all("stats", terms)):
             if answer is None:
                 continue
+            answered.append(i)
             docs, length, freqs = answer
             n, total = n + docs, total + length
             for t, f in zip(terms, freqs):
                 df[t] += f
-        return n, total, df
+        return (n, total, df), answered
 
     def search(self, query: str, *, k: int = 10, lang: Optional[str] = None, langs: Optional[Sequence[str]] = None,
                snippets: bool = False, snippet_chars: int = 200, where: Optional["Filter"] = None) -> list[Hit]:
@@ -219,8 +226,9 @@ class ShardedIndex:
         filter_langs = list(langs) if langs else None
         self.fanout.revive()
         terms = _core.query_terms(self._analyzer._core, query, lang, [l for l, _ in self.languages()])
-        stats = self._stats(terms)
-        hits = self._where(lambda n: merge_hits(self._all("search", query, n, lang, filter_langs, stats), n), k, where)
+        stats, answered = self._stats(terms)
+        hits = self._where(lambda n: merge_hits(self._all("search", query, n, lang, filter_langs, stats, only=answered), n),
+                           k, where)
         if snippets:
             hits = [self._with_snippet(h, query, snippet_chars) for h in hits]
         return hits
@@ -230,8 +238,9 @@ class ShardedIndex:
         """As `Index.search_terms`, with BM25 statistics of all shards."""
         terms, filter_langs = list(terms), list(langs) if langs else None
         self.fanout.revive()
-        stats = self._stats(sorted({t for t, _ in terms}))
-        return self._where(lambda n: merge_hits(self._all("search_terms", terms, n, filter_langs, stats), n), k, where)
+        stats, answered = self._stats(sorted({t for t, _ in terms}))
+        return self._where(lambda n: merge_hits(self._all("search_terms", terms, n, filter_langs, stats, only=answered), n),
+                           k, where)
 
     def search_vector(self, vector: "np.ndarray", *, k: int = 10, langs: Optional[Sequence[str]] = None,
                       passage_weight: float = DEFAULT_PASSAGE_WEIGHT, where: Optional["Filter"] = None) -> list[Hit]:
