@@ -554,7 +554,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server.runner import serve
 
     config = ServerConfig.from_args(args.host, args.port, args.token_file)  # refuses a public address without a token
-    if not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest")):
+    from .shard import is_sharded
+
+    if not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest")) and not is_sharded(args.index_dir):
         raise IndexNotFoundError(f"index not found: {args.index_dir}")
     return serve(args.index_dir, config, threads=args.threads, llm=args.llm, expansion=not args.no_llm,
                  watch=[os.path.abspath(f) for f in args.watch])

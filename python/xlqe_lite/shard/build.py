@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
 from .._core import InvalidInputError, normalize_lang
-from ..index import Index
 from .manifest import is_sharded, read_manifest, write_manifest
 from .ops import ShardOps
 from .router import shard_of
@@ -272,14 +271,14 @@ def build_sharded(index_dir: str, paths: Sequence[str], *, shards: Optional[int]
     paths_of = manifest.shard_paths(index_dir)
     dims = int(vector_settings["dims"]) if vector_settings else 0
     writer_cls = ray.remote(ShardWriter).options(num_cpus=0)  # type: ignore[attr-defined]
-    writers = [writer_cls.remote(p, commit_every, dims) for p in paths_of]
+    writers: list[Any] = [writer_cls.remote(p, commit_every, dims) for p in paths_of]
     report = BuildReport(workers=workers, per_shard=[0] * manifest.shards)
     for s in walk_skipped:
         reason = s.rsplit(": ", 1)[-1].split(" ")[0]
         report.skipped[reason] = report.skipped.get(reason, 0) + 1
         report.skipped_examples.append(s)
     try:
-        ds = ray.data.from_items(inputs, override_num_blocks=max(1, min(len(inputs), 4 * workers)))
+        ds: Any = ray.data.from_items(inputs, override_num_blocks=max(1, min(len(inputs), 4 * workers)))
         # CPUs: the encoder actors share 80% of the cluster's; reading and routing get small slices of the rest,
         # so neither waits for CPUs the long-lived encoder actors hold (which would stall the stream).
         ds = ds.flat_map(lambda row: list(read_documents(row, lang, detect, max_bytes, timeout)),

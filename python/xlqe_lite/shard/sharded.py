@@ -389,7 +389,7 @@ class ShardedIndex:
         shard, in the order given. Without `vectors`, an index with vectors embeds the texts once here."""
         fanout = self._require_writer()
         self._info = None
-        rows = [{"id": d.id, "text": d.text, "lang": d.lang, "metadata": dict(d.metadata)} if isinstance(d, Document)
+        rows: list[dict[str, Any]] = [{"id": d.id, "text": d.text, "lang": d.lang, "metadata": dict(d.metadata)} if isinstance(d, Document)
                 else dict(d) for d in documents]
         matrix = None if vectors is None else _as_matrix(vectors)
         if matrix is not None and len(matrix) != len(rows):
