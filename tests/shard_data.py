@@ -75,3 +75,22 @@ def same_ranking(got: Sequence[Any], want: Sequence[Any], k: int) -> str:
         if groups_got[score] != ids and not (score == last and len(want) == k):
             return f"score {score!r}: {sorted(groups_got[score])} vs {sorted(ids)}"
     return ""
+
+
+def close_ranking(got: Sequence[Any], want: Sequence[Any], k: int, tol: float = 1e-5) -> str:
+    """'' when `got` is `want` with every score within `tol` (so only documents that close to each other may
+    swap), and the two lists hold the same ids except where the cut at k falls among scores within `tol`."""
+    if len(got) != len(want):
+        return f"{len(got)} hits vs {len(want)}"
+    for i, (a, b) in enumerate(zip(got, want)):
+        if abs(a.score - b.score) > tol:
+            return f"rank {i + 1}: {a.id} {a.score!r} vs {b.id} {b.score!r}"
+    mine, theirs = {h.id: h.score for h in got}, {h.id: h.score for h in want}
+    for doc in mine.keys() & theirs.keys():
+        if abs(mine[doc] - theirs[doc]) > tol:
+            return f"{doc}: {mine[doc]!r} vs {theirs[doc]!r}"
+    last = want[-1].score if want else 0.0
+    for doc in mine.keys() ^ theirs.keys():
+        if len(want) < k or abs(mine.get(doc, theirs.get(doc, 0.0)) - last) > 2 * tol:
+            return f"{doc} in only one list"
+    return ""

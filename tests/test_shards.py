@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import E5, run_xlqe
-from shard_data import (same_ranking, synthetic_docs, synthetic_queries, synthetic_vectors, xquad_docs,
+from shard_data import (close_ranking, same_ranking, synthetic_docs, synthetic_queries, synthetic_vectors, xquad_docs,
                         xquad_queries)
 
 from xlqe_lite import Index, IndexCorruptError, InvalidInputError
@@ -128,20 +128,26 @@ def test_synthetic_bm25_dense_and_hybrid_equal_one_index(synthetic: tuple[Any, .
 
 @pytest.fixture(scope="module")
 def dev_dense(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -> tuple[SearchEngine, SearchEngine]:
-    """Three XQuAD dev languages with e5 vectors and passage windows (cached embeddings), exact search."""
+    """Three XQuAD dev languages with e5 vectors and passage windows (cached embeddings), f32, exact search."""
     from xlqe_lite.encoder import Encoder
     from xlqe_lite.evaluation import index_with_vectors
 
     root = tmp_path_factory.mktemp("devdense")
     encoder = Encoder.load(E5, threads=os.cpu_count() or 1)
     docs = [(d["id"], d["text"]) for d in xquad_docs(bench, ("de", "en", "zh"))]
-    single = index_with_vectors(str(root / "single"), docs, encoder, vector_settings={"exact_below": EXACT})
-    sharded = index_with_vectors(str(root / "sharded"), docs, encoder, shards=4, vector_settings={"exact_below": EXACT})
+    single = index_with_vectors(str(root / "single"), docs, encoder, "f32", vector_settings={"exact_below": EXACT})
+    sharded = index_with_vectors(str(root / "sharded"), docs, encoder, "f32", shards=4, vector_settings={"exact_below": EXACT})
     sharded.close()
     return SearchEngine(single, encoder), SearchEngine(ShardedIndex.open(root / "sharded"), encoder)
 
 
 def test_dev_dense_and_hybrid_with_passages_equal_one_index(dev_dense: tuple[SearchEngine, SearchEngine], bench: Path) -> None:
+    """With passage windows a document's dense score mixes its own and its best window's similarity, and the
+    core computes a window's similarity either in the vector search or from the stored vector (when the
+    search did not reach it), two float paths that agree to about 1e-6. Which path a document takes depends
+    on its index's other documents, so sharded scores match to 1e-5 (fused: 2e-4) rather than bit for bit (without windows
+    they are bit-identical: test_synthetic_bm25_dense_and_hybrid_equal_one_index). f32 storage: with the default
+    f16 the two paths differ by up to ~3e-5."""
     one, four = dev_dense
     assert four.index.passage_count == one.index.passage_count > 0
     for lang in ("de", "en", "zh", "ru"):
@@ -150,7 +156,9 @@ def test_dev_dense_and_hybrid_with_passages_equal_one_index(dev_dense: tuple[Sea
             for mode in ("dense", "hybrid"):
                 want = one.search(q, k=10, mode=mode, query_vector=v)
                 got = four.search(q, k=10, mode=mode, query_vector=v, snippets=True)
-                assert not same_ranking(got, want, 10), (q, mode, same_ranking(got, want, 10))
+                # Hybrid's min-max scaling divides by the dense list's spread (~0.1): 1e-5 becomes ~1e-4.
+                tol = 1e-5 if mode == "dense" else 2e-4
+                assert not close_ranking(got, want, 10, tol), (q, mode, close_ranking(got, want, 10, tol))
                 assert all(h.snippet for h in got)
 
 
