@@ -11,6 +11,9 @@
     # per-query cost of the Ray fan-out: the same 4-shard index searched in-process and through actors
     .venv/bin/python benchmarks/bench_shards.py fanout --queries 400
 
+    # the bench on one index and on 4 shards (hybrid, HNSW forced with exact_below 0 and the default config)
+    .venv/bin/python benchmarks/bench_shards.py eval --langs de,en,zh --mode hybrid
+
 Each prints one JSON line per measurement; BENCHMARKS.md ("Sharded indexes on Ray") records them.
 """
 
@@ -184,6 +187,27 @@ def fanout(args: argparse.Namespace) -> None:
     ray.shutdown()
 
 
+def eval_figures(args: argparse.Namespace) -> None:
+    """nDCG@10 (macro ALL / CROSS / MONO) of `xlqe eval`'s engine on one index and on sharded ones."""
+    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.evaluation import XquadBench, engine_builder, evaluate, read_run, write_run, xquad_tasks
+
+    encoder = Encoder.load("multilingual-e5-small", threads=2)
+    bench = XquadBench.load(str(BENCH), "paragraph", args.langs.split(","), None, args.sample, 0)
+    tasks = xquad_tasks(bench, bench.pairs("all"))
+    with tempfile.TemporaryDirectory(prefix="xlqe-eval-", dir=args.tmp) as tmp:
+        for label, settings in (("hnsw", {"exact_below": 0}), ("default", None)):
+            for shards in (0, args.shards):
+                run = f"{tmp}/{label}-{shards}.run"
+                t0 = time.perf_counter()
+                write_run(tasks, engine_builder(encoder, args.mode, shards=shards, vector_settings=settings), run,
+                          tag="bench")
+                result = evaluate(bench.qrels, read_run(run), langs=bench.langs)
+                emit(step="eval", vectors=label, mode=args.mode, shards=shards or 1, langs=args.langs,
+                     sample=args.sample, seconds=round(time.perf_counter() - t0, 1),
+                     **{f"ndcg10_{k}": round(m["nDCG@10"], 4) for k, m in result["macro"].items()})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tmp", default=None, help="where the indexes go (default: the system's temp folder)")
@@ -205,6 +229,12 @@ def main() -> None:
     p.add_argument("--shards", type=int, default=4)
     p.add_argument("--langs", type=int, default=3)
     p.set_defaults(func=fanout)
+    p = sub.add_parser("eval")
+    p.add_argument("--langs", default="de,en,zh")
+    p.add_argument("--mode", default="hybrid", choices=["dense", "hybrid"])
+    p.add_argument("--shards", type=int, default=4)
+    p.add_argument("--sample", type=int, default=None, help="queries per language (default: all)")
+    p.set_defaults(func=eval_figures)
     args = ap.parse_args()
     args.func(args)
 

@@ -209,7 +209,8 @@ def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, stor
 
 def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = True, storage: str = "f32",
                    expander=None, expand: Optional[str] = None, shots: str = "auto",
-                   on_query: Optional[Callable[[], None]] = None, shards: int = 0, ray: Optional[str] = None) -> BuildFn:
+                   on_query: Optional[Callable[[], None]] = None, shards: int = 0, ray: Optional[str] = None,
+                   vector_settings: Optional[dict[str, Any]] = None) -> BuildFn:
     """Embeds each document language's corpus into a real index with vectors and searches it through
     the SearchEngine in `mode` ("dense" or "hybrid"), the code path users get. Embeddings are cached on
     disk (see embedding_cache), so reruns cost only the search. The query language is guessed as a
@@ -221,7 +222,8 @@ def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = Tr
     searched = _sharded_opener(shards, ray)
 
     def build(doc_lang: str, docs: list[tuple[str, str]], workdir: str) -> SearchFn:
-        index = index_with_vectors(os.path.join(workdir, f"{mode}-{doc_lang}"), docs, encoder, storage, shards=shards)
+        index = index_with_vectors(os.path.join(workdir, f"{mode}-{doc_lang}"), docs, encoder, storage, shards=shards,
+                                   vector_settings=vector_settings)
         if shards:
             index = searched(index)
         engine = SearchEngine(index, encoder, fusion or FusionConfig(), expander)
