@@ -249,3 +249,21 @@ def test_eval_on_four_shards_equals_one_index_for_bm25(xlqe_eval_args: list[str]
 def xlqe_eval_args(bench: Path) -> list[str]:
     return ["eval", "--bench", str(bench), "--mode", "bm25", "--langs", "de,en,zh", "--max-queries", "120", "--quiet"]
 
+
+
+def test_serve_reads_and_writes_a_sharded_index(tmp_path: Path) -> None:
+    import httpx
+    from server_process import ServerProcess
+
+    path = tmp_path / "ix"
+    with ShardedIndex.create(path, 3) as index:
+        index.add_many({"id": f"d{i}", "text": f"river number {i}", "lang": "en"} for i in range(12))
+    with ServerProcess(path, "--no-llm") as server:
+        found = httpx.get(f"{server.url}/search", params={"q": "river 7", "k": 3, "mode": "bm25"}).json()
+        assert found["hits"][0]["id"] == "d7" and found["generation"] == 1
+        added = httpx.post(f"{server.url}/documents", json={"documents": [{"id": "heron", "text": "a heron", "lang": "en"}]})
+        assert added.status_code == 200 and added.json()["generation"] == 2
+        found = httpx.get(f"{server.url}/search", params={"q": "heron", "mode": "bm25"}).json()
+        assert [h["id"] for h in found["hits"]] == ["heron"]
+        assert httpx.get(f"{server.url}/stats").json()["documents"] == 13
+    assert "heron" in open_index(path) and ShardedIndex.open(path).verify() == []

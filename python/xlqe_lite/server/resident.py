@@ -204,13 +204,13 @@ class ResidentEngine:
             try:
                 from ..shard import open_index
 
-                writer = open_index(self.path, writer=True)  # type: ignore[assignment]
+                writer = open_index(self.path, writer=True)  # an Index, or a ShardedIndex with the same writes
             except IndexLockedError as e:
                 raise WriterBusyError("the index is being written by another process (it holds the writer lock "
                                       f"{os.path.join(self.path, 'xlqe.lock')}, e.g. `xlqe index`); nothing was "
                                       "changed: try again when it has finished") from e
             try:
-                out = change(writer)
+                out = change(writer)  # type: ignore[arg-type]
                 writer.commit()
                 generation = writer.generation
             except BaseException:
