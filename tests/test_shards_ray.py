@@ -148,3 +148,15 @@ def test_a_failed_first_build_leaves_nothing(cluster: str, tmp_path: Path) -> No
     assert proc.returncode == 1 and "no such file" in proc.stderr and not (tmp_path / "ix").exists()
     proc = run_xlqe("index", str(tmp_path / "ix"), str(SAMPLE), "--ray", cluster, "--no-vectors")
     assert proc.returncode == 1 and "needs --shards" in proc.stderr and not (tmp_path / "ix").exists()
+
+
+def test_eval_on_ray_shards_gives_the_in_process_figures(cluster: str, bench: Path, tmp_path: Path) -> None:
+    args = ["eval", "--bench", str(bench), "--mode", "bm25", "--langs", "de,en", "--max-queries", "40", "--quiet",
+            "--shards", "4"]
+    figures = []
+    for name, ray_mode in (("ray", cluster), ("here", "none")):
+        out = tmp_path / f"{name}.json"
+        run_xlqe(*args, "--ray", ray_mode, "--run", str(tmp_path / f"{name}.run"), "--json", str(out), check=True)
+        figures.append(json.loads(out.read_text()))
+    assert figures[0]["config"]["ray"] == cluster and figures[0]["macro"]["ALL"]["nDCG@10"] > 0.1
+    assert figures[0]["pairs"] == figures[1]["pairs"]

@@ -735,8 +735,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-stopwords", action="store_true")
     p.add_argument("--shards", type=_int_at_least(1), metavar="N",
                    help="build and search each per-language index as a sharded index of N shards")
-    p.add_argument("--ray", choices=["local", "none"], default=None,
-                   help="with --shards: search the shards through actors of a local Ray cluster, or in-process")
+    p.add_argument("--ray", metavar="local|ADDRESS|none", default=None,
+                   help="with --shards: search the shards through Ray actors (a new local cluster, or the cluster at "
+                        "ADDRESS), or in-process")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="serve an index over a local HTTP API and a search page",
