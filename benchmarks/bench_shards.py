@@ -157,7 +157,7 @@ def fanout(args: argparse.Namespace) -> None:
     from xlqe_lite.search import SearchEngine
 
     encoder = Encoder.load("multilingual-e5-small", threads=2)
-    langs = DEV_LANGS[: args.langs]
+    langs = args.langs.split(",")
     docs = [(d["id"], d["text"]) for d in xquad_docs(BENCH, langs)]
     queries = [q for lang in langs for q in xquad_queries(BENCH, lang)][:: max(1, 816 * len(langs) // args.queries)]
     vectors = encoder.encode_queries(queries)
@@ -227,7 +227,7 @@ def main() -> None:
     p = sub.add_parser("fanout")
     p.add_argument("--queries", type=int, default=400)
     p.add_argument("--shards", type=int, default=4)
-    p.add_argument("--langs", type=int, default=3)
+    p.add_argument("--langs", default="de,en,zh", help="XQuAD dev corpora in the index")
     p.set_defaults(func=fanout)
     p = sub.add_parser("eval")
     p.add_argument("--langs", default="de,en,zh")
