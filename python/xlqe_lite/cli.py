@@ -607,8 +607,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shards", type=_int_at_least(1), metavar="N",
                    help="new index: a sharded index of N shards (documents routed by a hash of their id)")
     p.add_argument("--ray", metavar="auto|local|ADDRESS|none",
-                   help="build the sharded index on Ray: auto (a running cluster, else a local one), local, a "
-                        "cluster address, or none (in this process); default auto with --shards")
+                   help="build the sharded index on Ray: auto (a running cluster, else a local one), local, or a "
+                        "cluster address; without it (or none) a sharded index is synced in this process")
     p.add_argument("--workers", type=_int_at_least(1), default=1, metavar="W",
                    help="with --ray: encoder actors embedding in parallel (default 1)")
     p.set_defaults(func=cmd_index)

@@ -20,20 +20,20 @@ def wants_sharding(args: argparse.Namespace) -> bool:
 
 
 def cmd_index_sharded(args: argparse.Namespace) -> int:
-    """`xlqe index DIR PATH... --shards N [--ray auto|local|ADDRESS|none]`. With Ray: the Ray Data build
-    (build.py). With `--ray none`: the ordinary sync (ingest.sync.Syncer) writing through the sharded
-    index in this process, each document routed to its shard."""
+    """`xlqe index DIR PATH... --shards N [--ray auto|local|ADDRESS|none]`. With --ray: the Ray Data build
+    (build.py). Without it (or `--ray none`): the ordinary sync (ingest.sync.Syncer) writing through the
+    sharded index in this process, each document routed to its shard."""
     created = not is_sharded(args.index_dir)
     if created and not args.shards:
         raise InvalidInputError("a new sharded index needs --shards N")
-    if args.ray == "none":
+    if not args.ray or args.ray == "none":  # Ray only when asked for: the sync runs in this process
         return _sync_in_process(args, created)
     from .build import build_sharded
 
     settings = {"k1": 1.2 if args.k1 is None else args.k1, "b": 0.75 if args.b is None else args.b,
                 "stem": not args.no_stem, "stopwords": not args.no_stopwords}
     try:
-        report = build_sharded(args.index_dir, args.paths, shards=args.shards, ray_address=args.ray or "auto",
+        report = build_sharded(args.index_dir, args.paths, shards=args.shards, ray_address=args.ray,
                                encoder=None if args.no_vectors else (args.encoder or "multilingual-e5-small"),
                                passages=not args.no_passages, workers=args.workers, threads=args.threads,
                                lang=args.lang, detect=not args.no_detect, max_bytes=args.max_bytes,
