@@ -133,8 +133,8 @@ def build(args: argparse.Namespace) -> None:
         synthetic = Path(tmp) / "synthetic.jsonl"
         with open(synthetic, "w", encoding="utf-8") as f:
             f.writelines(json.dumps(d) + "\n" for d in synthetic_docs(args.lexical_docs))
-        runs = [(w, corpus, ["--no-passages"]) for w in args.workers] + \
-               [(w, synthetic, ["--no-vectors"]) for w in args.workers]
+        runs = [(w, synthetic, ["--no-vectors"]) for w in args.workers] + \
+               [(w, corpus, ["--no-passages"]) for w in args.workers]
         for workers, source, flags in runs:
             out = Path(tmp) / f"ix-{workers}-{source.stem}"
             t0 = time.perf_counter()
