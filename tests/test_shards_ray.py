@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import ray  # in the lock: a missing ray is a broken set-up, and this import says so
 from conftest import E5, SAMPLE, run_xlqe
 from shard_data import xquad_docs, xquad_queries
 
 from xlqe_lite.search import SearchEngine
 from xlqe_lite.shard import ShardedIndex, open_index, shard_of
 
-ray = pytest.importorskip("ray")  # in the lock: a missing ray is a broken set-up, which the import shows
 
 
 @pytest.fixture(scope="session")
