@@ -217,6 +217,10 @@ def cmd_index(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"no such file or directory: {', '.join(missing)}")
     if args.lang:
         normalize_lang(args.lang)
+    from .shard.cli import cmd_index_sharded, wants_sharding
+
+    if wants_sharding(args):
+        return cmd_index_sharded(args)
     created = not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest"))
     index, encoder = _open_for_sync(args)
     quiet = args.quiet or args.json
@@ -256,7 +260,9 @@ def _human_size(n: int) -> str:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    index = Index.open(args.index_dir)
+    from .shard import open_index
+
+    index = open_index(args.index_dir)
     rows = []
     for doc_id in sorted(index.ids()):
         doc = index.get(doc_id)
@@ -283,10 +289,11 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def cmd_rm(args: argparse.Namespace) -> int:
     from .ingest.sync import remove
+    from .shard import open_index
 
-    index = Index.open(args.index_dir, writer=True)
+    index = open_index(args.index_dir, writer=True)
     try:
-        ids, unmatched = remove(index, args.targets)
+        ids, unmatched = remove(index, args.targets)  # type: ignore[arg-type]
         if unmatched:
             print(f"xlqe: error: not in {args.index_dir}: {', '.join(unmatched)}; nothing was removed", file=sys.stderr)
             return 1
@@ -379,7 +386,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     expand = args.expand if args.expand and args.expand != "none" else None
     _warn_unused_llm(args, expand)
     engine = SearchEngine.open(args.index_dir, model=args.encoder, threads=args.threads,
-                               expander=_expander(args) if expand else None)
+                               expander=_expander(args) if expand else None, ray=args.ray)
     mode = args.mode
     if mode is None:
         mode = "hybrid" if engine.has_dense else "bm25"
@@ -397,6 +404,9 @@ def cmd_search(args: argparse.Namespace) -> int:
     hits = engine.search(args.query, k=args.k, mode=mode, lang=args.query_lang, langs=_langs(args.lang), snippets=True,
                          snippet_chars=args.snippet_chars, explain=args.explain, expansions=expansions,
                          where=_where(args))
+    for warning in hits.warnings:
+        if expansions is None or warning not in expansions.warnings:
+            print(f"xlqe: warning: {warning}", file=sys.stderr)
     if args.json:
         rows = []
         for rank, h in enumerate(hits, 1):
@@ -428,16 +438,25 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check(args: argparse.Namespace) -> int:
-    report: dict = {"ok": False, "documents": 0, "path": args.index_dir}
+def _check_one(path: str) -> dict:
+    report: dict = {"ok": False, "documents": 0, "path": path}
     try:
-        index = Index.open(args.index_dir)
+        index = Index.open(path)
         problems = index.verify()
         report.update(ok=not problems, documents=len(index), generation=index.generation,
                       languages=dict(index.languages()), problems=problems,
-                      bytes=sum(e.stat().st_size for e in os.scandir(args.index_dir) if e.is_file()))
+                      bytes=sum(e.stat().st_size for e in os.scandir(path) if e.is_file()))
     except XlqeError as e:
         report.update(error=str(e))
+    return report
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .shard import is_sharded
+    from .shard.cli import check_sharded
+
+    # A sharded index: every shard's check, the manifest's generations and each document's routing.
+    report = check_sharded(args.index_dir) if is_sharded(args.index_dir) else _check_one(args.index_dir)
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     elif report["ok"]:
@@ -480,7 +499,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.mode == "bm25":
         build = bm25_builder(k1=args.k1, b=args.b, stem=not args.no_stem, stopwords=not args.no_stopwords,
                              expander=expander, expand=expand, shots=args.shots,
-                             on_query=lambda: progress.advance(1), detect_query_lang=args.detect_query_lang)
+                             on_query=lambda: progress.advance(1), detect_query_lang=args.detect_query_lang,
+                             shards=args.shards or 0, ray=args.ray)
     else:
         from .encoder import Encoder
         from .evaluation import engine_builder
@@ -488,7 +508,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         encoder = Encoder.load(args.encoder, threads=args.threads)
         build = engine_builder(encoder, args.mode, detect_query_lang=args.detect_query_lang,
                                expander=expander, expand=expand, shots=args.shots,
-                               on_query=lambda: progress.advance(1))
+                               on_query=lambda: progress.advance(1), shards=args.shards or 0, ray=args.ray)
     n_queries = sum(len(queries) for t in tasks for _, queries in t[2])
     progress = Progress("evaluating", total=n_queries)
     timings = write_run(tasks, build, args.run, tag=f"xlqe-{args.mode}", progress=lambda note: progress.advance(0, note))
@@ -513,7 +533,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
                         "stem": not args.no_stem, "stopwords": not args.no_stopwords, "pooled": args.pooled,
                         "detect_query_lang": args.detect_query_lang,
                         "encoder": args.encoder if args.mode != "bm25" else None, "sample": args.sample, "sample_offset": args.sample_offset,
-                        "expand": args.expand, "shots": args.shots, "llm": args.llm if args.expand else None}
+                        "expand": args.expand, "shots": args.shots, "llm": args.llm if args.expand else None,
+                        "shards": args.shards, "ray": args.ray}
     result["timings"] = timings
     print(format_report(result, per_pair=not args.quiet))
     if args.pooled:
@@ -533,7 +554,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server.runner import serve
 
     config = ServerConfig.from_args(args.host, args.port, args.token_file)  # refuses a public address without a token
-    if not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest")):
+    from .shard import is_sharded
+
+    if not os.path.exists(os.path.join(args.index_dir, "xlqe.manifest")) and not is_sharded(args.index_dir):
         raise IndexNotFoundError(f"index not found: {args.index_dir}")
     return serve(args.index_dir, config, threads=args.threads, llm=args.llm, expansion=not args.no_llm,
                  watch=[os.path.abspath(f) for f in args.watch])
@@ -581,6 +604,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--b", type=_float_between(0.0, 1.0), help="BM25 b, for a new index (default 0.75)")
     p.add_argument("--no-stem", action="store_true", help="new index: no stemming")
     p.add_argument("--no-stopwords", action="store_true", help="new index: keep stop words")
+    p.add_argument("--shards", type=_int_at_least(1), metavar="N",
+                   help="new index: a sharded index of N shards (documents routed by a hash of their id)")
+    p.add_argument("--ray", metavar="auto|local|ADDRESS|none",
+                   help="build the sharded index on Ray: auto (a running cluster, else a local one), local, or a "
+                        "cluster address; without it (or none) a sharded index is synced in this process")
+    p.add_argument("--workers", type=_int_at_least(1), default=1, metavar="W",
+                   help="with --ray: encoder actors embedding in parallel (default 1)")
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ls", help="list an index's documents", description="One line per document: id (the path "
@@ -644,6 +674,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "text, ...; repeat or comma-separate)")
     p.add_argument("--after", metavar="DATE", help="only files modified at or after DATE (2024-05-31 or 2024-05-31T18:00)")
     p.add_argument("--before", metavar="DATE", help="only files modified before DATE")
+    p.add_argument("--ray", metavar="local|auto|ADDRESS|none",
+                   help="a sharded index: search its shards through Ray actors (default: in this process)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("check", help="verify an index",
@@ -701,6 +733,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--b", type=_float_between(0, 1), default=0.75)
     p.add_argument("--no-stem", action="store_true")
     p.add_argument("--no-stopwords", action="store_true")
+    p.add_argument("--shards", type=_int_at_least(1), metavar="N",
+                   help="build and search each per-language index as a sharded index of N shards")
+    p.add_argument("--ray", metavar="local|ADDRESS|none", default=None,
+                   help="with --shards: search the shards through Ray actors (a new local cluster, or the cluster at "
+                        "ADDRESS), or in-process")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="serve an index over a local HTTP API and a search page",

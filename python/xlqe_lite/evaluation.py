@@ -118,20 +118,55 @@ SearchFn = Callable[[list[str], str], list[list[tuple[str, float]]]]
 BuildFn = Callable[[str, list[tuple[str, str]], str], SearchFn]
 
 
+def _sharded_opener(shards: int, ray: Optional[str]) -> Callable[[Any], Any]:
+    """For `--shards N`: turns a freshly written sharded index into the one searched (itself in-process, or
+    reopened on Ray actors), closing the previous language's so its shard actors do not pile up."""
+    opened: list[Any] = []
+
+    def searched(written: Any) -> Any:
+        while opened:
+            opened.pop().close()
+        if ray and ray != "none":
+            from .shard import ShardedIndex
+
+            path = written.path
+            written.close()
+            written = ShardedIndex.open(path, ray=ray)
+        opened.append(written)
+        return written
+
+    return searched
+
+
+def _new_index(path: str, shards: int, **settings: Any) -> Any:
+    """A new index for the bench: one directory, or with `shards` a sharded index of that many."""
+    from .index import Index
+
+    if shards:
+        from .shard import ShardedIndex
+
+        return ShardedIndex.create(path, shards, **settings)
+    return Index.create(path, **settings)
+
+
 def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords: bool = True, expander=None,
                  expand: Optional[str] = None, shots: str = "auto", on_query: Optional[Callable[[], None]] = None,
-                 detect_query_lang: bool = True) -> BuildFn:
+                 detect_query_lang: bool = True, shards: int = 0, ray: Optional[str] = None) -> BuildFn:
     """Indexes each document language in a real index directory and searches it with BM25; with
     `expander` and `expand`, each query is expanded into the index's languages first and the
     expansions' BM25 lists are fused with the query's (no encoder, so no similarity screen). The query's
-    language is guessed as a search does unless `detect_query_lang` is False (then the bench's is given)."""
-    from .index import Index
+    language is guessed as a search does unless `detect_query_lang` is False (then the bench's is given).
+    `shards`: each index is a sharded one of that many shards, searched in-process or (`ray`) on Ray."""
     from .search import FusionConfig, SearchEngine
 
+    searched = _sharded_opener(shards, ray)
+
     def build(doc_lang: str, docs: list[tuple[str, str]], workdir: str) -> SearchFn:
-        index = Index.create(os.path.join(workdir, f"bm25-{doc_lang}"), k1=k1, b=b, stem=stem, stopwords=stopwords)
+        index = _new_index(os.path.join(workdir, f"bm25-{doc_lang}"), shards, k1=k1, b=b, stem=stem, stopwords=stopwords)
         index.add_many({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs)
         index.commit()
+        if shards:
+            index = searched(index)
         engine = SearchEngine(index, None, FusionConfig(), expander)
 
         def search(queries: list[str], query_lang: str) -> list[list[tuple[str, float]]]:
@@ -155,15 +190,16 @@ def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords:
 
 
 def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, storage: Optional[str] = None,
-                       passages: bool = True):
+                       passages: bool = True, shards: int = 0, vector_settings: Optional[dict[str, Any]] = None):
     """A committed index of bench documents (id, text; the language is in the id) with their passage
     embeddings (and, with `passages`, their windows'), taken from the on-disk embedding cache when
-    present. `storage`: the index's default vector storage unless given."""
+    present. `storage`: the index's default vector storage unless given; `vector_settings` overrides more
+    (e.g. "exact_below"). `shards`: a sharded index of that many shards."""
     from .embedding_cache import encode_documents_cached
-    from .index import Index
 
-    settings = {**encoder.vector_settings(passages), "metric": "ip", **({"storage": storage} if storage else {})}
-    index = Index.create(path, vectors=settings)
+    settings = {**encoder.vector_settings(passages), "metric": "ip", **({"storage": storage} if storage else {}),
+                **(vector_settings or {})}
+    index = _new_index(path, shards, vectors=settings)
     texts = [t for _, t in docs]
     vectors, windows = encode_documents_cached(encoder, texts, settings["passage_tokens"], settings["passage_stride"])
     index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs), vectors=vectors, passages=windows)
@@ -173,7 +209,8 @@ def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, stor
 
 def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = True, storage: str = "f32",
                    expander=None, expand: Optional[str] = None, shots: str = "auto",
-                   on_query: Optional[Callable[[], None]] = None) -> BuildFn:
+                   on_query: Optional[Callable[[], None]] = None, shards: int = 0, ray: Optional[str] = None,
+                   vector_settings: Optional[dict[str, Any]] = None) -> BuildFn:
     """Embeds each document language's corpus into a real index with vectors and searches it through
     the SearchEngine in `mode` ("dense" or "hybrid"), the code path users get. Embeddings are cached on
     disk (see embedding_cache), so reruns cost only the search. The query language is guessed as a
@@ -182,8 +219,13 @@ def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = Tr
     from .embedding_cache import encode_cached
     from .search import FusionConfig, SearchEngine
 
+    searched = _sharded_opener(shards, ray)
+
     def build(doc_lang: str, docs: list[tuple[str, str]], workdir: str) -> SearchFn:
-        index = index_with_vectors(os.path.join(workdir, f"{mode}-{doc_lang}"), docs, encoder, storage)
+        index = index_with_vectors(os.path.join(workdir, f"{mode}-{doc_lang}"), docs, encoder, storage, shards=shards,
+                                   vector_settings=vector_settings)
+        if shards:
+            index = searched(index)
         engine = SearchEngine(index, encoder, fusion or FusionConfig(), expander)
 
         def search(queries: list[str], query_lang: str) -> list[list[tuple[str, float]]]:

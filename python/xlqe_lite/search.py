@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union
 
 from ._core import InvalidInputError, dominant_script, fuse, language_script, normalize_lang
 from .index import DEFAULT_PASSAGE_WEIGHT, Hit, Index, PathLike
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .encoder import Encoder
     from .expansion import Expander, Expansion, Expansions
     from .filters import Filter
+    from .shard import ShardedIndex
 
 Mode = Literal["hybrid", "bm25", "dense"]
 MODES = ("hybrid", "bm25", "dense")
@@ -103,8 +104,9 @@ class SearchEngine:
     """An index with the encoder its vectors were made with, searched in one of three modes, optionally
     with the query expanded by a local LLM first (see expansion.py)."""
 
-    def __init__(self, index: Index, encoder: Optional["Encoder"] = None, fusion: FusionConfig = FusionConfig(),
-                 expander: Optional["Expander"] = None, pivot_lang: Optional[str] = "en") -> None:
+    def __init__(self, index: Union[Index, "ShardedIndex"], encoder: Optional["Encoder"] = None,
+                 fusion: FusionConfig = FusionConfig(), expander: Optional["Expander"] = None,
+                 pivot_lang: Optional[str] = "en") -> None:
         if index.vector_config and encoder is not None and encoder.dim != index.vector_config["dims"]:
             raise InvalidInputError(f"encoder {encoder.name} makes {encoder.dim}-dimensional vectors; "
                                     f"the index holds {index.vector_config['dims']}-dimensional ones")
@@ -116,9 +118,14 @@ class SearchEngine:
 
     @classmethod
     def open(cls, path: PathLike, *, model: Optional[str] = None, threads: Optional[int] = None,
-             fusion: FusionConfig = FusionConfig(), expander: Optional["Expander"] = None) -> "SearchEngine":
-        """Opens the index for reading, with the encoder named in its vector settings (or `model`)."""
-        index = Index.open(path)
+             fusion: FusionConfig = FusionConfig(), expander: Optional["Expander"] = None,
+             ray: Optional[str] = None) -> "SearchEngine":
+        """Opens the index for reading, with the encoder named in its vector settings (or `model`). A sharded
+        index (xlqe_lite.shard) opens the same way: searched in-process, or through one Ray actor per shard
+        with `ray` ("local", "auto" or a cluster address)."""
+        from .shard import open_index
+
+        index = open_index(path, ray=ray)
         encoder = None
         name = model or (index.vector_config or {}).get("model")
         if index.vector_config and name:
@@ -208,6 +215,10 @@ class SearchEngine:
             raise InvalidInputError(f"mode {mode!r} needs vectors: this index has none, or no encoder is loaded")
         if not query.strip():
             raise InvalidInputError("the query is empty")
+        # A sharded index says which shards failed or were too slow during this search.
+        drain_warnings = getattr(self.index, "drain_warnings", None)
+        if drain_warnings is not None:
+            drain_warnings()
         query_lang = normalize_lang(lang) if lang else self.guess_query_language(query)
         if expand and expand != "none" and expansions is None:
             expansions = self.expand(query, strategy=expand, lang=query_lang, langs=langs, budget=budget)
@@ -251,7 +262,10 @@ class SearchEngine:
                 hits = [self.index._with_passage_snippet(h, query, vector_used, snippet_chars) for h in hits]
             else:
                 hits = [self.index._with_snippet(h, query, snippet_chars) for h in hits]
-        return SearchResults(hits, getattr(expansions, "warnings", ()))
+        warnings = list(getattr(expansions, "warnings", ()))
+        if drain_warnings is not None:
+            warnings.extend(drain_warnings())
+        return SearchResults(hits, warnings)
 
     def _embed(self, query: str) -> Any:
         assert self.encoder is not None

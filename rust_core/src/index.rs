@@ -12,6 +12,9 @@ use crate::storage::segment::{self, Segment, SegmentData, NO_LANG};
 use crate::storage::{self, FileEntry, IndexConfig, Manifest, WriterLock};
 use crate::vector::VectorIndex;
 
+mod global;
+pub use global::{GlobalStats, LexicalStats};
+
 /// Longest accepted document id, in bytes.
 pub const MAX_ID_BYTES: usize = 4096;
 /// Longest accepted query, in bytes: far above any real query, low enough to bound the work.
@@ -550,6 +553,14 @@ impl Index {
     /// it is typed in. `query_lang`, when known, also drops the query language's stop words.
     /// `filter_langs` keeps only documents in those languages.
     pub fn search(&self, text: &str, query_lang: Option<&str>, k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
+        let terms = self.query_table(text, query_lang, filter_langs)?;
+        self.score(terms, k, None, None)
+    }
+
+    /// The weighted terms `search` scores: per term, one weight per language column (the index's
+    /// language slots, then "language unknown"; 0 where the column's analysis lacks the term or the
+    /// language is filtered out), sorted by term.
+    fn query_table(&self, text: &str, query_lang: Option<&str>, filter_langs: Option<&[String]>) -> Result<Vec<(String, Vec<f32>)>> {
         let query_lang = query_lang.map(normalize_lang).transpose()?;
         let words = self.query_words(text, query_lang.as_deref())?;
         let allowed = self.allowed_slots(filter_langs)?;
@@ -572,7 +583,7 @@ impl Index {
         }
         let mut terms: Vec<(String, Vec<f32>)> = table.into_iter().collect();
         terms.sort_by(|a, b| a.0.cmp(&b.0));
-        self.score(terms, k, None)
+        Ok(terms)
     }
 
     fn allowed_slots(&self, filter_langs: Option<&[String]>) -> Result<Option<HashSet<u16>>> {
@@ -590,23 +601,16 @@ impl Index {
     /// Searches with already analysed, weighted terms (0 < weight <= [`MAX_TERM_WEIGHT`]; repeated terms
     /// add up).
     pub fn search_terms(&self, terms: &[(String, f32)], k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
-        if let Some((t, w)) = terms.iter().find(|(_, w)| !(*w > 0.0 && *w <= MAX_TERM_WEIGHT)) {
-            return Err(Error::InvalidInput(format!(
-                "term {t:?} has weight {w}; weights must be positive and at most {MAX_TERM_WEIGHT:e}"
-            )));
-        }
+        let merged = merge_terms(terms)?;
         let allowed = self.allowed_slots(filter_langs)?;
-        let mut merged: HashMap<&str, f32> = HashMap::new();
-        for (t, w) in terms {
-            *merged.entry(t.as_str()).or_default() += w;
-        }
-        let mut merged: Vec<(String, Vec<f32>)> = merged.into_iter().map(|(t, w)| (t.to_string(), vec![w])).collect();
-        merged.sort_by(|a, b| a.0.cmp(&b.0));
-        self.score(merged, k, allowed.as_ref())
+        self.score(merged, k, allowed.as_ref(), None)
     }
 
-    /// BM25 over `terms`, each with one weight for all documents or one per language column.
-    fn score(&self, mut terms: Vec<(String, Vec<f32>)>, k: usize, allowed: Option<&HashSet<u16>>) -> Result<Vec<Hit>> {
+    /// BM25 over `terms`, each with one weight for all documents or one per language column. `stats`,
+    /// when given, replaces this index's document count, total length and document frequencies (the
+    /// statistics of a sharded index's every shard; see `global.rs`).
+    fn score(&self, mut terms: Vec<(String, Vec<f32>)>, k: usize, allowed: Option<&HashSet<u16>>,
+             stats: Option<&GlobalStats>) -> Result<Vec<Hit>> {
         if terms.len() > MAX_QUERY_TERMS {
             // Keep the heaviest terms; a stable sort keeps the term order among equals.
             terms.sort_by(|a, b| b.1.iter().sum::<f32>().total_cmp(&a.1.iter().sum::<f32>()));
@@ -617,7 +621,8 @@ impl Index {
         if n_live == 0 || k == 0 || allowed.is_some_and(|a| a.is_empty()) {
             return Ok(Vec::new());
         }
-        let avgdl = self.live_len_total as f32 / n_live as f32;
+        let (n_docs, total_len) = stats.map_or((n_live, self.live_len_total), |g| (g.n_docs, g.total_len));
+        let avgdl = total_len as f32 / n_docs as f32;
         let nb = self.base.n_docs() as u32;
         // idf-scaled weights, kept alive for the postings lists that borrow them.
         let mut scaled: Vec<Vec<f32>> = Vec::with_capacity(terms.len());
@@ -629,7 +634,11 @@ impl Index {
             if df == 0 {
                 continue;
             }
-            let idf = Bm25::idf(n_live, (df as u64).min(n_live));
+            let df = match stats {
+                None => df as u64,
+                Some(g) => g.df_of(term, df as u64)?,
+            };
+            let idf = Bm25::idf(n_docs, df.min(n_docs));
             scaled.push(weights.iter().map(|w| w * idf).collect());
             sources.push((base_postings, pending_postings, scaled.len() - 1));
         }
@@ -1007,6 +1016,22 @@ impl Index {
     pub fn ids(&self) -> Vec<String> {
         (0..self.n_total()).filter(|&d| !self.deleted[d]).map(|d| self.id_of(d).to_string()).collect()
     }
+}
+
+/// `search_terms`'s terms checked (0 < weight <= [`MAX_TERM_WEIGHT`]), repeated ones added up, sorted.
+fn merge_terms(terms: &[(String, f32)]) -> Result<Vec<(String, Vec<f32>)>> {
+    if let Some((t, w)) = terms.iter().find(|(_, w)| !(*w > 0.0 && *w <= MAX_TERM_WEIGHT)) {
+        return Err(Error::InvalidInput(format!(
+            "term {t:?} has weight {w}; weights must be positive and at most {MAX_TERM_WEIGHT:e}"
+        )));
+    }
+    let mut merged: HashMap<&str, f32> = HashMap::new();
+    for (t, w) in terms {
+        *merged.entry(t.as_str()).or_default() += w;
+    }
+    let mut merged: Vec<(String, Vec<f32>)> = merged.into_iter().map(|(t, w)| (t.to_string(), vec![w])).collect();
+    merged.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(merged)
 }
 
 /// Rejects queries that cannot mean anything or would cost unbounded work.

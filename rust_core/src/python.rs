@@ -18,6 +18,8 @@ use crate::snippet::make_snippet;
 use crate::storage::IndexConfig;
 use crate::vector::{Metric, Storage, VectorConfig};
 
+mod global;
+
 create_exception!(_core, XlqeError, PyException, "Base class of every error xlqe-lite raises.");
 create_exception!(_core, InvalidInputError, XlqeError, "An argument cannot be used (empty query, unknown language code, bad id, ...).");
 create_exception!(_core, IndexNotFoundError, XlqeError, "No index exists at the given path.");
@@ -474,6 +476,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dominant_script, m)?)?;
     m.add_function(wrap_pyfunction!(language_script, m)?)?;
     m.add_class::<PyLexicalIndex>()?;
+    global::register(m)?;
     m.add("XlqeError", py.get_type::<XlqeError>())?;
     m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
     m.add("IndexNotFoundError", py.get_type::<IndexNotFoundError>())?;

@@ -98,7 +98,10 @@ class ResidentEngine:
     # -- reading ----------------------------------------------------------------------------------
     def _manifest_stamp(self) -> tuple[int, int, int]:
         try:
-            st = os.stat(os.path.join(self.path, "xlqe.manifest"))
+            from ..shard import MANIFEST_NAME, is_sharded
+
+            # A sharded index's manifest is rewritten by each of its commits, as one index's is.
+            st = os.stat(os.path.join(self.path, MANIFEST_NAME if is_sharded(self.path) else "xlqe.manifest"))
         except OSError:
             return (0, 0, 0)
         return (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -199,13 +202,15 @@ class ResidentEngine:
     def _write(self, change: Callable[[Index], T]) -> tuple[T, int]:
         with self._write_lock:
             try:
-                writer = Index.open(self.path, writer=True)
+                from ..shard import open_index
+
+                writer = open_index(self.path, writer=True)  # an Index, or a ShardedIndex with the same writes
             except IndexLockedError as e:
                 raise WriterBusyError("the index is being written by another process (it holds the writer lock "
                                       f"{os.path.join(self.path, 'xlqe.lock')}, e.g. `xlqe index`); nothing was "
                                       "changed: try again when it has finished") from e
             try:
-                out = change(writer)
+                out = change(writer)  # type: ignore[arg-type]
                 writer.commit()
                 generation = writer.generation
             except BaseException:

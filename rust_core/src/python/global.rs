@@ -1,0 +1,58 @@
+//! Bindings of the global-statistics search (`index/global.rs`) for sharded indexes: module functions
+//! taking a `LexicalIndex`, kept apart from the class's own methods.
+
+use std::collections::HashMap;
+
+use pyo3::prelude::*;
+
+use super::{hits, HitTuple, PyLexicalIndex};
+use crate::index::{GlobalStats, LexicalStats};
+
+/// (live documents, total length, [document frequency per term]) of `index` for `terms`.
+#[pyfunction]
+fn lexical_stats(py: Python<'_>, index: PyRef<'_, PyLexicalIndex>, terms: Vec<String>) -> PyResult<(u64, u64, Vec<u64>)> {
+    let this: &PyLexicalIndex = &index; // a plain reference crosses `detach`; the PyRef does not
+    let s: LexicalStats = py.detach(|| this.with(|ix| Ok(ix.lexical_stats(&terms))))?;
+    Ok((s.n_docs, s.total_len, s.df))
+}
+
+/// Every term a text search for `query` may score on documents of `doc_langs` (or unknown language).
+#[pyfunction]
+#[pyo3(signature = (index, query, query_lang=None, doc_langs=Vec::new()))]
+fn query_terms(py: Python<'_>, index: PyRef<'_, PyLexicalIndex>, query: &str, query_lang: Option<String>,
+               doc_langs: Vec<String>) -> PyResult<Vec<String>> {
+    let this: &PyLexicalIndex = &index;
+    py.detach(|| this.with(|ix| ix.query_terms(query, query_lang.as_deref(), &doc_langs)))
+}
+
+fn global_stats(stats: (u64, u64, HashMap<String, u64>)) -> GlobalStats {
+    GlobalStats { n_docs: stats.0, total_len: stats.1, df: stats.2 }
+}
+
+/// `LexicalIndex.search` scored with collection statistics (n_docs, total_len, {term: df}).
+#[pyfunction]
+#[pyo3(signature = (index, query, stats, k=10, query_lang=None, langs=None))]
+fn search_global(py: Python<'_>, index: PyRef<'_, PyLexicalIndex>, query: &str, stats: (u64, u64, HashMap<String, u64>),
+                 k: usize, query_lang: Option<String>, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {
+    let stats = global_stats(stats);
+    let this: &PyLexicalIndex = &index;
+    py.detach(|| this.with(|ix| ix.search_global(query, query_lang.as_deref(), k, langs.as_deref(), &stats).map(hits)))
+}
+
+/// `LexicalIndex.search_terms` scored with collection statistics (n_docs, total_len, {term: df}).
+#[pyfunction]
+#[pyo3(signature = (index, terms, stats, k=10, langs=None))]
+fn search_terms_global(py: Python<'_>, index: PyRef<'_, PyLexicalIndex>, terms: Vec<(String, f32)>,
+                       stats: (u64, u64, HashMap<String, u64>), k: usize, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {
+    let stats = global_stats(stats);
+    let this: &PyLexicalIndex = &index;
+    py.detach(|| this.with(|ix| ix.search_terms_global(&terms, k, langs.as_deref(), &stats).map(hits)))
+}
+
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(lexical_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(query_terms, m)?)?;
+    m.add_function(wrap_pyfunction!(search_global, m)?)?;
+    m.add_function(wrap_pyfunction!(search_terms_global, m)?)?;
+    Ok(())
+}
