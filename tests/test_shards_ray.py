@@ -142,7 +142,9 @@ def test_ray_data_build_from_jsonl_and_files(cluster: str, tmp_path: Path) -> No
     dense_built = json.loads(run_xlqe("search", str(path), query, "--json", "--mode", "dense", check=True).stdout)
     dense_synced = json.loads(run_xlqe("search", str(same), query, "--json", "--mode", "dense", check=True).stdout)
     assert [r["id"] for r in dense_built][:5] == [r["id"] for r in dense_synced][:5]
-    assert all(abs(a["score"] - b["score"]) < 1e-3 for a, b in zip(dense_built, dense_synced))
+    # On this index of two languages dense scores are per-language z-scores (search.calibrated_merge), which
+    # magnify the embeddings' batch rounding (cosine within ~1e-4) by the inverse of the list's spread.
+    assert all(abs(a["score"] - b["score"]) < 0.05 for a, b in zip(dense_built, dense_synced))
 
 
 def test_a_failed_first_build_leaves_nothing(cluster: str, tmp_path: Path) -> None:
