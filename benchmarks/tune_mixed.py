@@ -147,11 +147,16 @@ def report(name: str, data: dict, run: dict[str, list[str]], corpus_run: dict[st
     return r
 
 
+def baselines(data: dict) -> None:
+    """The rows every table starts from: one shared list, as before per-language calibration."""
+    report("dense, one list (before)", data, single_list_run(data, "dense_all"))
+    report("hybrid, one list (before: min-max 0.7/0.1/0.05)", data, pooled_hybrid_run(data, FusionConfig(same_language=0.7)))
+
+
 def score(args: argparse.Namespace) -> None:
     with open(args.lists, "rb") as f:
         data = pickle.load(f)
-    report("dense, one list (before)", data, single_list_run(data, "dense_all"))
-    report("hybrid, one list (before: min-max 0.7/0.1/0.05)", data, pooled_hybrid_run(data, FusionConfig(same_language=0.7)))
+    baselines(data)
     for heads in ((10, 100), (100,), (10,), (30,)):
         for mode in ("dense", "hybrid"):
             fc = FusionConfig(calibration_heads=heads)
@@ -275,8 +280,7 @@ def levers(args: argparse.Namespace) -> None:
     """The levers of issue 16 measured one by one (BENCHMARKS.md, "One index of many languages")."""
     with open(args.lists, "rb") as f:
         data = pickle.load(f)
-    report("dense, one list (before)", data, single_list_run(data, "dense_all"))
-    report("hybrid, one list (before)", data, pooled_hybrid_run(data, FusionConfig(same_language=0.7)))
+    baselines(data)
     report("dense z per list (top 100)", data, variant_run(data))
     report("dense z on the language's documents (centroid, covariance)", data, variant_run(data, dense_stats="null"))
     for rs in (False, True):

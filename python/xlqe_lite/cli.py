@@ -208,7 +208,7 @@ def _open_for_sync(args: argparse.Namespace):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from .ingest.progress import SyncProgress, summary_lines
+    from .ingest.progress import SyncProgress, print_sync_report, summary_lines
     from .ingest.sync import Syncer, display_path
 
     # Every input is checked before the index is created or touched: a missing path creates nothing.
@@ -241,14 +241,7 @@ def cmd_index(args: argparse.Namespace) -> int:
                 return 130
             raise
         index.close()
-    if args.json:
-        json.dump({"index": args.index_dir, **report.as_dict()}, sys.stdout, ensure_ascii=False)
-        print()
-    else:
-        for line in summary_lines(report, args.index_dir, limit=None if not args.quiet else 5):
-            print(line)
-    written = report.indexed + report.updated + report.moved + report.records + report.removed
-    return 0 if written or report.unchanged or not report.skipped_count else 1
+    return print_sync_report(report, args.index_dir, args.json, args.quiet)
 
 
 def _human_size(n: int) -> str:

@@ -115,3 +115,19 @@ def filtered(fetch: Callable[[int], list], k: int, allowed: Callable[[str], bool
         if len(kept) >= k or len(hits) < n or n >= total:
             return kept[:k]
         n = min(n * 4, max(total, 1))
+
+
+def where_filtered(index: Any, fetch: Callable[[int], list], k: int, where: Optional["Filter"]) -> list:
+    """`fetch(k)`, or with a filter the first `k` hits of ever deeper fetches that `where` allows, each
+    document's metadata read once from `index` (anything with `get(id)` and `len()`: an `Index`, a sharded one)."""
+    if where is None or where.empty:
+        return fetch(k)
+    seen: dict[str, bool] = {}
+
+    def allowed(doc_id: str) -> bool:
+        if doc_id not in seen:
+            doc = index.get(doc_id)
+            seen[doc_id] = doc is not None and where.matches(doc_id, doc.metadata)
+        return seen[doc_id]
+
+    return filtered(fetch, k, allowed, len(index))

@@ -367,19 +367,9 @@ class Index:
 
     def _where(self, fetch: Any, k: int, where: Optional["Filter"]) -> list[Hit]:
         """`fetch(k)`, or with a filter the first `k` allowed hits of ever deeper fetches."""
-        if where is None or where.empty:
-            return fetch(k)
-        from .filters import filtered
+        from .filters import where_filtered
 
-        seen: dict[str, bool] = {}
-
-        def allowed(doc_id: str) -> bool:
-            if doc_id not in seen:
-                doc = self.get(doc_id)
-                seen[doc_id] = doc is not None and where.matches(doc_id, doc.metadata)
-            return seen[doc_id]
-
-        return filtered(fetch, k, allowed, len(self))
+        return where_filtered(self, fetch, k, where)
 
     def analyze_query(self, text: str, doc_lang: Optional[str] = None, query_lang: Optional[str] = None) -> list[tuple[str, float]]:
         """`text`'s weighted terms as this index analyses documents of `doc_lang` (stemming, stop words)."""

@@ -88,6 +88,21 @@ class SyncProgress(Events):
         pass
 
 
+def print_sync_report(report: Any, index_dir: str, as_json: bool, quiet: bool) -> int:
+    """`xlqe index`'s closing output (the JSON report, or the summary lines) and its exit code: 0 when the
+    sync wrote or confirmed something or skipped nothing, 1 when every file it met was skipped."""
+    import json
+
+    if as_json:
+        json.dump({"index": index_dir, **report.as_dict()}, sys.stdout, ensure_ascii=False)
+        print()
+    else:
+        for line in summary_lines(report, index_dir, limit=None if not quiet else 5):
+            print(line)
+    written = report.indexed + report.updated + report.moved + report.records + report.removed
+    return 0 if written or report.unchanged or not report.skipped_count else 1
+
+
 def summary_lines(report: Any, index_dir: str, limit: Optional[int] = 20) -> list[str]:
     """The summary a person reads after a sync: the counts, then the skipped paths by reason."""
     lines = [f"{index_dir}: {report.summary()}"]

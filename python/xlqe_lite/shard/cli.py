@@ -60,7 +60,7 @@ def cmd_index_sharded(args: argparse.Namespace) -> int:
 
 
 def _sync_in_process(args: argparse.Namespace, created: bool) -> int:
-    from ..ingest.progress import SyncProgress, summary_lines
+    from ..ingest.progress import SyncProgress, print_sync_report
     from ..ingest.sync import Syncer
     from .sharded import ShardedIndex
 
@@ -98,14 +98,7 @@ def _sync_in_process(args: argparse.Namespace, created: bool) -> int:
                 shutil.rmtree(args.index_dir, ignore_errors=True)
             raise
         index.close()
-    if args.json:
-        json.dump({"index": args.index_dir, **report.as_dict()}, sys.stdout, ensure_ascii=False)
-        print()
-    else:
-        for line in summary_lines(report, args.index_dir, limit=None if not args.quiet else 5):
-            print(line)
-    written = report.indexed + report.updated + report.moved + report.records + report.removed
-    return 0 if written or report.unchanged or not report.skipped_count else 1
+    return print_sync_report(report, args.index_dir, args.json, args.quiet)
 
 
 def check_sharded(path: str) -> dict[str, Any]:
