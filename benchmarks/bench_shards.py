@@ -1,8 +1,9 @@
 """Sharded indexes (xlqe_lite.shard): identity with one index at scale, Ray build throughput, fan-out cost.
 
     # 1M synthetic documents: a 4-shard index gives the single index's ranked lists (BM25 exact scores;
-    # dense with exact search over --dense-docs of them, 32-dimensional random unit vectors)
-    .venv/bin/python benchmarks/bench_shards.py identity --docs 1000000 --dense-docs 100000 --queries 300
+    # dense with exact search and hybrid through the SearchEngine over --dense-docs of them, 384-dimensional
+    # random unit vectors, --dense-queries query vectors)
+    .venv/bin/python benchmarks/bench_shards.py identity --docs 1000000 --dense-docs 1000000 --queries 300 --dense-queries 50
 
     # `xlqe index --shards 4 --ray local` throughput with 1, 2, 4 encoder workers (XQuAD dev paragraphs,
     # multilingual-e5-small without passage windows), and lexical-only on synthetic JSONL
@@ -99,8 +100,9 @@ def identity(args: argparse.Namespace) -> None:
 
 
 def dense(root: Path, args: argparse.Namespace) -> None:
-    n, dims = args.dense_docs, 32
-    settings = {"dims": dims, "metric": "ip", "exact_below": 10**9}
+    n, dims = args.dense_docs, args.dims
+    # Exact search never walks the graph, so a sparse one (connectivity 4, expansion 8) keeps the build short.
+    settings = {"dims": dims, "metric": "ip", "exact_below": 10**9, "connectivity": 4, "expansion_add": 8}
     single = Index.create(root / "dense-single", vectors=settings)
     sharded = ShardedIndex.create(root / "dense-sharded", args.shards, vectors=settings)
     t0 = time.perf_counter()
@@ -116,12 +118,36 @@ def dense(root: Path, args: argparse.Namespace) -> None:
     reader = ShardedIndex.open(root / "dense-sharded")
     emit(step="identity-dense-build", docs=n, seconds=round(time.perf_counter() - t0, 1))
     mismatches = 0
-    queries = synthetic_vectors(args.queries, dims, seed=99)
+    queries = synthetic_vectors(args.dense_queries or args.queries, dims, seed=99)
     for v in queries:
         for langs in (None, ["fr"]):
             if same_ranking(reader.search_vector(v, k=100, langs=langs), single.search_vector(v, k=100, langs=langs), 100):
                 mismatches += 1
     emit(step="identity-dense-exact", docs=n, dims=dims, shards=args.shards, lists=2 * len(queries), mismatches=mismatches)
+    # Hybrid through the SearchEngine (per-language calibration, the default fusion), with the query vectors
+    # given: the engine needs an encoder to allow dense modes, but a given vector is used as it is.
+    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.search import SearchEngine
+
+    encoder = Encoder.load("multilingual-e5-small", threads=1)
+    one, four = SearchEngine(single, encoder), SearchEngine(reader, encoder)
+    mismatches = compared = 0
+    times_one, times_four = [], []
+    for q, v in zip(synthetic_queries(docs, len(queries), seed=5), queries):
+        for langs in (None, ["de"]):
+            t = time.perf_counter()
+            want = one.search(q, k=100, mode="hybrid", lang="en", langs=langs, query_vector=v)
+            times_one.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            got = four.search(q, k=100, mode="hybrid", lang="en", langs=langs, query_vector=v)
+            times_four.append(time.perf_counter() - t)
+            compared += 1
+            if not want or same_ranking(got, want, 100) or got.warnings:
+                mismatches += 1
+                print("hybrid mismatch", q, langs, same_ranking(got, want, 100), file=sys.stderr)
+    emit(step="identity-hybrid-exact", docs=n, dims=dims, shards=args.shards, lists=compared, mismatches=mismatches,
+         p50_ms_single=round(1000 * statistics.median(times_one), 2),
+         p50_ms_sharded_in_process=round(1000 * statistics.median(times_four), 2))
 
 
 def build(args: argparse.Namespace) -> None:
@@ -215,7 +241,9 @@ def main() -> None:
     p = sub.add_parser("identity")
     p.add_argument("--docs", type=int, default=1_000_000)
     p.add_argument("--dense-docs", type=int, default=100_000)
+    p.add_argument("--dims", type=int, default=384, help="random unit vectors of this size (384: e5-small's, so hybrid runs through the engine)")
     p.add_argument("--queries", type=int, default=300)
+    p.add_argument("--dense-queries", type=int, default=None, help="query vectors for dense and hybrid (default: --queries)")
     p.add_argument("--shards", type=int, default=4)
     p.set_defaults(func=identity)
     p = sub.add_parser("build")

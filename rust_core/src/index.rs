@@ -945,16 +945,20 @@ impl Index {
         let depth = if passages.is_some() { k.max(PASSAGE_CANDIDATES) } else { k };
         let mut found = vectors.search(query, depth, unfiltered, keep)?;
         if let Some(passages) = passages {
-            // Scores the searches found (best first, so a document's first window is its best one);
-            // what they did not find is computed from the stored vectors.
-            let own_found: HashMap<u64, f32> = found.iter().copied().collect();
-            let mut best_found: HashMap<u64, f32> = HashMap::new();
+            // The searches only choose the candidates (and each one's best window: best first, so a
+            // document's first window is its best one). Every score is then computed from the stored
+            // vectors, whichever search reached the document: the searches' distances come from another
+            // kernel (they differ in the last bits), and which search reaches a document depends on the
+            // index's other documents, so a sharded index would otherwise score the same document
+            // differently. Cost: two stored-vector similarities per candidate.
+            let own_found: HashSet<u64> = found.iter().map(|h| h.0).collect();
+            let mut best_found: HashMap<u64, u64> = HashMap::new();
             let mut candidates: Vec<u64> = found.iter().map(|h| h.0).collect();
-            for (p, score) in passages.search(query, depth.saturating_mul(PASSAGES_PER_HIT), unfiltered, |p| keep(doc_key_of_passage(p)))? {
+            for (p, _) in passages.search(query, depth.saturating_mul(PASSAGES_PER_HIT), unfiltered, |p| keep(doc_key_of_passage(p)))? {
                 let key = doc_key_of_passage(p);
                 if let std::collections::hash_map::Entry::Vacant(slot) = best_found.entry(key) {
-                    slot.insert(score);
-                    if !own_found.contains_key(&key) {
+                    slot.insert(p);
+                    if !own_found.contains(&key) {
                         candidates.push(key);
                     }
                 }
@@ -962,15 +966,9 @@ impl Index {
             let mut buffer = Vec::new();
             let mut rescored = Vec::with_capacity(candidates.len());
             for key in candidates {
-                let own = match own_found.get(&key) {
-                    Some(&s) => s,
-                    None => match vectors.similarity(key, query, &mut buffer)? {
-                        Some(s) => s,
-                        None => continue,
-                    },
-                };
+                let Some(own) = vectors.similarity(key, query, &mut buffer)? else { continue };
                 let best = match best_found.get(&key) {
-                    Some(&s) => s,
+                    Some(&p) => passages.similarity(p, query, &mut buffer)?.unwrap_or(f32::NEG_INFINITY),
                     None => {
                         let mut best = f32::NEG_INFINITY;
                         for p in passage_keys_of(passages, key) {
