@@ -10,9 +10,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{merge_terms, Index};
+use super::lexical::merge_terms;
+use super::Index;
 use crate::error::{Error, Result};
-use crate::index::Hit;
+use super::docs::Hit;
 use crate::lang::normalize_lang;
 
 /// One shard's statistics for some terms: what its BM25 would use.
