@@ -64,7 +64,9 @@ browser:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk; \
 	fi
 
+# The Rust modules must not import each other in a circle (scripts/rust-module-cycles.py says how it looks).
 test-rust:
+	$(PYTHON) scripts/rust-module-cycles.py
 	cargo test --manifest-path rust_core/Cargo.toml -q
 
 test-python: setup browser

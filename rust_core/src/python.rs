@@ -11,12 +11,11 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::analysis::{Analyzer, AnalyzerConfig};
+use crate::analysis::Analyzer;
+use crate::config::{AnalyzerConfig, IndexConfig, Metric, Storage, VectorConfig};
 use crate::error::Error;
 use crate::index::{Document, Index};
 use crate::snippet::make_snippet;
-use crate::storage::IndexConfig;
-use crate::vector::{Metric, Storage, VectorConfig};
 
 mod global;
 

@@ -17,8 +17,9 @@ use std::sync::LazyLock;
 
 use icu_segmenter::{options::WordBreakInvariantOptions, WordSegmenter, WordSegmenterBorrowed};
 use rust_stemmers::{Algorithm, Stemmer};
-use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
+
+use crate::config::AnalyzerConfig;
 
 pub use normalize::normalize_word;
 
@@ -36,22 +37,6 @@ pub struct Token {
     pub term: String,
     pub start: usize,
     pub end: usize,
-}
-
-/// What the analyzer does beyond segmentation and normalisation; stored with an index so that queries are
-/// analysed the way its documents were.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AnalyzerConfig {
-    /// Snowball stemming (and a light Hindi stemmer) when the language is known.
-    pub stem: bool,
-    /// Drop the language's stop words when the language is known.
-    pub stopwords: bool,
-}
-
-impl Default for AnalyzerConfig {
-    fn default() -> Self {
-        AnalyzerConfig { stem: true, stopwords: true }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

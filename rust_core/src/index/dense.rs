@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use super::docs::Hit;
 use super::Index;
 use crate::error::{Error, Result};
-use crate::vector::{VectorConfig, VectorIndex};
+use crate::config::VectorConfig;
+use crate::vector::VectorIndex;
 
 /// Passage `i` of the document with key `k` has the key `k << PASSAGE_BITS | i` in the passage index, so
 /// a passage names its document without a lookup table, and a document's passages are found by counting

@@ -4,11 +4,10 @@
 use std::collections::{HashMap, HashSet};
 
 use super::docs::Hit;
-use super::global::GlobalStats;
 use super::Index;
 use crate::error::{Error, Result};
 use crate::lang::normalize_lang;
-use crate::lexical::{self, Bm25, LexWeight, ScoredPostings};
+use crate::lexical::{self, Bm25, GlobalStats, LexWeight, ScoredPostings};
 use crate::storage::segment::NO_LANG;
 
 /// Longest accepted query, in bytes: far above any real query, low enough to bound the work.

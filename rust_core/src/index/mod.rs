@@ -17,7 +17,8 @@ use crate::analysis::Analyzer;
 use crate::error::{Error, Result};
 use crate::lexical::Bm25;
 use crate::storage::segment::Segment;
-use crate::storage::{self, IndexConfig, Manifest, WriterLock};
+use crate::config::IndexConfig;
+use crate::storage::{self, Manifest, WriterLock};
 use crate::vector::VectorIndex;
 
 mod commit;
@@ -142,11 +143,11 @@ impl Index {
         };
         let vectors = match &manifest.vectors {
             None => VectorIndex::new(config.clone())?,
-            Some(entry) => VectorIndex::open(dir, entry, config.clone(), manifest.vector_count, writable)?,
+            Some(f) => VectorIndex::open(&dir.join(&f.file), f.bytes, f.crc32, config.clone(), manifest.vector_count, writable)?,
         };
         let passages = match &manifest.passages {
             None => VectorIndex::new(config.clone())?,
-            Some(entry) => VectorIndex::open(dir, entry, config.clone(), manifest.passage_count, writable)?,
+            Some(f) => VectorIndex::open(&dir.join(&f.file), f.bytes, f.crc32, config.clone(), manifest.passage_count, writable)?,
         };
         Ok((seg, (Some(vectors), Some(passages))))
     }
