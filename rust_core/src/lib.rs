@@ -1,7 +1,7 @@
 //! xlqe-core: the engine of xlqe-lite, usable from Rust without Python.
 //!
 //! - [`config`]: the settings an index is created with (plain data; depends on nothing else here).
-//! - [`lang`], [`detect`]: language tags, scripts, and language detection.
+//! - [`lang`], [`script`], [`detect`]: language tags, writing systems (ISO 15924), language detection.
 //! - [`analysis`]: multilingual tokenisation, normalisation, stemming.
 //! - [`lexical`]: BM25 scoring over postings.
 //! - [`vector`]: the vector index (usearch HNSW, or an exact scan when small).
@@ -20,6 +20,7 @@ pub mod fusion;
 pub mod index;
 pub mod lang;
 pub mod lexical;
+pub mod script;
 pub mod snippet;
 pub mod storage;
 pub mod vector;

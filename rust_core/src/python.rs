@@ -15,6 +15,7 @@ use crate::analysis::Analyzer;
 use crate::config::{AnalyzerConfig, IndexConfig, Metric, Storage, VectorConfig};
 use crate::error::Error;
 use crate::index::{Document, Index};
+use crate::script::Script;
 use crate::snippet::make_snippet;
 
 mod global;
@@ -59,13 +60,13 @@ fn normalize_lang(tag: &str) -> PyResult<String> {
 /// The ISO 15924 script most letters of `text` are in ("Latn", "Cyrl", "Hani", ...), or None.
 #[pyfunction]
 fn dominant_script(text: &str) -> Option<&'static str> {
-    crate::lang::dominant_script(text)
+    crate::script::dominant_script(text).map(Script::as_str)
 }
 
 /// The ISO 15924 script a language is written in, or None for an unknown code.
 #[pyfunction]
 fn language_script(lang: &str) -> Option<&'static str> {
-    crate::lang::normalize_lang(lang).ok().and_then(|l| crate::lang::language_script(&l))
+    crate::lang::normalize_lang(lang).ok().and_then(|l| crate::lang::language_script(&l)).map(Script::as_str)
 }
 
 /// (language, confidence, reliable) or None; `candidates` (ISO 639-1 codes) limits the choice.

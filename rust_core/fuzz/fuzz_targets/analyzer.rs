@@ -26,6 +26,6 @@ fuzz_target!(|data: &[u8]| {
     for (a, b) in s.highlights {
         assert!(s.text.is_char_boundary(a) && s.text.is_char_boundary(b));
     }
-    let _ = xlqe_core::lang::dominant_script(&text);
+    let _ = xlqe_core::script::dominant_script(&text);
     let _ = xlqe_core::detect::detect_language(&text);
 });
