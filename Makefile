@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xlqe-lite/cargo-target
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 CARGO_FUZZ_VERSION := 0.13.2
 
-.PHONY: setup fonts browser lock demo test test-rust test-python test-fuzz bench clean
+.PHONY: setup fonts browser lock demo test test-rust test-stubs test-python test-fuzz bench clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,10 @@ test-rust:
 	$(PYTHON) scripts/rust-module-cycles.py
 	cargo test --manifest-path rust_core/Cargo.toml -q
 
+# _core.pyi checked against the built extension module (no allowlist: every difference is fixed).
+test-stubs: setup
+	$(PY) -m mypy.stubtest xlqe_lite._core
+
 test-python: setup browser
 	$(PY) -m pytest -q tests python/xlqe_lite --doctest-modules
 
@@ -77,7 +81,7 @@ test-fuzz:
 	cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 	rust_core/fuzz/run.sh 10
 
-test: setup test-rust test-python test-fuzz
+test: setup test-rust test-stubs test-python test-fuzz
 
 $(VENV)/.bench-deps: requirements/bench-lock.txt | $(VENV)/.deps
 	$(PIP) install -q --require-hashes -r requirements/bench-lock.txt
