@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xlqe-lite/cargo-target
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 CARGO_FUZZ_VERSION := 0.13.2
 
-.PHONY: setup fonts browser lock demo test test-rust test-stubs test-python test-fuzz bench clean
+.PHONY: setup fonts browser lock demo test test-rust test-stubs test-python test-fuzz bench bench-rust clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,10 @@ $(VENV)/.bench-deps: requirements/bench-lock.txt | $(VENV)/.deps
 
 bench: setup $(VENV)/.bench-deps
 	$(PY) benchmarks/bench_lexical.py
+
+# Criterion benches of the core's hot paths (analysis, BM25 top-k, fusion); figures in target/criterion.
+bench-rust:
+	cargo bench --manifest-path rust_core/Cargo.toml --bench core
 
 clean:
 	rm -rf $(VENV) .demo-index target
