@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xlqe-lite/cargo-target
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 CARGO_FUZZ_VERSION := 0.13.2
 
-.PHONY: setup fonts browser lock demo test test-rust test-python test-fuzz bench clean
+.PHONY: setup fonts browser lock demo test test-rust test-stubs test-python test-fuzz bench bench-rust clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -64,8 +64,14 @@ browser:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk; \
 	fi
 
+# The Rust modules must not import each other in a circle (scripts/rust-module-cycles.py says how it looks).
 test-rust:
+	$(PYTHON) scripts/rust-module-cycles.py
 	cargo test --manifest-path rust_core/Cargo.toml -q
+
+# _core.pyi checked against the built extension module (no allowlist: every difference is fixed).
+test-stubs: setup
+	$(PY) -m mypy.stubtest xlqe_lite._core
 
 test-python: setup browser
 	$(PY) -m pytest -q tests python/xlqe_lite --doctest-modules
@@ -75,7 +81,7 @@ test-fuzz:
 	cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 	rust_core/fuzz/run.sh 10
 
-test: setup test-rust test-python test-fuzz
+test: setup test-rust test-stubs test-python test-fuzz
 
 $(VENV)/.bench-deps: requirements/bench-lock.txt | $(VENV)/.deps
 	$(PIP) install -q --require-hashes -r requirements/bench-lock.txt
@@ -83,6 +89,10 @@ $(VENV)/.bench-deps: requirements/bench-lock.txt | $(VENV)/.deps
 
 bench: setup $(VENV)/.bench-deps
 	$(PY) benchmarks/bench_lexical.py
+
+# Criterion benches of the core's hot paths (analysis, BM25 top-k, fusion); figures in target/criterion.
+bench-rust:
+	cargo bench --manifest-path rust_core/Cargo.toml --bench core
 
 clean:
 	rm -rf $(VENV) .demo-index target

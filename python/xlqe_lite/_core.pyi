@@ -1,22 +1,45 @@
-"""Type stubs of the Rust extension module (rust_core/src/python.rs)."""
+"""Type stubs of the Rust extension module (rust_core/src/python/, one file per concept)."""
 
 from os import PathLike
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union, final
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "FormatVersionError",
+    "IndexCorruptError",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "InvalidInputError",
+    "LexicalIndex",
+    "StorageError",
+    "XlqeError",
+    "__version__",
+    "analyze",
+    "detect_language",
+    "dominant_script",
+    "fuse",
+    "language_script",
+    "lexical_stats",
+    "normalize_lang",
+    "query_terms",
+    "search_global",
+    "search_terms_global",
+]
 
 __version__: str
 
 _Path = Union[str, PathLike[str]]
 _HitTuple = tuple[str, float, Optional[str], int]
 
-class XlqeError(Exception): ...
-class InvalidInputError(XlqeError): ...
-class IndexNotFoundError(XlqeError): ...
-class IndexCorruptError(XlqeError): ...
-class FormatVersionError(IndexCorruptError): ...
-class IndexLockedError(XlqeError): ...
+from .errors import FormatVersionError as FormatVersionError
+from .errors import IndexCorruptError as IndexCorruptError
+from .errors import IndexLockedError as IndexLockedError
+from .errors import IndexNotFoundError as IndexNotFoundError
+from .errors import InvalidInputError as InvalidInputError
+from .errors import StorageError as StorageError
+from .errors import XlqeError as XlqeError
 
 def analyze(text: str, lang: Optional[str] = None, stem: bool = True, stopwords: bool = True) -> list[str]: ...
 def normalize_lang(tag: str) -> str: ...
@@ -32,6 +55,7 @@ def fuse(
     item_weights: Optional[Sequence[Optional[Sequence[float]]]] = None,
 ) -> list[tuple[str, float, list[Optional[tuple[int, float]]]]]: ...
 
+@final
 class LexicalIndex:
     @staticmethod
     def create(
@@ -61,7 +85,7 @@ class LexicalIndex:
     @property
     def closed(self) -> bool: ...
     def __len__(self) -> int: ...
-    def __contains__(self, id: str) -> bool: ...
+    def __contains__(self, key: str, /) -> bool: ...
     def add(
         self,
         id: str,

@@ -1,6 +1,7 @@
 //! Language codes: the engine speaks ISO 639-1 ("en", "zh"); 639-2/3 codes and BCP-47 tags are folded into it.
 
 use crate::error::{Error, Result};
+use crate::script::Script;
 
 /// ISO 639-1 codes (all 184 of them).
 const ISO_639_1: &[&str] = &[
@@ -76,89 +77,37 @@ mod tests {
 }
 
 /// The ISO 15924 script a language is (mostly) written in, for the languages where one script dominates.
-pub fn language_script(lang: &str) -> Option<&'static str> {
+pub fn language_script(lang: &str) -> Option<Script> {
     Some(match lang {
-        "ru" | "uk" | "be" | "bg" | "mk" | "sr" | "kk" | "ky" | "tg" | "mn" | "tt" | "ba" | "cv" | "os" => "Cyrl",
-        "ar" | "fa" | "ur" | "ps" | "sd" | "ug" | "ku" => "Arab",
-        "he" | "yi" => "Hebr",
-        "el" => "Grek",
-        "hi" | "mr" | "ne" | "sa" => "Deva",
-        "bn" | "as" => "Beng",
-        "pa" => "Guru",
-        "gu" => "Gujr",
-        "or" => "Orya",
-        "ta" => "Taml",
-        "te" => "Telu",
-        "kn" => "Knda",
-        "ml" => "Mlym",
-        "si" => "Sinh",
-        "th" => "Thai",
-        "lo" => "Laoo",
-        "km" => "Khmr",
-        "my" => "Mymr",
-        "ka" => "Geor",
-        "hy" => "Armn",
-        "am" | "ti" => "Ethi",
-        "zh" => "Hani",
-        "ja" => "Jpan",
-        "ko" => "Kore",
-        "dv" => "Thaa",
-        "bo" | "dz" => "Tibt",
-        _ if ISO_639_1.binary_search(&lang).is_ok() => "Latn",
+        "ru" | "uk" | "be" | "bg" | "mk" | "sr" | "kk" | "ky" | "tg" | "mn" | "tt" | "ba" | "cv" | "os" => Script::Cyrl,
+        "ar" | "fa" | "ur" | "ps" | "sd" | "ug" | "ku" => Script::Arab,
+        "he" | "yi" => Script::Hebr,
+        "el" => Script::Grek,
+        "hi" | "mr" | "ne" | "sa" => Script::Deva,
+        "bn" | "as" => Script::Beng,
+        "pa" => Script::Guru,
+        "gu" => Script::Gujr,
+        "or" => Script::Orya,
+        "ta" => Script::Taml,
+        "te" => Script::Telu,
+        "kn" => Script::Knda,
+        "ml" => Script::Mlym,
+        "si" => Script::Sinh,
+        "th" => Script::Thai,
+        "lo" => Script::Laoo,
+        "km" => Script::Khmr,
+        "my" => Script::Mymr,
+        "ka" => Script::Geor,
+        "hy" => Script::Armn,
+        "am" | "ti" => Script::Ethi,
+        "zh" => Script::Hani,
+        "ja" => Script::Jpan,
+        "ko" => Script::Kore,
+        "dv" => Script::Thaa,
+        "bo" | "dz" => Script::Tibt,
+        _ if ISO_639_1.binary_search(&lang).is_ok() => Script::Latn,
         _ => return None,
     })
-}
-
-fn char_script(c: char) -> Option<&'static str> {
-    let u = c as u32;
-    Some(match u {
-        _ if c.is_ascii_alphabetic() => "Latn",
-        0xC0..=0x24F | 0x1E00..=0x1EFF => "Latn",
-        0x370..=0x3FF | 0x1F00..=0x1FFF => "Grek",
-        0x400..=0x52F => "Cyrl",
-        0x530..=0x58F => "Armn",
-        0x590..=0x5FF => "Hebr",
-        0x600..=0x6FF | 0x750..=0x77F | 0x8A0..=0x8FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF => "Arab",
-        0x780..=0x7BF => "Thaa",
-        0x900..=0x97F => "Deva",
-        0x980..=0x9FF => "Beng",
-        0xA00..=0xA7F => "Guru",
-        0xA80..=0xAFF => "Gujr",
-        0xB00..=0xB7F => "Orya",
-        0xB80..=0xBFF => "Taml",
-        0xC00..=0xC7F => "Telu",
-        0xC80..=0xCFF => "Knda",
-        0xD00..=0xD7F => "Mlym",
-        0xD80..=0xDFF => "Sinh",
-        0xE00..=0xE7F => "Thai",
-        0xE80..=0xEFF => "Laoo",
-        0xF00..=0xFFF => "Tibt",
-        0x1000..=0x109F => "Mymr",
-        0x10A0..=0x10FF => "Geor",
-        0x1200..=0x139F => "Ethi",
-        0x1780..=0x17FF => "Khmr",
-        0x3040..=0x30FF | 0x31F0..=0x31FF => "Jpan",
-        0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7AF => "Kore",
-        0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F => "Hani",
-        _ => return None,
-    })
-}
-
-/// The script most of the letters of `text` are written in (kana anywhere makes Han text Japanese),
-/// or None when it has no letters of a known script. Works on a single word, unlike language detection.
-pub fn dominant_script(text: &str) -> Option<&'static str> {
-    let mut counts: Vec<(&'static str, usize)> = Vec::new();
-    for c in text.chars().take(4096) {
-        if let Some(s) = char_script(c) {
-            match counts.iter_mut().find(|(name, _)| *name == s) {
-                Some((_, n)) => *n += 1,
-                None => counts.push((s, 1)),
-            }
-        }
-    }
-    let has = |s: &str| counts.iter().any(|(n, _)| *n == s);
-    let best = counts.iter().max_by_key(|(_, n)| *n).map(|(s, _)| *s)?;
-    Some(if best == "Hani" && has("Jpan") { "Jpan" } else { best })
 }
 
 #[cfg(test)]
@@ -166,14 +115,11 @@ mod script_tests {
     use super::*;
 
     #[test]
-    fn scripts_of_text_and_languages() {
-        assert_eq!(dominant_script("Panthers"), Some("Latn"));
-        assert_eq!(dominant_script("Пантеры 2016"), Some("Cyrl"));
-        assert_eq!(dominant_script("北京大学"), Some("Hani"));
-        assert_eq!(dominant_script("東京の大学"), Some("Jpan"));
-        assert_eq!(dominant_script("123 ?!"), None);
-        assert_eq!(language_script("de"), Some("Latn"));
-        assert_eq!(language_script("hi"), Some("Deva"));
-        assert_eq!(language_script("zh"), Some("Hani"));
+    fn scripts_of_languages() {
+        assert_eq!(language_script("de"), Some(Script::Latn));
+        assert_eq!(language_script("hi"), Some(Script::Deva));
+        assert_eq!(language_script("zh"), Some(Script::Hani));
+        assert_eq!(language_script("ja"), Some(Script::Jpan));
+        assert_eq!(language_script("xx"), None);
     }
 }

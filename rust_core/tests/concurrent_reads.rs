@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use xlqe_core::vector::{Storage, VectorConfig};
+use xlqe_core::config::{Storage, VectorConfig};
 use xlqe_core::{Document, Index, IndexConfig};
 
 const DIMS: usize = 16;

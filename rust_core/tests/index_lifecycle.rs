@@ -233,8 +233,8 @@ fn an_interrupted_commit_leaves_the_last_committed_state() {
 }
 
 fn vec_config() -> IndexConfig {
-    let mut v = xlqe_core::vector::VectorConfig::new(3);
-    v.storage = xlqe_core::vector::Storage::F32;
+    let mut v = xlqe_core::config::VectorConfig::new(3);
+    v.storage = xlqe_core::config::Storage::F32;
     IndexConfig { vectors: Some(v), ..IndexConfig::default() }
 }
 

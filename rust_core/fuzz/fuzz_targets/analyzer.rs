@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 
 use libfuzzer_sys::fuzz_target;
-use xlqe_core::analysis::{Analyzer, AnalyzerConfig};
+use xlqe_core::analysis::Analyzer;
+use xlqe_core::config::AnalyzerConfig;
 use xlqe_core::snippet::make_snippet;
 
 const LANGS: [Option<&str>; 8] = [None, Some("en"), Some("de"), Some("ar"), Some("hi"), Some("ru"), Some("tr"), Some("th")];
@@ -25,6 +26,6 @@ fuzz_target!(|data: &[u8]| {
     for (a, b) in s.highlights {
         assert!(s.text.is_char_boundary(a) && s.text.is_char_boundary(b));
     }
-    let _ = xlqe_core::lang::dominant_script(&text);
+    let _ = xlqe_core::script::dominant_script(&text);
     let _ = xlqe_core::detect::detect_language(&text);
 });

@@ -4,7 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use xlqe_core::storage::{self, FileEntry, IndexConfig, Manifest};
+use xlqe_core::config::IndexConfig;
+use xlqe_core::storage::{self, FileEntry, Manifest};
 use xlqe_core::Index;
 
 fuzz_target!(|data: &[u8]| {

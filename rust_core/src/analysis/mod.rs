@@ -17,8 +17,10 @@ use std::sync::LazyLock;
 
 use icu_segmenter::{options::WordBreakInvariantOptions, WordSegmenter, WordSegmenterBorrowed};
 use rust_stemmers::{Algorithm, Stemmer};
-use serde::{Deserialize, Serialize};
 use unicode_segmentation::UnicodeSegmentation;
+
+use crate::config::AnalyzerConfig;
+use crate::script::Script;
 
 pub use normalize::normalize_word;
 
@@ -38,22 +40,7 @@ pub struct Token {
     pub end: usize,
 }
 
-/// What the analyzer does beyond segmentation and normalisation; stored with an index so that queries are
-/// analysed the way its documents were.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AnalyzerConfig {
-    /// Snowball stemming (and a light Hindi stemmer) when the language is known.
-    pub stem: bool,
-    /// Drop the language's stop words when the language is known.
-    pub stopwords: bool,
-}
-
-impl Default for AnalyzerConfig {
-    fn default() -> Self {
-        AnalyzerConfig { stem: true, stopwords: true }
-    }
-}
-
+/// How a run of text is cut into words (a segmentation class over several scripts; see [`Script`] for scripts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ScriptClass {
     /// Han, Kana, Hangul: indexed as overlapping bigrams.
@@ -97,40 +84,21 @@ pub struct LanguageRules {
     script: Option<Script>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Script {
-    Latin,
-    Cyrillic,
-    Greek,
-    Arabic,
-    Devanagari,
-    Tamil,
-}
-
 fn script_of_language(lang: &str) -> Option<Script> {
     Some(match lang {
         "da" | "nl" | "en" | "fi" | "fr" | "de" | "hu" | "it" | "no" | "nb" | "nn" | "pt" | "ro" | "es" | "sv" | "tr"
-        | "az" | "eu" | "id" | "sl" => Script::Latin,
-        "ru" | "kk" | "tg" => Script::Cyrillic,
-        "el" => Script::Greek,
-        "ar" => Script::Arabic,
-        "hi" | "ne" => Script::Devanagari,
-        "ta" => Script::Tamil,
+        | "az" | "eu" | "id" | "sl" => Script::Latn,
+        "ru" | "kk" | "tg" => Script::Cyrl,
+        "el" => Script::Grek,
+        "ar" => Script::Arab,
+        "hi" | "ne" => Script::Deva,
+        "ta" => Script::Taml,
         _ => return None,
     })
 }
 
 fn starts_in_script(word: &str, script: Script) -> bool {
-    let Some(c) = word.chars().next() else { return false };
-    let u = c as u32;
-    match script {
-        Script::Latin => c.is_ascii_alphabetic() || (0xC0..=0x24F).contains(&u) || (0x1E00..=0x1EFF).contains(&u),
-        Script::Cyrillic => (0x400..=0x52F).contains(&u),
-        Script::Greek => (0x370..=0x3FF).contains(&u) || (0x1F00..=0x1FFF).contains(&u),
-        Script::Arabic => matches!(u, 0x600..=0x6FF | 0x750..=0x77F | 0x8A0..=0x8FF | 0xFB50..=0xFDFF | 0xFE70..=0xFEFF),
-        Script::Devanagari => (0x900..=0x97F).contains(&u),
-        Script::Tamil => (0xB80..=0xBFF).contains(&u),
-    }
+    word.chars().next().and_then(Script::of_char) == Some(script)
 }
 
 impl LanguageRules {

@@ -10,6 +10,9 @@ use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+pub mod stats;
+pub use stats::{GlobalStats, LexicalStats};
+
 #[derive(Debug, Clone, Copy)]
 pub struct Bm25 {
     pub k1: f32,

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use pyo3::prelude::*;
 
-use super::{hits, HitTuple, PyLexicalIndex};
+use super::index::{hits, HitTuple, PyLexicalIndex};
 use crate::index::{GlobalStats, LexicalStats};
 
 /// (live documents, total length, [document frequency per term]) of `index` for `terms`.
@@ -18,7 +18,8 @@ fn lexical_stats(py: Python<'_>, index: PyRef<'_, PyLexicalIndex>, terms: Vec<St
 
 /// Every term a text search for `query` may score on documents of `doc_langs` (or unknown language).
 #[pyfunction]
-#[pyo3(signature = (index, query, query_lang=None, doc_langs=Vec::new()))]
+#[pyo3(signature = (index, query, query_lang=None, doc_langs=Vec::new()),
+       text_signature = "(index, query, query_lang=None, doc_langs=())")]
 fn query_terms(py: Python<'_>, index: PyRef<'_, PyLexicalIndex>, query: &str, query_lang: Option<String>,
                doc_langs: Vec<String>) -> PyResult<Vec<String>> {
     let this: &PyLexicalIndex = &index;

@@ -18,9 +18,8 @@ use std::path::{Path, PathBuf};
 use fs2::FileExt;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::AnalyzerConfig;
+use crate::config::IndexConfig;
 use crate::error::{Error, Result};
-use crate::vector::VectorConfig;
 
 pub const MANIFEST_FILE: &str = "xlqe.manifest";
 pub const LOCK_FILE: &str = "xlqe.lock";
@@ -28,38 +27,6 @@ pub const INDEX_FORMAT: &str = "xlqe-lite-index";
 pub const INDEX_FORMAT_VERSION: u32 = 1;
 /// A manifest is a few hundred bytes; anything past this is not one (and is never read into memory).
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
-
-/// Settings fixed when the index is created.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IndexConfig {
-    /// BM25 term-frequency saturation.
-    pub k1: f32,
-    /// BM25 length normalisation.
-    pub b: f32,
-    pub analyzer: AnalyzerConfig,
-    /// Dense vectors, when the index holds them.
-    #[serde(default)]
-    pub vectors: Option<VectorConfig>,
-}
-
-impl IndexConfig {
-    /// Refuses settings no index can work with (an `InvalidInput` naming the setting).
-    pub fn validate(&self) -> Result<()> {
-        if !(self.k1 >= 0.0 && self.k1.is_finite() && (0.0..=1.0).contains(&self.b)) {
-            return Err(Error::InvalidInput(format!("BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={} b={}", self.k1, self.b)));
-        }
-        match &self.vectors {
-            Some(v) => v.validate(),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Default for IndexConfig {
-    fn default() -> Self {
-        IndexConfig { k1: 1.2, b: 0.75, analyzer: AnalyzerConfig::default(), vectors: None }
-    }
-}
 
 /// A file of a generation, with what it must measure to be trusted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //!
 //! Two live in an index with vectors: one vector per document, and one holding each long document's
 //! passage vectors (overlapping windows of its text) under keys derived from the document's (see
-//! `index.rs`). A question usually matches one sentence of a paragraph, and one vector for a whole
+//! `index/dense.rs`). A question usually matches one sentence of a paragraph, and one vector for a whole
 //! paragraph blurs it (and an encoder sees only its first 512 tokens); the best passage keeps it sharp.
 
 use std::fs::File;
@@ -11,90 +11,13 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-use serde::{Deserialize, Serialize};
 use usearch::ffi::{IndexOptions, MetricKind, ScalarKind};
 
+use crate::config::{Metric, Storage, VectorConfig};
 use crate::error::{Error, Result};
-use crate::storage::FileEntry;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Metric {
-    /// Cosine similarity (vectors need not be normalised).
-    Cosine,
-    /// Inner product (for normalised vectors, the same ranking as cosine, and cheaper).
-    Ip,
-    /// Negative squared Euclidean distance.
-    L2,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Storage {
-    F32,
-    F16,
-    I8,
-}
-
-/// How vectors are stored and searched; fixed when the index is created.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VectorConfig {
-    pub dims: usize,
-    pub metric: Metric,
-    pub storage: Storage,
-    /// HNSW: neighbours per node (M).
-    pub connectivity: usize,
-    /// HNSW: candidate list while inserting (efConstruction).
-    pub expansion_add: usize,
-    /// HNSW: candidate list while searching (ef).
-    pub expansion_search: usize,
-    /// Below this many vectors, search scans them all (exact, and fast at that size).
-    pub exact_below: usize,
-    /// The encoder that made the vectors, so queries are embedded by the same one.
-    #[serde(default)]
-    pub model: Option<String>,
-    /// Passage windows for the encoder: this many tokens each (0: documents get no passage vectors),
-    /// starting every `passage_stride` tokens. The core stores what it is given; the encoder side cuts.
-    #[serde(default)]
-    pub passage_tokens: usize,
-    #[serde(default)]
-    pub passage_stride: usize,
-}
-
+/// The usearch side of the settings (the settings themselves are in [`crate::config`]).
 impl VectorConfig {
-    pub fn new(dims: usize) -> Self {
-        VectorConfig {
-            dims,
-            metric: Metric::Cosine,
-            storage: Storage::F16,
-            connectivity: 16,
-            expansion_add: 128,
-            expansion_search: 64,
-            exact_below: 10_000,
-            model: None,
-            passage_tokens: 0,
-            passage_stride: 0,
-        }
-    }
-
-    pub fn validate(&self) -> Result<()> {
-        if self.dims == 0 || self.dims > 65_536 {
-            return Err(Error::InvalidInput(format!("vector dimensions must be 1 to 65536, got {}", self.dims)));
-        }
-        if self.connectivity < 2 || self.expansion_add == 0 || self.expansion_search == 0 {
-            return Err(Error::InvalidInput("HNSW connectivity must be >= 2 and expansions >= 1".into()));
-        }
-        if self.passage_tokens != 0
-            && (!(8..=512).contains(&self.passage_tokens) || !(1..=self.passage_tokens).contains(&self.passage_stride))
-        {
-            return Err(Error::InvalidInput(format!(
-                "passage windows need 8 to 512 tokens and a stride of 1 to their length (or 0 tokens: none), got {} / {}",
-                self.passage_tokens, self.passage_stride
-            )));
-        }
-        Ok(())
-    }
-
     fn options(&self) -> IndexOptions {
         IndexOptions {
             dimensions: self.dims,
@@ -226,34 +149,34 @@ impl VectorIndex {
 
     /// Opens a committed vector file after checking its size and checksum (usearch itself trusts its
     /// input). Readers memory-map it; a writer loads it to be able to change it.
-    pub fn open(dir: &Path, entry: &FileEntry, config: VectorConfig, count: u64, writable: bool) -> Result<Self> {
-        let path = dir.join(&entry.file);
-        let (len, crc) = file_crc(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::corrupt(&path, "vector file named by the manifest is missing"),
+    /// `path` must measure `bytes` bytes with the CRC32 `crc32` (what the manifest recorded).
+    pub fn open(path: &Path, bytes: u64, crc32: u32, config: VectorConfig, count: u64, writable: bool) -> Result<Self> {
+        let (len, crc) = file_crc(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::corrupt(path, "vector file named by the manifest is missing"),
             _ => Error::io(format!("reading {}", path.display()), e),
         })?;
-        if len != entry.bytes || crc != entry.crc32 {
-            return Err(Error::corrupt(&path, "checksum mismatch: the vector file is damaged"));
+        if len != bytes || crc != crc32 {
+            return Err(Error::corrupt(path, "checksum mismatch: the vector file is damaged"));
         }
         let path_str = path.to_str().ok_or_else(|| Error::InvalidInput("index path is not valid UTF-8".into()))?;
-        let meta = usearch::Index::metadata(path_str).map_err(|e| Error::corrupt(&path, format!("unreadable vector header: {e}")))?;
+        let meta = usearch::Index::metadata(path_str).map_err(|e| Error::corrupt(path, format!("unreadable vector header: {e}")))?;
         if meta.dimensions as usize != config.dims {
-            return Err(Error::corrupt(&path, "vector file dimensions differ from the manifest"));
+            return Err(Error::corrupt(path, "vector file dimensions differ from the manifest"));
         }
         if meta.multi {
-            return Err(Error::corrupt(&path, "vector file allows several vectors per key, which no xlqe index writes"));
+            return Err(Error::corrupt(path, "vector file allows several vectors per key, which no xlqe index writes"));
         }
         let mut vi = VectorIndex::new(config.clone())?;
         if writable {
-            vi.index.load(path_str).map_err(|e| Error::corrupt(&path, format!("cannot load vectors: {e}")))?;
+            vi.index.load(path_str).map_err(|e| Error::corrupt(path, format!("cannot load vectors: {e}")))?;
         } else {
-            vi.index.view(path_str).map_err(|e| Error::corrupt(&path, format!("cannot map vectors: {e}")))?;
+            vi.index.view(path_str).map_err(|e| Error::corrupt(path, format!("cannot map vectors: {e}")))?;
             vi.read_only = true;
         }
         vi.index.change_expansion_search(config.expansion_search);
         vi.reserve_search_contexts()?;
         if vi.index.size() as u64 != count {
-            return Err(Error::corrupt(&path, "vector count differs from the manifest"));
+            return Err(Error::corrupt(path, "vector count differs from the manifest"));
         }
         Ok(vi)
     }

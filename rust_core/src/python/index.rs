@@ -1,91 +1,30 @@
-//! PyO3 bindings: the `xlqe_lite._core` extension module. Thin by design: each method converts
-//! arguments, releases the GIL around the real work, and maps errors to the exception hierarchy.
+//! The `LexicalIndex` class: one open index (a reader, or the writer), its documents, searches and
+//! commits. Hits cross as (id, score, lang, key) tuples.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::RwLock;
 
 use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
-use pyo3::create_exception;
-use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::analysis::{Analyzer, AnalyzerConfig};
-use crate::error::Error;
+use super::config::{config_dict, vector_config};
+use super::errors::{to_py, InvalidInputError, XlqeError};
+use crate::config::{AnalyzerConfig, IndexConfig};
 use crate::index::{Document, Index};
 use crate::snippet::make_snippet;
-use crate::storage::IndexConfig;
-use crate::vector::{Metric, Storage, VectorConfig};
 
-mod global;
-
-create_exception!(_core, XlqeError, PyException, "Base class of every error xlqe-lite raises.");
-create_exception!(_core, InvalidInputError, XlqeError, "An argument cannot be used (empty query, unknown language code, bad id, ...).");
-create_exception!(_core, IndexNotFoundError, XlqeError, "No index exists at the given path.");
-create_exception!(_core, IndexCorruptError, XlqeError, "The directory is not an xlqe index, or its files are damaged.");
-create_exception!(_core, FormatVersionError, IndexCorruptError, "The index was written by an incompatible format version.");
-create_exception!(_core, IndexLockedError, XlqeError, "Another writer holds the index's lock.");
-
-fn to_py(e: Error) -> PyErr {
-    let msg = e.to_string();
-    match e {
-        Error::InvalidInput(_) => InvalidInputError::new_err(msg),
-        Error::NotFound(_) => IndexNotFoundError::new_err(msg),
-        Error::Corrupt { .. } => IndexCorruptError::new_err(msg),
-        Error::FormatVersion { .. } => FormatVersionError::new_err(msg),
-        Error::Locked(_) => IndexLockedError::new_err(msg),
-        Error::Io { .. } | Error::Vector(_) => XlqeError::new_err(msg),
-    }
-}
-
-/// Byte offset in `s` to a Python (code point) index.
-fn char_index(s: &str, byte: usize) -> usize {
-    s[..byte].chars().count()
-}
-
-#[pyfunction]
-#[pyo3(signature = (text, lang=None, stem=true, stopwords=true))]
-fn analyze(py: Python<'_>, text: &str, lang: Option<&str>, stem: bool, stopwords: bool) -> PyResult<Vec<String>> {
-    let lang = lang.map(crate::lang::normalize_lang).transpose().map_err(to_py)?;
-    let analyzer = Analyzer::new(AnalyzerConfig { stem, stopwords });
-    Ok(py.detach(|| analyzer.analyze(text, lang.as_deref())))
-}
-
-#[pyfunction]
-fn normalize_lang(tag: &str) -> PyResult<String> {
-    crate::lang::normalize_lang(tag).map_err(to_py)
-}
-
-/// The ISO 15924 script most letters of `text` are in ("Latn", "Cyrl", "Hani", ...), or None.
-#[pyfunction]
-fn dominant_script(text: &str) -> Option<&'static str> {
-    crate::lang::dominant_script(text)
-}
-
-/// The ISO 15924 script a language is written in, or None for an unknown code.
-#[pyfunction]
-fn language_script(lang: &str) -> Option<&'static str> {
-    crate::lang::normalize_lang(lang).ok().and_then(|l| crate::lang::language_script(&l))
-}
-
-/// (language, confidence, reliable) or None; `candidates` (ISO 639-1 codes) limits the choice.
-#[pyfunction]
-#[pyo3(signature = (text, candidates=None))]
-fn detect_language(py: Python<'_>, text: &str, candidates: Option<Vec<String>>) -> Option<(String, f64, bool)> {
-    py.detach(|| crate::detect::detect_language_among(text, candidates.as_deref())).map(|d| (d.lang, d.confidence, d.reliable))
-}
-
-type HitTuple = (String, f32, Option<String>, u64);
+pub(super) type HitTuple = (String, f32, Option<String>, u64);
 
 #[pyclass(module = "xlqe_lite._core", name = "LexicalIndex")]
-struct PyLexicalIndex {
+pub(super) struct PyLexicalIndex {
     inner: RwLock<Option<Index>>,
     path: PathBuf,
 }
 
 impl PyLexicalIndex {
-    fn with<T>(&self, f: impl FnOnce(&Index) -> crate::Result<T>) -> PyResult<T> {
+    pub(super) fn with<T>(&self, f: impl FnOnce(&Index) -> crate::Result<T>) -> PyResult<T> {
         let guard = self.inner.read().map_err(|_| XlqeError::new_err("index lock poisoned"))?;
         let index = guard.as_ref().ok_or_else(|| InvalidInputError::new_err("the index is closed"))?;
         f(index).map_err(to_py)
@@ -97,58 +36,6 @@ impl PyLexicalIndex {
     }
 }
 
-fn vector_config(d: &Bound<'_, PyDict>) -> PyResult<VectorConfig> {
-    let dims: usize = d.get_item("dims")?.ok_or_else(|| InvalidInputError::new_err("vectors needs \"dims\""))?.extract()?;
-    let mut c = VectorConfig::new(dims);
-    for (k, v) in d.iter() {
-        let key: String = k.extract()?;
-        match key.as_str() {
-            "dims" => {}
-            "metric" => {
-                c.metric = match v.extract::<String>()?.as_str() {
-                    "cosine" => Metric::Cosine,
-                    "ip" => Metric::Ip,
-                    "l2" => Metric::L2,
-                    other => return Err(InvalidInputError::new_err(format!("unknown metric {other:?} (cosine, ip, l2)"))),
-                }
-            }
-            "storage" => {
-                c.storage = match v.extract::<String>()?.as_str() {
-                    "f32" => Storage::F32,
-                    "f16" => Storage::F16,
-                    "i8" => Storage::I8,
-                    other => return Err(InvalidInputError::new_err(format!("unknown storage {other:?} (f32, f16, i8)"))),
-                }
-            }
-            "connectivity" => c.connectivity = v.extract()?,
-            "expansion_add" => c.expansion_add = v.extract()?,
-            "expansion_search" => c.expansion_search = v.extract()?,
-            "exact_below" => c.exact_below = v.extract()?,
-            "model" => c.model = v.extract()?,
-            "passage_tokens" => c.passage_tokens = v.extract()?,
-            "passage_stride" => c.passage_stride = v.extract()?,
-            other => return Err(InvalidInputError::new_err(format!("unknown vector setting {other:?}"))),
-        }
-    }
-    c.validate().map_err(to_py)?;
-    Ok(c)
-}
-
-fn vector_config_dict<'py>(py: Python<'py>, c: &VectorConfig) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("dims", c.dims)?;
-    d.set_item("metric", match c.metric { Metric::Cosine => "cosine", Metric::Ip => "ip", Metric::L2 => "l2" })?;
-    d.set_item("storage", match c.storage { Storage::F32 => "f32", Storage::F16 => "f16", Storage::I8 => "i8" })?;
-    d.set_item("connectivity", c.connectivity)?;
-    d.set_item("expansion_add", c.expansion_add)?;
-    d.set_item("expansion_search", c.expansion_search)?;
-    d.set_item("exact_below", c.exact_below)?;
-    d.set_item("model", c.model.clone())?;
-    d.set_item("passage_tokens", c.passage_tokens)?;
-    d.set_item("passage_stride", c.passage_stride)?;
-    Ok(d)
-}
-
 /// The rows of a passage matrix, borrowed from numpy (none when there is no matrix).
 fn passage_rows<'a>(passages: &'a Option<PyReadonlyArray2<'_, f32>>) -> PyResult<Vec<&'a [f32]>> {
     let Some(p) = passages else { return Ok(Vec::new()) };
@@ -156,8 +43,13 @@ fn passage_rows<'a>(passages: &'a Option<PyReadonlyArray2<'_, f32>>) -> PyResult
     Ok(flat.chunks(p.shape()[1].max(1)).collect())
 }
 
-fn hits(h: Vec<crate::Hit>) -> Vec<HitTuple> {
+pub(super) fn hits(h: Vec<crate::Hit>) -> Vec<HitTuple> {
     h.into_iter().map(|h| (h.id, h.score, h.lang, h.key)).collect()
+}
+
+/// Byte offset in `s` to a Python (code point) index.
+fn char_index(s: &str, byte: usize) -> usize {
+    s[..byte].chars().count()
 }
 
 #[pymethods]
@@ -200,20 +92,11 @@ impl PyLexicalIndex {
         self.with(|ix| Ok(ix.has_uncommitted_changes()))
     }
 
-    /// {"k1", "b", "stem", "stopwords"}
+    /// {"k1", "b", "stem", "stopwords", "vectors": {"dims", "metric", "storage", ...} or None}
     #[getter]
-    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let c = self.with(|ix| Ok(ix.config()))?;
-        let d = PyDict::new(py);
-        d.set_item("k1", c.k1)?;
-        d.set_item("b", c.b)?;
-        d.set_item("stem", c.analyzer.stem)?;
-        d.set_item("stopwords", c.analyzer.stopwords)?;
-        match &c.vectors {
-            Some(v) => d.set_item("vectors", vector_config_dict(py, v)?)?,
-            None => d.set_item("vectors", py.None())?,
-        }
-        Ok(d)
+        config_dict(py, &c)
     }
 
     #[getter]
@@ -443,45 +326,6 @@ impl PyLexicalIndex {
     }
 }
 
-/// Fuses ranked lists of (id, score), best first, with one weight per list. Returns
-/// [(id, fused score, [(rank, score) or None per list])], best first.
-/// `item_weights`, when given, holds per list None or one multiplier per item of that list.
-#[pyfunction]
-#[pyo3(signature = (lists, weights, method="rrf", rrf_k=60.0, k=10, item_weights=None))]
-#[allow(clippy::type_complexity)]
-fn fuse(
-    py: Python<'_>,
-    lists: Vec<Vec<(String, f32)>>,
-    weights: Vec<f32>,
-    method: &str,
-    rrf_k: f32,
-    k: usize,
-    item_weights: Option<Vec<Option<Vec<f32>>>>,
-) -> PyResult<Vec<(String, f32, Vec<Option<(usize, f32)>>)>> {
-    let method = crate::fusion::FusionMethod::parse(method, rrf_k).map_err(to_py)?;
-    let fused = py
-        .detach(|| crate::fusion::fuse_weighted(&lists, &weights, item_weights.as_deref(), method, k))
-        .map_err(to_py)?;
-    Ok(fused.into_iter().map(|f| (f.key, f.score, f.sources)).collect())
-}
-
-#[pymodule]
-fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    let py = m.py();
-    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_function(wrap_pyfunction!(analyze, m)?)?;
-    m.add_function(wrap_pyfunction!(normalize_lang, m)?)?;
-    m.add_function(wrap_pyfunction!(detect_language, m)?)?;
-    m.add_function(wrap_pyfunction!(fuse, m)?)?;
-    m.add_function(wrap_pyfunction!(dominant_script, m)?)?;
-    m.add_function(wrap_pyfunction!(language_script, m)?)?;
-    m.add_class::<PyLexicalIndex>()?;
-    global::register(m)?;
-    m.add("XlqeError", py.get_type::<XlqeError>())?;
-    m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
-    m.add("IndexNotFoundError", py.get_type::<IndexNotFoundError>())?;
-    m.add("IndexCorruptError", py.get_type::<IndexCorruptError>())?;
-    m.add("FormatVersionError", py.get_type::<FormatVersionError>())?;
-    m.add("IndexLockedError", py.get_type::<IndexLockedError>())?;
-    Ok(())
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyLexicalIndex>()
 }

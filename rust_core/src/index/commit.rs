@@ -1,0 +1,194 @@
+//! Commit and rollback. A commit merges the committed segment and the pending changes into a new
+//! segment (and new vector files when vectors changed), then replaces the manifest atomically; until
+//! then readers and a crash see the previous commit.
+
+use super::Index;
+use crate::error::Result;
+use crate::storage::segment::{self, Segment, SegmentData};
+use crate::storage::{self, FileEntry};
+use crate::vector::VectorIndex;
+
+impl Index {
+    /// Makes every change since the last commit durable, atomically. A no-op without changes.
+    pub fn commit(&mut self) -> Result<()> {
+        self.require_writer()?;
+        if !self.dirty && !self.vectors_dirty {
+            return Ok(());
+        }
+        let nb = self.base.n_docs();
+        let total = self.n_total();
+        // New document numbers: live documents in order.
+        let mut remap = vec![u32::MAX; total];
+        let mut live = 0u32;
+        for (d, slot) in remap.iter_mut().enumerate() {
+            if !self.deleted[d] {
+                *slot = live;
+                live += 1;
+            }
+        }
+        let live_docs: Vec<usize> = (0..total).filter(|&d| !self.deleted[d]).collect();
+
+        // Terms of both sources in byte order; postings merged and renumbered, empty ones dropped.
+        let mut pending_terms: Vec<(&str, u32)> = self.pending.term_ids.iter().map(|(t, &i)| (t.as_str(), i)).collect();
+        pending_terms.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let base_unchanged = self.deleted[..nb].iter().all(|d| !d);
+        let mut terms: Vec<&str> = Vec::new();
+        let mut owned: Vec<(Vec<u32>, Vec<u32>)> = Vec::new();
+        // Which postings each term uses: a borrowed segment list (when nothing changed under it) or owned.
+        enum Source {
+            Base(usize),
+            Owned(usize),
+        }
+        let mut sources: Vec<Source> = Vec::new();
+        let (mut bi, mut pi) = (0usize, 0usize);
+        let n_base_terms = self.base.n_terms();
+        while bi < n_base_terms || pi < pending_terms.len() {
+            let bt = (bi < n_base_terms).then(|| self.base.term(bi));
+            let pt = pending_terms.get(pi).copied();
+            let (term, from_base, from_pending) = match (bt, pt) {
+                (Some(b), Some((p, pidx))) if b == p => {
+                    bi += 1;
+                    pi += 1;
+                    (b, Some(bi - 1), Some(pidx))
+                }
+                (Some(b), Some((p, _))) if b < p => {
+                    bi += 1;
+                    (b, Some(bi - 1), None)
+                }
+                (Some(b), None) => {
+                    bi += 1;
+                    (b, Some(bi - 1), None)
+                }
+                (_, Some((p, pidx))) => {
+                    pi += 1;
+                    (p, None, Some(pidx))
+                }
+                (None, None) => unreachable!(),
+            };
+            if base_unchanged && from_pending.is_none() {
+                terms.push(term);
+                sources.push(Source::Base(from_base.unwrap()));
+                continue;
+            }
+            let mut docs = Vec::new();
+            let mut freqs = Vec::new();
+            if let Some(t) = from_base {
+                let (d, f) = self.base.postings(t);
+                for (&d, &f) in d.iter().zip(f) {
+                    if remap[d as usize] != u32::MAX {
+                        docs.push(remap[d as usize]);
+                        freqs.push(f);
+                    }
+                }
+            }
+            if let Some(t) = from_pending {
+                let (d, f) = &self.pending.postings[t as usize];
+                for (&d, &f) in d.iter().zip(f) {
+                    let g = nb + d as usize;
+                    if remap[g] != u32::MAX {
+                        docs.push(remap[g]);
+                        freqs.push(f);
+                    }
+                }
+            }
+            if !docs.is_empty() {
+                terms.push(term);
+                sources.push(Source::Owned(owned.len()));
+                owned.push((docs, freqs));
+            }
+        }
+        let postings: Vec<(&[u32], &[u32])> = sources
+            .iter()
+            .map(|s| match *s {
+                Source::Base(t) => self.base.postings(t),
+                Source::Owned(i) => (owned[i].0.as_slice(), owned[i].1.as_slice()),
+            })
+            .collect();
+        let doc_lens: Vec<u32> = live_docs.iter().map(|&d| self.doc_len(d)).collect();
+        let doc_langs: Vec<u16> = live_docs.iter().map(|&d| self.lang_slot(d)).collect();
+        let doc_keys: Vec<u64> = live_docs.iter().map(|&d| self.key_of(d)).collect();
+        let text_of = |d: usize| if d < nb { self.base.text(d) } else { self.pending.texts[d - nb].as_str() };
+        let meta_of = |d: usize| if d < nb { self.base.meta(d) } else { self.pending.metas[d - nb].as_str() };
+        let data = SegmentData {
+            terms,
+            postings,
+            doc_lens: &doc_lens,
+            doc_langs: &doc_langs,
+            doc_keys: &doc_keys,
+            ids: live_docs.iter().map(|&d| self.id_of(d)).collect(),
+            texts: live_docs.iter().map(|&d| text_of(d)).collect(),
+            metas: live_docs.iter().map(|&d| meta_of(d)).collect(),
+            langs: &self.langs,
+        };
+        let generation = self.manifest.generation + 1;
+        let file = storage::segment_file_name(generation);
+        let path = self.dir.join(&file);
+        let written = segment::write_segment(&path, &data);
+        let (bytes, crc32) = match written {
+            Ok(v) => v,
+            Err(e) => {
+                let _ = std::fs::remove_file(&path); // e.g. a full disk: leave no partial file behind
+                return Err(e);
+            }
+        };
+        let mut manifest = self.manifest.clone();
+        if self.vectors_dirty {
+            let saved = (|| -> Result<()> {
+                if let Some(vectors) = &self.vectors {
+                    manifest.vectors = Some(self.save_vectors(vectors, storage::vector_file_name(generation))?);
+                    manifest.vector_count = vectors.len() as u64;
+                }
+                manifest.passages = None;
+                manifest.passage_count = 0;
+                if let Some(passages) = self.passages.as_ref().filter(|p| !p.is_empty()) {
+                    manifest.passages = Some(self.save_vectors(passages, storage::passage_file_name(generation))?);
+                    manifest.passage_count = passages.len() as u64;
+                }
+                Ok(())
+            })();
+            if let Err(e) = saved {
+                // Leave none of this generation's files behind; the last commit stays as it was.
+                let _ = std::fs::remove_file(self.dir.join(storage::vector_file_name(generation)));
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
+            }
+        }
+        manifest.generation = generation;
+        manifest.segment = Some(FileEntry { file, bytes, crc32 });
+        manifest.documents = live as u64;
+        manifest.next_key = self.next_key;
+        let new_base = Segment::open(&path, bytes, crc32)?;
+        drop(data);
+        drop(owned);
+        storage::write_manifest(&self.dir, &manifest)?;
+        self.manifest = manifest;
+        self.base = new_base;
+        self.vectors_dirty = false;
+        self.reset_to_base();
+        storage::collect_garbage(&self.dir, &self.manifest);
+        Ok(())
+    }
+
+    /// Writes `vectors` to `file` in the index directory; a failed write leaves no partial file.
+    fn save_vectors(&self, vectors: &VectorIndex, file: String) -> Result<FileEntry> {
+        let path = self.dir.join(&file);
+        match vectors.save(&path) {
+            Ok((bytes, crc32)) => Ok(FileEntry { file, bytes, crc32 }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops every change since the last commit.
+    pub fn rollback(&mut self) -> Result<()> {
+        if self.vectors_dirty {
+            (self.vectors, self.passages) = Self::open_files(&self.dir, &self.manifest, self.lock.is_some())?.1;
+            self.vectors_dirty = false;
+        }
+        self.reset_to_base();
+        Ok(())
+    }
+}
+

@@ -1,0 +1,150 @@
+//! Vector search: each document's own vector and its passages' vectors (windows of its text), in two
+//! vector indexes keyed by the document's stable key.
+
+use std::collections::{HashMap, HashSet};
+
+use super::docs::Hit;
+use super::Index;
+use crate::error::{Error, Result};
+use crate::config::VectorConfig;
+use crate::vector::VectorIndex;
+
+/// Passage `i` of the document with key `k` has the key `k << PASSAGE_BITS | i` in the passage index, so
+/// a passage names its document without a lookup table, and a document's passages are found by counting
+/// up from 0. (usearch's multi-vector mode would do this itself, but its f16 lookups of a key's vectors
+/// return the first one repeatedly.)
+const PASSAGE_BITS: u32 = 20;
+/// Most passage vectors one document may have (a 100 MB text cut in windows stays far below).
+pub const MAX_PASSAGES: usize = 1 << PASSAGE_BITS;
+/// Document keys from here on cannot carry passages (the shifted key would not fit; never reached).
+pub(super) const MAX_PASSAGE_DOC_KEY: u64 = (1 << (64 - PASSAGE_BITS)) - 2;
+
+pub(super) fn passage_key(doc_key: u64, i: usize) -> u64 {
+    doc_key << PASSAGE_BITS | i as u64
+}
+
+pub(super) fn doc_key_of_passage(key: u64) -> u64 {
+    key >> PASSAGE_BITS
+}
+
+/// The passage keys the document `doc_key` has in `passages` (numbered from 0 without gaps).
+pub(super) fn passage_keys_of(passages: &VectorIndex, doc_key: u64) -> impl Iterator<Item = u64> + '_ {
+    (0..).map(move |i| passage_key(doc_key, i)).take_while(|&p| passages.contains(p))
+}
+/// How many passages a vector search reads per document it returns, before grouping them by document.
+const PASSAGES_PER_HIT: usize = 8;
+/// With passages, a vector search ranks at least this many candidate documents before cutting to k.
+const PASSAGE_CANDIDATES: usize = 20;
+
+impl Index {
+    /// Whether the index holds vectors, and their configuration.
+    pub fn vector_config(&self) -> Option<VectorConfig> {
+        self.vectors.as_ref().map(|v| v.config().clone())
+    }
+
+    /// Trades vector-search speed for recall on this handle (HNSW ef); not persisted.
+    pub fn set_vector_expansion_search(&mut self, ef: usize) -> Result<()> {
+        self.vectors.as_mut().ok_or_else(|| Error::InvalidInput("this index holds no vectors".into()))?.set_expansion_search(ef)
+    }
+
+    pub fn vector_count(&self) -> usize {
+        self.vectors.as_ref().map_or(0, |v| v.len())
+    }
+
+    /// How many passage vectors the index holds (committed and pending).
+    pub fn passage_count(&self) -> usize {
+        self.passages.as_ref().map_or(0, |v| v.len())
+    }
+
+    /// The `k` documents whose vectors are nearest to `query`, optionally only those in `filter_langs`.
+    ///
+    /// A document's score is its vector's similarity, mixed with its best passage's when it has
+    /// passages: `(1 - passage_weight) * document + passage_weight * best passage`. Candidates come from
+    /// both indexes (the nearest documents and the documents of the nearest passages); a score one
+    /// search did not find is computed from the stored vectors, so a document found one way still gets
+    /// the other part of its score.
+    pub fn search_vector(&self, query: &[f32], k: usize, filter_langs: Option<&[String]>, passage_weight: f32) -> Result<Vec<Hit>> {
+        let vectors = self.vectors.as_ref().ok_or_else(|| Error::InvalidInput("this index holds no vectors".into()))?;
+        if !(0.0..=1.0).contains(&passage_weight) {
+            return Err(Error::InvalidInput(format!("passage_weight must be between 0 and 1, got {passage_weight}")));
+        }
+        let allowed = self.allowed_slots(filter_langs)?;
+        let keep = |key: u64| {
+            self.doc_of_key(key)
+                .is_some_and(|d| !self.deleted[d] && allowed.as_ref().is_none_or(|a| a.contains(&self.lang_slot(d))))
+        };
+        // Vectors leave the vector index with their documents, so without a language filter (and, to be
+        // safe, without pending deletions) nothing needs excluding and the cheaper unfiltered walk serves.
+        let unfiltered = allowed.is_none() && self.deleted_count == 0;
+        let passages = self.passages.as_ref().filter(|p| !p.is_empty() && passage_weight > 0.0);
+        // With passages, a document near the top of the mix can be missing from the top k of either
+        // search alone (a fair own score and a fair best window), so both searches read deeper.
+        let depth = if passages.is_some() { k.max(PASSAGE_CANDIDATES) } else { k };
+        let mut found = vectors.search(query, depth, unfiltered, keep)?;
+        if let Some(passages) = passages {
+            // The searches only choose the candidates (and each one's best window: best first, so a
+            // document's first window is its best one). Every score is then computed from the stored
+            // vectors, whichever search reached the document: the searches' distances come from another
+            // kernel (they differ in the last bits), and which search reaches a document depends on the
+            // index's other documents, so a sharded index would otherwise score the same document
+            // differently. Cost: two stored-vector similarities per candidate.
+            let own_found: HashSet<u64> = found.iter().map(|h| h.0).collect();
+            let mut best_found: HashMap<u64, u64> = HashMap::new();
+            let mut candidates: Vec<u64> = found.iter().map(|h| h.0).collect();
+            for (p, _) in passages.search(query, depth.saturating_mul(PASSAGES_PER_HIT), unfiltered, |p| keep(doc_key_of_passage(p)))? {
+                let key = doc_key_of_passage(p);
+                if let std::collections::hash_map::Entry::Vacant(slot) = best_found.entry(key) {
+                    slot.insert(p);
+                    if !own_found.contains(&key) {
+                        candidates.push(key);
+                    }
+                }
+            }
+            let mut buffer = Vec::new();
+            let mut rescored = Vec::with_capacity(candidates.len());
+            for key in candidates {
+                let Some(own) = vectors.similarity(key, query, &mut buffer)? else { continue };
+                let best = match best_found.get(&key) {
+                    Some(&p) => passages.similarity(p, query, &mut buffer)?.unwrap_or(f32::NEG_INFINITY),
+                    None => {
+                        let mut best = f32::NEG_INFINITY;
+                        for p in passage_keys_of(passages, key) {
+                            best = best.max(passages.similarity(p, query, &mut buffer)?.unwrap_or(f32::NEG_INFINITY));
+                        }
+                        best
+                    }
+                };
+                let score = if best.is_finite() { (1.0 - passage_weight) * own + passage_weight * best } else { own };
+                rescored.push((key, score));
+            }
+            rescored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            rescored.truncate(k);
+            found = rescored;
+        }
+        Ok(found
+            .into_iter()
+            .filter_map(|(key, score)| {
+                let d = self.doc_of_key(key)?;
+                Some(Hit { id: self.id_of(d).to_string(), score, lang: self.lang_of_slot(self.lang_slot(d)), key })
+            })
+            .collect())
+    }
+
+    /// The passage window of document `id` nearest to `query`: (its number, similarity), or None when
+    /// the document is absent or has no passages. Search uses it to say where a long document matched.
+    pub fn best_passage(&self, id: &str, query: &[f32]) -> Result<Option<(usize, f32)>> {
+        let (Some(d), Some(passages)) = (self.find_doc(id), self.passages.as_ref()) else { return Ok(None) };
+        passages.check_vector(query)?;
+        let mut buffer = Vec::new();
+        let mut best: Option<(usize, f32)> = None;
+        for (i, p) in passage_keys_of(passages, self.key_of(d)).enumerate() {
+            if let Some(s) = passages.similarity(p, query, &mut buffer)? {
+                if best.is_none_or(|(_, b)| s > b) {
+                    best = Some((i, s));
+                }
+            }
+        }
+        Ok(best)
+    }
+}
+
