@@ -15,7 +15,7 @@ import pytest
 from xlqe_lite import e5_convert, models  # noqa: E402
 from xlqe_lite.e5_reference import NumpyE5  # noqa: E402
 from xlqe_lite.encoder import Encoder  # noqa: E402
-from xlqe_lite.models import ModelMissingError  # noqa: E402
+from xlqe_lite.errors import ModelMissingError  # noqa: E402
 
 from conftest import E5, E5_Q4, USE  # noqa: E402
 

@@ -17,7 +17,7 @@ from xlqe_lite.expansion import Expander, query_length
 from xlqe_lite.expansion_cache import ExpansionCache
 from xlqe_lite.expansion_clean import MAX_CHARS, clean_output, in_language
 from xlqe_lite.llm_models import DEFAULT_LLM, LLM_MANIFEST, prepare_llm
-from xlqe_lite.models import ModelCorruptError, ModelMissingError
+from xlqe_lite.errors import ModelCorruptError, ModelMissingError
 from xlqe_lite.prompts import EXAMPLE_QUESTIONS, STRATEGIES, build_prompt
 
 # ---------------------------------------------------------------- cleaning (no model needed)
@@ -112,7 +112,7 @@ def expander(gemma: Path, tmp_path: Path) -> Expander:
 
 
 def test_prepared_model_is_the_published_file(gemma: Path) -> None:
-    from xlqe_lite.models import sha256_file
+    from xlqe_lite.fileio import sha256_file
 
     assert gemma.stat().st_size == LLM_MANIFEST[DEFAULT_LLM].size
     assert sha256_file(gemma) == LLM_MANIFEST[DEFAULT_LLM].sha256

@@ -4,16 +4,22 @@ The public face of the package: `Index` for documents, `analyze` to see what the
 `detect_language`, and the exception classes (all subclasses of `XlqeError`).
 """
 
-from ._core import (
+from ._core import __version__, analyze, normalize_lang
+from .errors import (
+    ExtractionError,
     FormatVersionError,
     IndexCorruptError,
     IndexLockedError,
     IndexNotFoundError,
     InvalidInputError,
+    ModelCorruptError,
+    ModelError,
+    ModelMissingError,
+    ServerConfigError,
+    StorageError,
+    WorkerFailed,
+    WriterBusyError,
     XlqeError,
-    __version__,
-    analyze,
-    normalize_lang,
 )
 from ._core import detect_language as _detect_language
 from .filters import Filter
@@ -59,6 +65,14 @@ __all__ = [
     "IndexNotFoundError",
     "InvalidInputError",
     "StoredDocument",
+    "ExtractionError",
+    "ModelCorruptError",
+    "ModelError",
+    "ModelMissingError",
+    "ServerConfigError",
+    "StorageError",
+    "WorkerFailed",
+    "WriterBusyError",
     "XlqeError",
     "__version__",
     "analyze",

@@ -11,7 +11,8 @@ import time
 from typing import Any, Optional, Sequence
 
 from . import __version__
-from ._core import IndexNotFoundError, InvalidInputError, XlqeError, analyze, normalize_lang
+from ._core import analyze, normalize_lang
+from .errors import IndexNotFoundError, InvalidInputError, ModelError, XlqeError
 from .index import Index
 from .progress import Progress
 from .prompts import STRATEGIES
@@ -760,14 +761,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _model_error() -> type:
-    try:
-        from .models import ModelError
-    except ImportError:  # the encoder's dependencies are not installed
-        return XlqeError
-    return ModelError
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs one command. Usage errors exit 2 (argparse); a failing command prints one `xlqe: error:`
     line and exits 1; no traceback reaches the user (XLQE_DEBUG=1 shows them for unexpected errors)."""
@@ -781,7 +774,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         # The reader went away (`xlqe search ... | head`): stop quietly.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except (XlqeError, OSError, ValueError, MemoryError, _model_error()) as e:
+    except (XlqeError, OSError, ValueError, MemoryError, ModelError) as e:
         print(f"xlqe: error: {e}", file=sys.stderr)
     except KeyboardInterrupt:
         print("xlqe: interrupted; nothing was committed", file=sys.stderr)

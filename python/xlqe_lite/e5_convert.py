@@ -37,7 +37,7 @@ from typing import Literal
 
 import numpy as np
 
-from .models import ModelCorruptError
+from .errors import ModelCorruptError
 
 MAGIC = b"E5S1"
 FORMAT_VERSION = 1

@@ -14,11 +14,11 @@ from typing import Literal, Optional, Sequence
 
 import numpy as np
 
-from .models import cache_root
+from .paths import embeddings_dir
 
 
 def cache_dir() -> Path:
-    return cache_root() / "embeddings"
+    return embeddings_dir()
 
 
 def encoder_identity(encoder) -> str:

@@ -22,12 +22,10 @@ import numpy as np
 from .models import (
     DEFAULT_MODEL,
     ModelConfig,
-    ModelCorruptError,
-    ModelError,
-    ModelMissingError,
     resolve,
-    sha256_file,
 )
+from .errors import ModelCorruptError, ModelError, ModelMissingError
+from .fileio import sha256_file
 
 __all__ = ["Encoder", "DEFAULT_PASSAGE_TOKENS", "DEFAULT_PASSAGE_STRIDE"]
 

@@ -20,11 +20,12 @@ import threading
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from .models import cache_root, sha256_file
+from .fileio import sha256_file
+from .paths import expansions_db
 
 
 def default_path() -> Path:
-    return cache_root() / "expansions.sqlite3"
+    return expansions_db()
 
 
 def cache_key(**parts: Any) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
-from ._core import InvalidInputError
+from .errors import InvalidInputError
 
 When = Union[None, float, int, str, datetime]
 

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from ._core import InvalidInputError
+from .errors import InvalidInputError, ModelCorruptError, ModelMissingError
 from .expansion_clean import _cut_loops
-from .models import ModelCorruptError, ModelMissingError
 
 if TYPE_CHECKING:
     from .prompts import Prompt

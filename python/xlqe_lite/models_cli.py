@@ -19,14 +19,14 @@ from .llm_models import DEFAULT_LLM, LLM_MANIFEST, is_llm_prepared, llm_path, pr
 from .models import (
     DEFAULT_MODEL,
     MANIFEST,
-    ModelError,
     is_prepared,
     list_models,
-    model_dir,
     prepare,
-    sha256_file,
     verify,
 )
+from .errors import ModelError
+from .fileio import sha256_file
+from .paths import model_dir
 
 
 def _names(args: argparse.Namespace) -> list[str]:

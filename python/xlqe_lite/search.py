@@ -19,7 +19,8 @@ import os
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union
 
-from ._core import InvalidInputError, dominant_script, fuse, language_script, normalize_lang
+from ._core import dominant_script, fuse, language_script, normalize_lang
+from .errors import InvalidInputError
 from .index import DEFAULT_PASSAGE_WEIGHT, Hit, Index, PathLike
 from .ingest.sources import QUERY_LANGUAGES
 from .language import QueryLanguage, guess_query_language

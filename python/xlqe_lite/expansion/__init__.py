@@ -27,11 +27,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-from .._core import InvalidInputError, analyze, dominant_script, normalize_lang
+from .._core import analyze, dominant_script, normalize_lang
+from ..errors import InvalidInputError, WorkerFailed
 from ..expansion_cache import ExpansionCache, cache_key
+from ..fileio import sha256_file
 from ..expansion_clean import clean_output, in_language
 from ..prompts import CROSS_LINGUAL, PROMPT_VERSION, STRATEGIES, Prompt, Shots, build_prompt
-from .worker import WorkerFailed, WorkerModel
+from .worker import WorkerModel
 
 if TYPE_CHECKING:
     from ..llm import LanguageModel
@@ -129,8 +131,6 @@ class Expander:
         elif self.cache is not None:
             self.model_sha256 = self.cache.model_sha256(self.path)
         else:
-            from ..models import sha256_file
-
             self.model_sha256 = sha256_file(self.path)
         self.isolate = isolate
         self._model: "Optional[LanguageModel | WorkerModel]" = None

@@ -35,7 +35,7 @@ import weakref
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Optional, Sequence
 
-from .._core import InvalidInputError, XlqeError
+from ..errors import InvalidInputError, ModelCorruptError, ModelError, ModelMissingError, WorkerFailed, XlqeError
 
 if TYPE_CHECKING:
     from ..llm import Completion
@@ -53,10 +53,6 @@ _HEADER = struct.Struct("<I")
 _CHILD = "from xlqe_lite.expansion.worker import main; main()"
 _LIVE: "weakref.WeakSet[WorkerModel]" = weakref.WeakSet()
 _SHARED: "weakref.WeakValueDictionary[tuple[str, int, int, Optional[bool]], WorkerModel]" = weakref.WeakValueDictionary()
-
-
-class WorkerFailed(XlqeError):
-    """The LLM worker died or hung; what it was asked is lost and the next call starts a new worker."""
 
 
 @atexit.register
@@ -271,8 +267,6 @@ class WorkerModel:
 
 def _rebuilt(value: tuple[str, str]) -> BaseException:
     """The worker's error as the host's exception class (the same message)."""
-    from ..models import ModelCorruptError, ModelError, ModelMissingError
-
     kind, message = value
     classes: dict[str, type[BaseException]] = {
         "InvalidInputError": InvalidInputError, "ModelCorruptError": ModelCorruptError,

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import unquote
 
-from ._base import Deadline, Extracted, ExtractionError, Part, assemble
+from ._base import Deadline, Extracted, Part, assemble
+from ..errors import ExtractionError
 from ._html import body_text, first_heading, html_title, parse_html
 from ._zip import open_zip, read_member
 

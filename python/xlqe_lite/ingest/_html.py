@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-from ._base import Extracted, ExtractionError, assemble
+from ._base import Extracted, assemble
+from ..errors import ExtractionError
 
 # Never text: code, styling, navigation and page furniture (a page's own header and footer, not an article's).
 _FURNITURE = ("//script", "//style", "//noscript", "//template", "//nav", "//*[@role='navigation']",

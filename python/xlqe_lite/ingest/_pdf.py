@@ -7,7 +7,8 @@ import threading
 from pathlib import Path
 from typing import Iterator, Optional
 
-from ._base import Deadline, Extracted, ExtractionError, Part, assemble
+from ._base import Deadline, Extracted, Part, assemble
+from ..errors import ExtractionError
 from ._pdf_text import SHAPED, repair_page_text
 
 # PDFium is not thread-safe: one document is read at a time in this process.

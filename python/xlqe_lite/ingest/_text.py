@@ -7,7 +7,8 @@ import codecs
 import re
 from typing import Any, Iterator, Optional
 
-from ._base import Deadline, Extracted, ExtractionError, Part, assemble
+from ._base import Deadline, Extracted, Part, assemble
+from ..errors import ExtractionError
 
 _BOMS = (  # UTF-32 first: its little-endian BOM begins with UTF-16's
     (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from ._base import Extracted, ExtractionError
+from ._base import Extracted
+from ..errors import ExtractionError
 from .extract import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 
 DEFAULT_MEMORY_LIMIT = 2 << 30  # address space of the worker, bytes

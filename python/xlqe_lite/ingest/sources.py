@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Optional, Union
 
-from .._core import InvalidInputError, detect_language, normalize_lang
+from .._core import detect_language, normalize_lang
+from ..errors import InvalidInputError
 from ..index import Document
 
 TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ".rst", ".org", ".adoc"})

@@ -34,11 +34,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from .._core import InvalidInputError, normalize_lang
+from .._core import normalize_lang
+from ..errors import ExtractionError, InvalidInputError
 from ..index import Document, Index
 from .sources import DEFAULT_MAX_BYTES, JSONL_SUFFIXES, Skipped, _jsonl_file, guess_language
 
-from .extract import FORMATS, ExtractionError, detect_format, extract
+from .extract import FORMATS, detect_format, extract
 
 FILE_SOURCE = "file"
 DEFAULT_COMMIT_EVERY = 500

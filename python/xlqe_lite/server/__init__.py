@@ -16,8 +16,9 @@ commits, and writes under the writer lock), `app` (routes, error handling, the p
 """
 
 from .app import create_app
-from .config import ServerConfig, ServerConfigError, is_loopback, read_token
-from .resident import ResidentEngine, WriterBusyError
+from .config import ServerConfig, is_loopback, read_token
+from ..errors import ServerConfigError, WriterBusyError
+from .resident import ResidentEngine
 
 __all__ = ["ResidentEngine", "ServerConfig", "ServerConfigError", "WriterBusyError", "create_app", "is_loopback",
            "read_token"]

@@ -30,10 +30,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from .._core import IndexNotFoundError, InvalidInputError, XlqeError
+from ..errors import IndexNotFoundError, InvalidInputError, ModelError, WriterBusyError, XlqeError
 from ..prompts import STRATEGIES
 from .config import MAX_K, ServerConfig
-from .resident import ResidentEngine, WriterBusyError, document_format
+from .resident import ResidentEngine, document_format
 
 log = logging.getLogger("xlqe_lite.server")
 STATIC = Path(__file__).parent / "static"
@@ -231,8 +231,6 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
             return _error(503, "index_missing", str(exc))
         log.exception("engine error on %s", request.url.path)
         return _error(500, "engine_error", f"{type(exc).__name__}: {exc}")
-
-    from ..models import ModelError
 
     @app.exception_handler(ModelError)
     async def model_error(request: Request, exc: ModelError) -> JSONResponse:

@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, TypeVar
 
-from .._core import IndexLockedError, InvalidInputError, XlqeError, normalize_lang
+from .._core import normalize_lang
+from ..errors import IndexLockedError, InvalidInputError, WriterBusyError, XlqeError
 from ..filters import Filter
 from ..index import Document, Hit, Index, StoredDocument
 from ..ingest.sources import guess_language
@@ -40,10 +41,6 @@ SNIPPET_CHARS = 240
 def format_name(value: str) -> str:
     value = value.lower().lstrip(".")
     return FORMAT_ALIASES.get(value, value)
-
-
-class WriterBusyError(XlqeError):
-    """Another process holds the index's writer lock."""
 
 
 @dataclass

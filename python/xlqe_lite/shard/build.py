@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-from .._core import InvalidInputError, normalize_lang
+from .._core import normalize_lang
+from ..errors import ExtractionError, InvalidInputError
 from .manifest import is_sharded, read_manifest, write_manifest
 from .ops import ShardOps
 from .router import shard_of
@@ -113,7 +114,7 @@ def read_documents(row: dict[str, Any], lang: Optional[str], detect: bool, max_b
                 yield {"id": item.id, "text": item.text, "lang": item.lang or "",
                        "metadata": json.dumps(dict(item.metadata), ensure_ascii=False), "skip": ""}
         return
-    from ..ingest.extract import ExtractionError, extract
+    from ..ingest.extract import extract
     from ..ingest.sync import FILE_SOURCE
 
     try:

@@ -10,7 +10,7 @@ import shutil
 import sys
 from typing import Any
 
-from .._core import InvalidInputError, XlqeError
+from ..errors import InvalidInputError, XlqeError
 from .manifest import is_sharded, read_manifest
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional, Sequence
 
-from .._core import InvalidInputError, XlqeError
+from ..errors import InvalidInputError, XlqeError
 from .ops import ShardOps
 
 # Seconds a Ray shard may take to answer one call before the call goes on without it.
