@@ -152,7 +152,7 @@ def fanout(args: argparse.Namespace) -> None:
     """p50 / p90 of a search on one index, a 4-shard index in-process, and the same shards on Ray actors."""
     import ray
 
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.evaluation import index_with_vectors
     from xlqe_lite.search import SearchEngine
 
@@ -189,7 +189,7 @@ def fanout(args: argparse.Namespace) -> None:
 
 def eval_figures(args: argparse.Namespace) -> None:
     """nDCG@10 (macro ALL / CROSS / MONO) of `xlqe eval`'s engine on one index and on sharded ones."""
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.evaluation import XquadBench, engine_builder, evaluate, read_run, write_run, xquad_tasks
 
     encoder = Encoder.load("multilingual-e5-small", threads=2)

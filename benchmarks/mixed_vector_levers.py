@@ -11,8 +11,8 @@ import sys
 import numpy as np
 
 from xlqe_lite.evaluation import XquadBench, evaluate, lang_of
-from xlqe_lite.embedding_cache import encode_cached, encode_documents_cached
-from xlqe_lite.encoder import Encoder
+from xlqe_lite.models.embedding_cache import encode_cached, encode_documents_cached
+from xlqe_lite.models.encoder import Encoder
 
 bench = XquadBench.load(sys.argv[1] if len(sys.argv) > 1 else "../shared/bench", "paragraph")
 enc = Encoder.load("multilingual-e5-small", threads=2)

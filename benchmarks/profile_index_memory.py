@@ -89,7 +89,7 @@ class Phases:
 
 def instrument(phases: Phases) -> None:
     from xlqe_lite import cli
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.index import Index
     from xlqe_lite.ingest import sync
 

@@ -69,7 +69,7 @@ def xlqe():
 @pytest.fixture(scope="session")
 def gemma() -> Path:
     """The default LLM's GGUF file, assembled from its PyPI chunk packages (a failure if they are missing)."""
-    from xlqe_lite.llm_models import DEFAULT_LLM, prepare_llm
+    from xlqe_lite.models.llm_registry import DEFAULT_LLM, prepare_llm
     from xlqe_lite.errors import ModelMissingError
 
     try:

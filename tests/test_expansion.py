@@ -14,11 +14,11 @@ from conftest import SAMPLE, run_xlqe
 from xlqe_lite import XlqeError
 from xlqe_lite._core import InvalidInputError, dominant_script
 from xlqe_lite.expansion import Expander, query_length
-from xlqe_lite.expansion_cache import ExpansionCache
-from xlqe_lite.expansion_clean import MAX_CHARS, clean_output, in_language
-from xlqe_lite.llm_models import DEFAULT_LLM, LLM_MANIFEST, prepare_llm
+from xlqe_lite.expansion.cache import ExpansionCache
+from xlqe_lite.expansion.clean import MAX_CHARS, clean_output, in_language
+from xlqe_lite.models.llm_registry import DEFAULT_LLM, LLM_MANIFEST, prepare_llm
 from xlqe_lite.errors import ModelCorruptError, ModelMissingError
-from xlqe_lite.prompts import EXAMPLE_QUESTIONS, STRATEGIES, build_prompt
+from xlqe_lite.expansion.prompts import EXAMPLE_QUESTIONS, STRATEGIES, build_prompt
 
 # ---------------------------------------------------------------- cleaning (no model needed)
 
@@ -196,7 +196,7 @@ def test_target_languages_are_decoded_together_and_keep_their_examples(gemma: Pa
 def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) -> None:
     """From the same decoder state the same requests give the same answers; a prompt too long for a batch
     slot is answered on its own, in its place."""
-    from xlqe_lite.llm_batch import SLOT_TOKENS
+    from xlqe_lite.expansion.llm.batch import SLOT_TOKENS
 
     expander = Expander(cache=False, isolate=False)
     model = expander.model
@@ -222,7 +222,7 @@ def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) 
 
 
 def test_a_failed_batch_is_answered_one_by_one(gemma: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from xlqe_lite.llm_batch import BatchDecoder
+    from xlqe_lite.expansion.llm.batch import BatchDecoder
 
     model = Expander(cache=False, isolate=False).model
     prompts = [build_prompt("translate", "Where is the station?", "en", lang, "few") for lang in ("de", "es")]
@@ -318,7 +318,7 @@ def test_cached_expansions_keep_their_embeddings(sample_engine) -> None:
     for the query alone, and the ranking is the one the first search gave."""
     import numpy as np
 
-    from xlqe_lite.embedding_cache import encoder_identity
+    from xlqe_lite.models.embedding_cache import encoder_identity
 
     query = "Who was the quarterback of the Broncos in the final?"
     first = sample_engine.search(query, k=10, lang="en", langs=["zh", "th"], expand="translate")

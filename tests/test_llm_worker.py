@@ -19,7 +19,7 @@ import pytest
 
 from conftest import SAMPLE, run_xlqe
 from xlqe_lite.expansion import Expander
-from xlqe_lite.expansion.worker import WorkerModel
+from xlqe_lite.expansion.llm.worker import WorkerModel
 from xlqe_lite.search import SearchEngine
 
 QUERY = "How many points did the Panthers defense give up during the regular season of that year?"

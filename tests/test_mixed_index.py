@@ -55,7 +55,7 @@ def _questions(bench: Path, lang: str, paragraphs: set[str], n: int) -> list[tup
 def mixed(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -> tuple[Index, object, list]:
     """A real index of XQuAD paragraphs in English and Chinese, each paragraph in exactly one language
     (the even ones in English, the odd ones in Chinese), embedded by the default encoder without any cache."""
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
 
     def corpus(lang: str) -> dict[str, str]:
         with open(bench / "xquad" / f"corpus.{lang}.jsonl", encoding="utf-8") as f:

