@@ -11,6 +11,7 @@ languages, evenly spread). Embedding is timed uncached; each timing is the media
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import os
 import statistics
 import sys
@@ -72,7 +73,7 @@ def main() -> None:
         sizes, readers = {}, {}
         for name, passages in (("no passages", None), ("passages", windows)):
             path = os.path.join(tmp, name.replace(" ", "-"))
-            index = Index.create(path, vectors={**enc.vector_settings(passages is not None), "storage": "f16"})
+            index = Index.create(path, vectors=replace(enc.vector_settings(passages is not None), storage="f16"))
             index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs), vectors=vectors2, passages=passages)
             index.commit()
             index.close()

@@ -44,8 +44,8 @@ def collect(args: argparse.Namespace) -> None:
         from xlqe_lite.models.embedding_cache import encode_documents_cached
 
         settings = encoder.vector_settings(not args.no_passages)
-        doc_vectors, _ = encode_documents_cached(encoder, [t for _, t in docs], settings["passage_tokens"],
-                                                 settings["passage_stride"])
+        doc_vectors, _ = encode_documents_cached(encoder, [t for _, t in docs], settings.passage_tokens or 0,
+                                                 settings.passage_stride or 0)
         doc_langs = np.array([lang_of(i) for i, _ in docs])
         centroids = {l: doc_vectors[doc_langs == l].mean(axis=0) for l in bench.langs}
         covariances = {l: np.cov(doc_vectors[doc_langs == l].T) for l in bench.langs}

@@ -306,8 +306,9 @@ def test_search_with_expansion_adds_a_lexical_list_per_target_language(sample_en
     hits = sample_engine.search(query, k=5, lang="en", langs=["zh", "de"], expand="translate", explain=True)
     assert hits
     e = hits[0].explanation
-    assert set(e["expansions"]) <= {"zh", "de"} and e["expansions"]
-    assert any(name.startswith("bm25[") for name in e)
+    assert e is not None
+    assert set(e.expansions) <= {"zh", "de"} and e.expansions
+    assert any(name.startswith("bm25[") for name in e.lists)
     # The right paragraph (xq-p000) stays on top in both languages with the expansion.
     top = {h.lang: h.id for h in reversed(hits)}
     assert top.get("zh") == "xq-p000.zh" or top.get("de") == "xq-p000.de"

@@ -4,6 +4,7 @@ dense score mixes in its best window's. Real encoder, real sample paragraphs, re
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -167,7 +168,7 @@ def test_cli_indexes_passages_unless_told_not_to(tmp_path) -> None:
 def test_the_index_ranks_as_the_exact_mix_even_through_hnsw(tmp_path, enc: Encoder, bench: Path) -> None:
     rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
     vectors, passages = enc.encode_documents([r["text"] for r in rows])
-    index = Index.create(tmp_path / "ix", vectors={**enc.vector_settings(), "exact_below": 0})  # HNSW for both
+    index = Index.create(tmp_path / "ix", vectors=replace(enc.vector_settings(), exact_below=0))  # HNSW for both
     index.add_many(rows, vectors=vectors, passages=passages)
     index.commit()
     questions = [json.loads(line)["text"] for line in (bench / "xquad" / "queries.en.jsonl").read_text(encoding="utf-8").splitlines()[:40]]

@@ -24,7 +24,7 @@ from .errors import (
 from ._core import detect_language as _detect_language
 from .filters import Filter
 from .index import Document, Hit, Index, StoredDocument
-from .search import FusionConfig, SearchEngine
+from .search import Explanation, FusionConfig, FusionMethod, Mode, SearchEngine
 
 from typing import Optional, Sequence
 
@@ -55,7 +55,10 @@ __all__ = [
     "Document",
     "Expander",
     "Filter",
+    "Explanation",
     "FusionConfig",
+    "FusionMethod",
+    "Mode",
     "SearchEngine",
     "FormatVersionError",
     "Hit",

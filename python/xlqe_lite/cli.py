@@ -337,14 +337,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _explain(e: Optional[dict]) -> str:
-    if not e:
+def _explain(e: Optional["Explanation"]) -> str:
+    if e is None:
         return ""
-    parts = []
-    for name in [n for n in e if n.startswith("bm25") or n == "dense"]:
-        src = e.get(name)
-        parts.append(f"{name} —" if src is None else f"{name} #{src['rank']} {src['score']:.3f} ×{src['weight']:.3g}")
-    return "     " + "  |  ".join(parts) + f"  (query {e.get('query_lang') or '?'}/{e.get('query_script') or '?'}, {e.get('method')})"
+    parts = [f"{name} —" if src is None else f"{name} #{src.rank} {src.score:.3f} ×{src.weight:.3g}"
+             for name, src in e.lists.items()]
+    return "     " + "  |  ".join(parts) + f"  (query {e.query_lang or '?'}/{e.query_script or '?'}, {e.method})"
 
 
 def _expander(args: argparse.Namespace):
@@ -409,7 +407,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             row = {"rank": rank, "id": h.id, "score": round(h.score, 6), "lang": h.lang, "snippet": h.snippet,
                    "highlights": h.highlights, "place": h.place, "metadata": meta}
             if args.explain:
-                row["explanation"] = h.explanation
+                row["explanation"] = h.explanation.to_dict() if h.explanation is not None else None
             rows.append(row)
         if expansions is not None:
             rows = {"expansions": [{"strategy": e.strategy, "shots": e.shots, "lang": e.lang, "texts": list(e.texts),

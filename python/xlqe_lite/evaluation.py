@@ -20,7 +20,7 @@ import os
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
@@ -197,11 +197,11 @@ def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, stor
     (e.g. "exact_below"). `shards`: a sharded index of that many shards."""
     from .models.embedding_cache import encode_documents_cached
 
-    settings = {**encoder.vector_settings(passages), "metric": "ip", **({"storage": storage} if storage else {}),
-                **(vector_settings or {})}
+    settings = replace(encoder.vector_settings(passages), metric="ip", **({"storage": storage} if storage else {}),
+                       **(vector_settings or {}))
     index = _new_index(path, shards, vectors=settings)
     texts = [t for _, t in docs]
-    vectors, windows = encode_documents_cached(encoder, texts, settings["passage_tokens"], settings["passage_stride"])
+    vectors, windows = encode_documents_cached(encoder, texts, settings.passage_tokens or 0, settings.passage_stride or 0)
     index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs), vectors=vectors, passages=windows)
     index.commit()
     return index

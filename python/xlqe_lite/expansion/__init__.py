@@ -31,7 +31,7 @@ from .expander import (
     parse_strategy,
     query_length,
 )
-from .prompts import CROSS_LINGUAL, STRATEGIES, Prompt, build_prompt
+from .prompts import CROSS_LINGUAL, STRATEGIES, Prompt, Shots, Strategy, build_prompt
 
 __all__ = [
     "AUTO_STRATEGY",
@@ -43,6 +43,8 @@ __all__ = [
     "ExpansionCache",
     "Expansions",
     "Prompt",
+    "Shots",
+    "Strategy",
     "build_prompt",
     "parse_strategy",
     "query_length",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence, Union
 
 from .._core import analyze, dominant_script, normalize_lang
 from ..errors import InvalidInputError, WorkerFailed
@@ -13,7 +13,7 @@ from ..fileio import sha256_file
 from .cache import ExpansionCache, cache_key
 from .clean import clean_output, in_language
 from .llm.worker import WorkerModel
-from .prompts import CROSS_LINGUAL, PROMPT_VERSION, STRATEGIES, Prompt, Shots, build_prompt
+from .prompts import CROSS_LINGUAL, PROMPT_VERSION, STRATEGIES, Prompt, Shots, Strategy, build_prompt
 
 if TYPE_CHECKING:
     from .llm.model import LanguageModel
@@ -69,13 +69,16 @@ def query_length(query: str) -> int:
     return len(query.split())
 
 
-def parse_strategy(strategy: str) -> list[str]:
+def parse_strategy(strategy: Union[Strategy, str]) -> list[Strategy]:
+    """The strategies of "a+b" (or one `Strategy`), checked."""
+    if isinstance(strategy, Strategy):
+        return [strategy]
     parts = [p.strip() for p in strategy.split("+") if p.strip()]
     unknown = [p for p in parts if p not in STRATEGIES]
     if not parts or unknown:
         raise InvalidInputError(f"unknown expansion strategy {strategy!r}; use auto, none, one of "
                                 f"{', '.join(STRATEGIES)}, or several joined by '+'")
-    return parts
+    return [Strategy(p) for p in parts]
 
 
 class Expander:
@@ -142,14 +145,14 @@ class Expander:
         if isinstance(self._model, WorkerModel):
             self._model.close()
 
-    def choose(self, query: str, strategy: str = "auto", shots: str = "auto") -> tuple[list[str], Shots]:
+    def choose(self, query: str, strategy: Union[Strategy, str] = "auto",
+               shots: Union[Shots, str] = Shots.AUTO) -> tuple[list[Strategy], Shots]:
         """The strategies and the prompt form for a query: "auto" decides by the query's length."""
         strategies = parse_strategy(AUTO_STRATEGY if strategy == "auto" else strategy)
-        if shots == "auto":
-            shots = "few" if query_length(query) >= AUTO_FEW_SHOT_FROM_WORDS else "zero"
-        if shots not in ("zero", "few"):
-            raise InvalidInputError("shots must be zero, few or auto")
-        return strategies, shots  # type: ignore[return-value]
+        shots = Shots.parse(shots, "shots")
+        if shots == Shots.AUTO:
+            shots = Shots.FEW if query_length(query) >= AUTO_FEW_SHOT_FROM_WORDS else Shots.ZERO
+        return strategies, shots
 
     def expand(self, query: str, *, strategy: str = "auto", query_lang: Optional[str] = None,
                target_langs: Optional[Sequence[str]] = None, shots: str = "auto", budget: Optional[float] = None,

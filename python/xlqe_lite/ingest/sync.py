@@ -26,7 +26,6 @@ benchmarks/profile_index_memory.py: the loaded model and its tokenizer are most 
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import os
 import stat
@@ -160,24 +159,6 @@ def passage_offsets(text: str, windows: Iterable[str]) -> list[list[int]]:
         out.append([start, start + len(w)])
         pos = start + 1
     return out
-
-
-def place_of(metadata: dict[str, Any], passage: int) -> dict[str, Any]:
-    """Where passage number `passage` of a file document sits: its character offsets, and the page and
-    chapter of the section it starts in (when the format has them)."""
-    spans = metadata.get("passages") or []
-    if not 0 <= passage < len(spans):
-        return {}
-    start, end = spans[passage]
-    place: dict[str, Any] = {"passage": passage, "start": start, "end": end}
-    sections = metadata.get("sections") or []
-    i = bisect.bisect_right([s[0] for s in sections], start) - 1
-    if i >= 0:
-        if sections[i][1] is not None:
-            place["page"] = sections[i][1]
-        if sections[i][2] is not None:
-            place["chapter"] = sections[i][2]
-    return place
 
 
 class Syncer:

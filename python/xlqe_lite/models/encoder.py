@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import ModelCorruptError, ModelError, ModelMissingError
 from ..fileio import sha256_file
+from ..index_config import Metric, VectorConfig
 from .config import resolve
 from .manifest import DEFAULT_MODEL, ModelConfig
 
@@ -220,11 +221,11 @@ class Encoder:
                 out[idx] = self._run_tokens([ids[i] for i in idx])
         return out
 
-    def vector_settings(self, passages: bool = True) -> dict[str, Any]:
+    def vector_settings(self, passages: bool = True) -> VectorConfig:
         """The `vectors` settings of an index made with this encoder (see `Index.create`)."""
-        return {"dims": self.dim, "metric": "ip" if self.config.normalize else "cosine", "model": self.name,
-                "passage_tokens": DEFAULT_PASSAGE_TOKENS if passages else 0,
-                "passage_stride": DEFAULT_PASSAGE_STRIDE if passages else 0}
+        return VectorConfig(self.dim, metric=Metric.IP if self.config.normalize else Metric.COSINE, model=self.name,
+                            passage_tokens=DEFAULT_PASSAGE_TOKENS if passages else 0,
+                            passage_stride=DEFAULT_PASSAGE_STRIDE if passages else 0)
 
     def passage_windows(self, text: str, tokens: int = DEFAULT_PASSAGE_TOKENS,
                         stride: int = DEFAULT_PASSAGE_STRIDE) -> list[str]:

@@ -272,7 +272,7 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
                          "format": document_format(meta), "snippet": h.snippet,
                          "highlights": [list(r) for r in h.highlights], "passage": dict(passage) if passage else None,
                          "metadata": meta,
-                         "explanation": h.explanation if explain else None})
+                         "explanation": h.explanation.to_dict() if explain and h.explanation is not None else None})
         expansions = [{"strategy": e.strategy, "lang": e.lang, "texts": list(e.texts), "cached": e.cached,
                        "complete": e.complete} for e in result.expansions]
         # Returned as a response, not a dict: FastAPI then skips re-validating it against SearchOut (which

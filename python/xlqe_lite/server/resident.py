@@ -25,7 +25,7 @@ from ..errors import IndexLockedError, InvalidInputError, WriterBusyError, XlqeE
 from ..filters import Filter
 from ..index import Document, Hit, Index, StoredDocument
 from ..ingest.sources import guess_language
-from ..search import MODES, SearchEngine
+from ..search import MODES, Explanation, ListEntry, SearchEngine
 
 if TYPE_CHECKING:
     from ..expansion import Expansion
@@ -161,7 +161,7 @@ class ResidentEngine:
         hits = [self._with_expansion_snippet(engine, h, query, expansions) for h in hits]
         if explain:
             hits = [h if h.explanation is not None else
-                    h._replace(explanation={"query_lang": lang, mode: {"rank": rank, "score": h.score, "weight": 1.0}})
+                    h._replace(explanation=Explanation.single(lang, str(mode), ListEntry(rank, h.score, 1.0)))
                     for rank, h in enumerate(hits, 1)]
         return SearchResult(query, lang, mode, k, hits, documents, expansions, warnings, engine.index.generation)
 
