@@ -23,7 +23,7 @@ from xlqe_lite.fileio import sha256_file  # noqa: E402
 from xlqe_lite.models.encoder import Encoder  # noqa: E402
 from xlqe_lite.errors import ModelCorruptError, ModelError, ModelMissingError  # noqa: E402
 from xlqe_lite.models import SourceFile  # noqa: E402
-from xlqe_lite.models_cli import add_models_commands  # noqa: E402
+from xlqe_lite.cli.models import add_parser as add_models_commands  # noqa: E402
 
 from conftest import E5, E5_Q4, USE  # noqa: E402
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional, Sequence
 
+from .index import DEFAULT_B, DEFAULT_K1
+
 METRICS = ("nDCG@10", "Recall@100", "MRR@10", "Acc@1")
 RUN_DEPTH = 100
 LEVELS = {"paragraph": ("corpus", "qrels.paragraph.tsv"), "sentence": ("sentences", "qrels.sentence.tsv")}
@@ -149,7 +151,7 @@ def _new_index(path: str, shards: int, **settings: Any) -> Any:
     return Index.create(path, **settings)
 
 
-def bm25_builder(k1: float = 1.2, b: float = 0.75, stem: bool = True, stopwords: bool = True, expander=None,
+def bm25_builder(k1: float = DEFAULT_K1, b: float = DEFAULT_B, stem: bool = True, stopwords: bool = True, expander=None,
                  expand: Optional[str] = None, shots: str = "auto", on_query: Optional[Callable[[], None]] = None,
                  detect_query_lang: bool = True, shards: int = 0, ray: Optional[str] = None) -> BuildFn:
     """Indexes each document language in a real index directory and searches it with BM25; with

@@ -35,6 +35,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 # The share of a document's best passage in its vector score, when it has passages (chosen on the
 # bench's XQuAD dev paragraphs; BENCHMARKS.md, "Passage windows").
 DEFAULT_PASSAGE_WEIGHT = 0.5
+# BM25's term-frequency saturation and length normalisation for a new index (Robertson's usual values).
+DEFAULT_K1 = 1.2
+DEFAULT_B = 0.75
 
 
 @dataclass(frozen=True)
@@ -139,8 +142,8 @@ class Index:
         cls,
         path: PathLike,
         *,
-        k1: float = 1.2,
-        b: float = 0.75,
+        k1: float = DEFAULT_K1,
+        b: float = DEFAULT_B,
         stem: bool = True,
         stopwords: bool = True,
         vectors: Union[VectorConfig, Mapping[str, Any], None] = None,

@@ -45,6 +45,9 @@ DEFAULT_COMMIT_EVERY = 500
 DEFAULT_COMMIT_SECONDS = 60.0
 DEFAULT_BATCH_CHARS = 2_000_000
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_BATCH_SIZE = 256
+# A watched folder is synced once its changes pause this long (editors write a file in several steps).
+DEFAULT_DEBOUNCE_MS = 500
 # Reading a file to hash it goes in chunks of this size.
 _CHUNK = 1 << 20
 
@@ -169,7 +172,7 @@ class Syncer:
     def __init__(self, index: Index, encoder: Any = None, *, lang: Optional[str] = None, detect: bool = True,
                  max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT,
                  commit_every: int = DEFAULT_COMMIT_EVERY, commit_seconds: float = DEFAULT_COMMIT_SECONDS,
-                 batch_size: int = 256, batch_chars: int = DEFAULT_BATCH_CHARS, events: Optional[Events] = None,
+                 batch_size: int = DEFAULT_BATCH_SIZE, batch_chars: int = DEFAULT_BATCH_CHARS, events: Optional[Events] = None,
                  embedding_cache: bool = True) -> None:
         if commit_every < 1 or commit_seconds <= 0 or batch_size < 1:
             raise InvalidInputError("commit_every and batch_size must be >= 1 and commit_seconds > 0")
@@ -546,7 +549,7 @@ def remove(index: Index, targets: Iterable[str]) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(found)), unmatched
 
 
-def watch(sync_round: Callable[[], SyncReport], paths: list[str], *, debounce_ms: int = 500,
+def watch(sync_round: Callable[[], SyncReport], paths: list[str], *, debounce_ms: int = DEFAULT_DEBOUNCE_MS,
           on_report: Callable[[SyncReport], None] = lambda r: None,
           stop_event: Any = None) -> None:
     """Calls `sync_round` (a full sync of `paths`, e.g. `Syncer(...).sync(paths)`) now and again after

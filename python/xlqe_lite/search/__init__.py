@@ -8,13 +8,14 @@
 Filters (`xlqe_lite.filters`) are applied by the index itself, below this room.
 """
 
-from .config import MODES, CalibrateOn, Calibration, FusionConfig, FusionMethod, Mode
+from .config import DEFAULT_K, MODES, CalibrateOn, Calibration, FusionConfig, FusionMethod, Mode
 from .engine import SearchEngine, SearchResults
 from .explanation import Calibration as CalibrationExplained
 from .explanation import ExpansionText, Explanation, ListEntry
 from .fusion import calibrated_merge
 
 __all__ = [
+    "DEFAULT_K",
     "MODES",
     "CalibrateOn",
     "Calibration",

@@ -10,7 +10,7 @@ from .._core import language_script
 from ..index import DEFAULT_PASSAGE_WEIGHT
 from ..options import Choice
 
-__all__ = ["Mode", "MODES", "FusionMethod", "Calibration", "CalibrateOn", "FusionConfig"]
+__all__ = ["DEFAULT_K", "Mode", "MODES", "FusionMethod", "Calibration", "CalibrateOn", "FusionConfig"]
 
 
 class Mode(Choice):
@@ -22,6 +22,8 @@ class Mode(Choice):
 
 
 MODES = Mode.choices()
+#: Hits a search returns unless asked for another number.
+DEFAULT_K = 10
 
 
 class FusionMethod(Choice):

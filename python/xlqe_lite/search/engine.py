@@ -23,7 +23,7 @@ from .._core import dominant_script, fuse, language_script, normalize_lang
 from ..errors import InvalidInputError
 from ..index import Hit, Index, PathLike
 from ..language import QUERY_LANGUAGES, QueryLanguage, guess_query_language
-from .config import Calibration, CalibrateOn, FusionConfig, Mode
+from .config import DEFAULT_K, Calibration, CalibrateOn, FusionConfig, Mode
 from .explanation import Calibration as CalibrationOf
 from .explanation import DENSE, LEXICAL, ExpansionText, Explanation, ListEntry, expansion_list
 from .fusion import calibrated_merge
@@ -131,7 +131,7 @@ class SearchEngine:
         self,
         query: str,
         *,
-        k: int = 10,
+        k: int = DEFAULT_K,
         mode: Union[Mode, str] = Mode.HYBRID,
         lang: Optional[str] = None,
         langs: Optional[Sequence[str]] = None,

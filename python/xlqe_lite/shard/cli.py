@@ -1,5 +1,5 @@
 """The `xlqe` commands' sharded side: `xlqe index --shards N --ray ...` and `xlqe check` of a sharded
-index. The flags live in xlqe_lite/cli.py with the rest; this module does the work."""
+index. The flags live in xlqe_lite/cli/index.py with the rest; this module does the work."""
 
 from __future__ import annotations
 

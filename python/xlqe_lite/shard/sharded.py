@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Un
 from .. import _core
 from ..errors import InvalidInputError, XlqeError
 from ..index_config import VectorConfig
-from ..index import DEFAULT_PASSAGE_WEIGHT, Document, Hit, Index, PathLike, StoredDocument, _as_matrix
+from ..index import DEFAULT_B, DEFAULT_K1, DEFAULT_PASSAGE_WEIGHT, Document, Hit, Index, PathLike, StoredDocument, _as_matrix
 from .fanout import DEFAULT_TIMEOUT, LocalFanout, RayFanout
 from .manifest import ShardManifest, read_manifest, write_manifest
 from .router import shard_of
@@ -71,7 +71,7 @@ class ShardedIndex:
 
     # -- opening ----------------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: PathLike, shards: int, *, k1: float = 1.2, b: float = 0.75, stem: bool = True,
+    def create(cls, path: PathLike, shards: int, *, k1: float = DEFAULT_K1, b: float = DEFAULT_B, stem: bool = True,
                stopwords: bool = True, vectors: Union[VectorConfig, Mapping[str, Any], None] = None) -> "ShardedIndex":
         """Creates a sharded index of `shards` empty shards at `path` (absent or an empty directory) and
         opens it for writing. Every shard has the same settings (see `Index.create`)."""
