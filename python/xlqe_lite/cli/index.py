@@ -59,7 +59,8 @@ def open_for_sync(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from ..ingest.progress import SyncProgress, print_sync_report, summary_lines
-    from ..ingest.sync import Syncer, display_path
+    from ..ingest.report import display_path
+    from ..ingest.sync import Syncer
 
     # Every input is checked before the index is created or touched: a missing path creates nothing.
     missing = [display_path(p) for p in args.paths if not os.path.lexists(p)]

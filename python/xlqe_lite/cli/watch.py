@@ -8,14 +8,17 @@ import sys
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..ingest.sync import DEFAULT_COMMIT_EVERY, DEFAULT_COMMIT_SECONDS, DEFAULT_DEBOUNCE_MS, DEFAULT_MAX_BYTES
+from ..ingest.sync import DEFAULT_COMMIT_EVERY, DEFAULT_COMMIT_SECONDS, DEFAULT_MAX_BYTES
+from ..ingest.watch import DEFAULT_DEBOUNCE_MS
 from .args import int_at_least
 from .index import open_for_sync
 
 
 def run(args: argparse.Namespace) -> int:
     from ..ingest.progress import SyncProgress, summary_lines
-    from ..ingest.sync import Syncer, display_path, watch
+    from ..ingest.report import display_path
+    from ..ingest.sync import Syncer
+    from ..ingest.watch import watch
 
     missing = [display_path(p) for p in args.paths if not os.path.isdir(p)]
     if missing:

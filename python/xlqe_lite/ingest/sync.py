@@ -36,6 +36,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 from .._core import normalize_lang
 from ..errors import ExtractionError, InvalidInputError
 from ..index import Document, Index
+from .report import Events, FileEntry, SyncReport, canonical, display_path
 from .sources import DEFAULT_MAX_BYTES, JSONL_SUFFIXES, Skipped, _jsonl_file, guess_language
 
 from .extract import FORMATS, detect_format, extract
@@ -46,84 +47,8 @@ DEFAULT_COMMIT_SECONDS = 60.0
 DEFAULT_BATCH_CHARS = 2_000_000
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_BATCH_SIZE = 256
-# A watched folder is synced once its changes pause this long (editors write a file in several steps).
-DEFAULT_DEBOUNCE_MS = 500
 # Reading a file to hash it goes in chunks of this size.
 _CHUNK = 1 << 20
-
-
-def display_path(path: str) -> str:
-    """`path` printable: bytes that are not UTF-8 (held as surrogate escapes) shown as \\xNN."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def canonical(path: str) -> str:
-    """The canonical absolute form of a path given on the command line."""
-    return os.path.realpath(os.path.abspath(os.fspath(path)))
-
-
-@dataclass
-class FileEntry:
-    """A regular file found by the walk."""
-
-    path: str  # canonical absolute path: the document id
-    root: str  # the folder it was found under (its parent directory for a file named directly)
-    size: int
-    mtime_ns: int
-
-    @property
-    def rel(self) -> str:
-        return os.path.relpath(self.path, self.root).replace(os.sep, "/")
-
-
-@dataclass
-class SyncReport:
-    """What a sync did. `skipped` maps each reason to the paths (escaped) skipped for it."""
-
-    indexed: int = 0  # new documents
-    updated: int = 0  # changed files, re-extracted and re-embedded
-    unchanged: int = 0  # not re-read (size and mtime equal) or re-read with equal bytes
-    moved: int = 0  # new paths of known contents: embeddings reused
-    removed: int = 0  # documents whose files are gone
-    records: int = 0  # JSONL records added or replaced
-    skipped: dict[str, list[str]] = field(default_factory=dict)
-    files_read: int = 0  # files opened and read (hashing or extraction)
-    embedded: int = 0  # documents sent to the encoder
-    commits: int = 0
-    seconds: float = 0.0
-
-    @property
-    def skipped_count(self) -> int:
-        return sum(len(v) for v in self.skipped.values())
-
-    def skip(self, reason: str, where: str) -> None:
-        self.skipped.setdefault(reason, []).append(where)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"indexed": self.indexed, "updated": self.updated, "unchanged": self.unchanged, "moved": self.moved,
-                "removed": self.removed, "records": self.records, "skipped": self.skipped_count,
-                "skipped_by_reason": self.skipped, "files_read": self.files_read, "embedded": self.embedded,
-                "commits": self.commits, "seconds": round(self.seconds, 3)}
-
-    def summary(self) -> str:
-        parts = [f"{self.indexed} new", f"{self.updated} updated", f"{self.unchanged} unchanged", f"{self.moved} moved",
-                 f"{self.removed} removed"]
-        if self.records:
-            parts.append(f"{self.records} JSONL records")
-        line = ", ".join(parts) + f"; {self.skipped_count} skipped"
-        if self.skipped:
-            line += " (" + ", ".join(f"{reason}: {len(v)}" for reason, v in sorted(self.skipped.items())) + ")"
-        return line + f"; {self.embedded} embedded, {self.commits} commits, {self.seconds:.2f}s"
-
-
-class Events:
-    """What a sync tells its caller while it runs (the CLI draws progress from these)."""
-
-    def start(self, files: int, total_bytes: int) -> None: ...
-    def file(self, path: str, size: int) -> None: ...
-    def done(self, path: str, size: int) -> None: ...
-    def warn(self, message: str) -> None: ...
-    def commit(self, documents: int) -> None: ...
 
 
 @dataclass
@@ -549,18 +474,3 @@ def remove(index: Index, targets: Iterable[str]) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(found)), unmatched
 
 
-def watch(sync_round: Callable[[], SyncReport], paths: list[str], *, debounce_ms: int = DEFAULT_DEBOUNCE_MS,
-          on_report: Callable[[SyncReport], None] = lambda r: None,
-          stop_event: Any = None) -> None:
-    """Calls `sync_round` (a full sync of `paths`, e.g. `Syncer(...).sync(paths)`) now and again after
-    every (debounced) batch of changes under `paths`, until interrupted or `stop_event` (a
-    threading.Event) is set. Each round is a full sync: unchanged files cost a `stat`, and a
-    save-by-rename (write a temporary file, rename it over the original) is seen as the file it leaves
-    behind."""
-    import watchfiles
-
-    on_report(sync_round())
-    folders = [canonical(p) if os.path.isdir(p) else os.path.dirname(canonical(p)) for p in paths]
-    for _changes in watchfiles.watch(*folders, debounce=debounce_ms, step=50, stop_event=stop_event,
-                                     raise_interrupt=False, recursive=True):
-        on_report(sync_round())

@@ -247,7 +247,8 @@ class ResidentEngine:
         """Syncs folders and files into the index as `xlqe index` does (`ingest.sync.Syncer`: new and
         changed files indexed, unchanged ones not re-read, files gone from a folder removed); the writer
         lock is held for that one sync. Returns the sync's summary with the new generation."""
-        from ..ingest.sync import Syncer, canonical
+        from ..ingest.report import canonical
+        from ..ingest.sync import Syncer
 
         missing = [p for p in paths if not os.path.exists(p)]
         if missing:  # before the lock is taken: nothing is changed
@@ -258,11 +259,12 @@ class ResidentEngine:
         return {**report.as_dict(), "summary": report.summary(), "generation": generation}
 
     def watch(self, paths: Sequence[str], stop: "threading.Event", debounce_ms: int = 500) -> "threading.Thread":
-        """Keeps the index in step with `paths` in a background thread (`ingest.sync.watch`): a sync now
+        """Keeps the index in step with `paths` in a background thread (`ingest.watch.watch`): a sync now
         and after each debounced burst of changes, until `stop` is set. A round that cannot take the
         writer lock (another writer is busy) or fails is reported on stderr and retried on the next
         change; the server keeps serving."""
-        from ..ingest.sync import SyncReport, watch
+        from ..ingest.report import SyncReport
+        from ..ingest.watch import watch
 
         def one_round() -> SyncReport:
             try:

@@ -61,7 +61,7 @@ def walk_inputs(paths: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
     walks them: hidden entries skipped, supported types only), and "where: reason" of what was skipped."""
     from ..ingest.extract import FORMATS, detect_format
     from ..ingest.sources import JSONL_SUFFIXES
-    from ..ingest.sync import canonical
+    from ..ingest.report import canonical
 
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
