@@ -26,10 +26,10 @@ from .filters import Filter
 from .index import Document, Hit, Index, StoredDocument
 from .search import Explanation, FusionConfig, FusionMethod, Mode, SearchEngine
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # The expander pulls in llama-cpp-python only when it is asked for.
     if name == "Expander":
         from .expansion import Expander

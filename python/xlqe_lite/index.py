@@ -191,7 +191,8 @@ class Index:
     @property
     def vector_config(self) -> Optional[dict[str, Any]]:
         """The vector settings, or None for a lexical-only index."""
-        return self._core.config["vectors"]  # type: ignore[return-value]
+        vectors = self._core.config["vectors"]
+        return dict(vectors) if isinstance(vectors, dict) else None
 
     @property
     def passage_count(self) -> int:
@@ -452,7 +453,8 @@ class Index:
         if d is None:
             return None
         meta = json.loads(str(d["metadata"])) if d["metadata"] else {}
-        return StoredDocument(str(d["id"]), str(d["text"]), d["lang"] and str(d["lang"]), meta, int(d["key"]))  # type: ignore[call-overload]
+        lang = str(d["lang"]) if d["lang"] else None
+        return StoredDocument(str(d["id"]), str(d["text"]), lang, meta, int(d["key"]))  # type: ignore[call-overload]
 
     def ids(self) -> list[str]:
         return self._core.ids()

@@ -11,7 +11,7 @@ from .._core import normalize_lang
 from ..errors import XlqeError
 
 
-def int_at_least(low: int):
+def int_at_least(low: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -35,7 +35,7 @@ def seconds(text: str) -> float:
     return value
 
 
-def float_between(low: float, high: float):
+def float_between(low: float, high: float) -> Callable[[str], float]:
     def parse(text: str) -> float:
         try:
             value = float(text)

@@ -12,8 +12,8 @@ from ..errors import XlqeError
 from ..index import Index
 
 
-def _check_one(path: str) -> dict:
-    report: dict = {"ok": False, "documents": 0, "path": path}
+def _check_one(path: str) -> dict[str, Any]:
+    report: dict[str, Any] = {"ok": False, "documents": 0, "path": path}
     try:
         index = Index.open(path)
         problems = index.verify()

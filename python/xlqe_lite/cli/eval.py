@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         # All of a query's languages in one batch first; the per-pair searches then read the cache.
         jobs = expansion_jobs(tasks)
         progress = Progress("expanding", total=len(jobs))
+        assert expand is not None  # an expander is only made when there is a strategy
         prefetch_expansions(expander, jobs, expand, args.shots, on_query=lambda: progress.advance(1))
         progress.close()
     if args.mode == "bm25":

@@ -6,33 +6,30 @@ import argparse
 import os
 import shutil
 import sys
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from .._core import normalize_lang
 from ..errors import InvalidInputError
 from ..index import DEFAULT_B, DEFAULT_K1, Index
-from ..ingest.sync import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_COMMIT_EVERY,
-    DEFAULT_COMMIT_SECONDS,
-    DEFAULT_MAX_BYTES,
-    DEFAULT_TIMEOUT,
-)
+from ..ingest.extract import DEFAULT_MAX_BYTES
+from ..ingest.sync import DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_EVERY, DEFAULT_COMMIT_SECONDS, DEFAULT_TIMEOUT
 from ..models.manifest import DEFAULT_MODEL
 from .args import encoder_name, float_between, int_at_least, seconds
 
+if TYPE_CHECKING:
+    from ..models.encoder import Encoder
 
-def load_encoder(name: str, threads: Optional[int]):
+
+def load_encoder(name: str, threads: Optional[int]) -> Encoder:
     """The encoder for indexing: onnxruntime in low-memory mode (see Encoder.load)."""
     from ..models.encoder import Encoder
 
     return Encoder.load(name, threads=threads or os.cpu_count() or 1, low_memory=True)
 
 
-def open_for_sync(args: argparse.Namespace):
+def open_for_sync(args: argparse.Namespace) -> tuple[Index, Union[Encoder, Callable[[], Encoder], None]]:
     """The index to sync into (created if absent, after the inputs were checked) and its encoder."""
     exists = os.path.exists(os.path.join(args.index_dir, "xlqe.manifest"))
-    encoder = None
     if exists:
         ignored = [flag for flag, given in (("--encoder", args.encoder is not None), ("--no-vectors", args.no_vectors),
                                             ("--no-passages", args.no_passages), ("--k1", args.k1 is not None),
@@ -43,11 +40,12 @@ def open_for_sync(args: argparse.Namespace):
         if ignored:
             print(f"xlqe: warning: {', '.join(ignored)} ignored: {args.index_dir} exists and keeps its settings"
                   + (f" (encoder {model})" if model else ""), file=sys.stderr)
-        if model:
-            # loaded only if something must be embedded: an unchanged folder costs no model load
-            encoder = lambda: load_encoder(model, args.threads)  # noqa: E731
-        return index, encoder
+        if not model:
+            return index, None
+        # loaded only if something must be embedded: an unchanged folder costs no model load
+        return index, lambda: load_encoder(model, args.threads)
     vectors = None
+    encoder: Optional[Encoder] = None
     if not args.no_vectors:
         encoder = load_encoder(args.encoder or DEFAULT_MODEL, args.threads)
         vectors = encoder.vector_settings(passages=not args.no_passages)

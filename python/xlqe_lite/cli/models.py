@@ -116,9 +116,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register `models list|prepare|verify` on a parser.add_subparsers() object."""
-    p = subparsers.add_parser("models", help="list, prepare and verify the encoders and expansion LLMs")
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
-    sub = p.add_subparsers(title="models commands", metavar="{list,prepare,verify}")
+    parser: argparse.ArgumentParser = subparsers.add_parser("models", help="list, prepare and verify the encoders and expansion LLMs")
+
+    def usage(_: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=usage)
+    sub = parser.add_subparsers(title="models commands", metavar="{list,prepare,verify}")
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--cache-dir", default=None, help="models cache (default: $XLQE_CACHE_DIR, "
@@ -142,5 +147,5 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         else:
             sp.add_argument("--quick", action="store_true", help="checksums only, no model run")
         sp.set_defaults(func=func)
-    return p
+    return parser
 

@@ -6,13 +6,16 @@ import argparse
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional, Sequence, TextIO, Union
 
 from ..expansion.prompts import STRATEGIES, Shots
 from ..search.config import DEFAULT_K, MODES
 from .args import add_model_flags, index_dir, int_at_least, lang_code, lang_codes, lang_list, seconds, strategy_name
+from .progress import Progress
 
 if TYPE_CHECKING:
+    from ..expansion import Expander, Expansion
+    from ..filters import Filter
     from ..search import Explanation
 
 BOLD, RESET = "\033[1m", "\033[0m"
@@ -37,7 +40,7 @@ def _explain(e: Optional["Explanation"]) -> str:
     return "     " + "  |  ".join(parts) + f"  (query {e.query_lang or '?'}/{e.query_script or '?'}, {e.method})"
 
 
-def expander_from(args: argparse.Namespace):
+def expander_from(args: argparse.Namespace) -> Expander:
     from ..expansion import Expander
 
     return Expander(args.llm, threads=args.threads, budget=getattr(args, "budget", None))
@@ -48,14 +51,14 @@ def warn_unused_llm(args: argparse.Namespace, expand: Optional[str]) -> None:
         print("xlqe: warning: --llm is ignored without --expand", file=sys.stderr)
 
 
-def print_expansions(expansions, stream=sys.stderr) -> None:
+def print_expansions(expansions: Sequence[Expansion], stream: TextIO = sys.stderr) -> None:
     for e in expansions:
         state = "cached" if e.cached else (f"{e.seconds:.2f}s" if e.complete else "cut by the time budget")
         text = " | ".join(e.texts) if e.texts else "(nothing usable)"
         print(f"  {e.strategy}/{e.shots} → {e.lang or 'query language'} [{state}]: {text}", file=stream)
 
 
-def where_from(args: argparse.Namespace):
+def where_from(args: argparse.Namespace) -> Optional[Filter]:
     """The search filter the --path/--format/--after/--before flags ask for, or None."""
     from ..filters import Filter
 
@@ -92,20 +95,21 @@ def run(args: argparse.Namespace) -> int:
         if expansions is None or warning not in expansions.warnings:
             print(f"xlqe: warning: {warning}", file=sys.stderr)
     if args.json:
-        rows = []
+        rows: list[dict[str, Any]] = []
         for rank, h in enumerate(hits, 1):
             doc = engine.index.get(h.id)
             meta = {k: v for k, v in doc.metadata.items() if k not in ("passages", "sections")} if doc else {}
-            row = {"rank": rank, "id": h.id, "score": round(h.score, 6), "lang": h.lang, "snippet": h.snippet,
+            row: dict[str, Any] = {"rank": rank, "id": h.id, "score": round(h.score, 6), "lang": h.lang, "snippet": h.snippet,
                    "highlights": h.highlights, "place": h.place, "metadata": meta}
             if args.explain:
                 row["explanation"] = h.explanation.to_dict() if h.explanation is not None else None
             rows.append(row)
+        out: Union[list[dict[str, Any]], dict[str, Any]] = rows
         if expansions is not None:
-            rows = {"expansions": [{"strategy": e.strategy, "shots": e.shots, "lang": e.lang, "texts": list(e.texts),
+            out = {"expansions": [{"strategy": e.strategy, "shots": e.shots, "lang": e.lang, "texts": list(e.texts),
                                     "cached": e.cached, "complete": e.complete, "seconds": round(e.seconds, 3)}
                                    for e in expansions], "warnings": expansions.warnings, "hits": rows}
-        json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
     if not hits:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError
-from ..ingest.sync import DEFAULT_COMMIT_EVERY, DEFAULT_COMMIT_SECONDS, DEFAULT_MAX_BYTES
+from ..ingest.extract import DEFAULT_MAX_BYTES
+from ..ingest.sync import DEFAULT_COMMIT_EVERY, DEFAULT_COMMIT_SECONDS
 from ..ingest.watch import DEFAULT_DEBOUNCE_MS
 from .args import int_at_least
 from .index import open_for_sync
+
+if TYPE_CHECKING:
+    from ..ingest.report import SyncReport
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         return Syncer(index, encoder, max_bytes=args.max_bytes, commit_every=args.commit_every,
                       commit_seconds=args.commit_seconds, events=progress)
 
-    def report(r) -> None:
+    def report(r: SyncReport) -> None:
         if r.indexed or r.updated or r.moved or r.removed or r.records or not args.quiet:
             for line in summary_lines(r, args.index_dir, limit=5):
                 print(line, flush=True)

@@ -7,7 +7,9 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, TypeVar
+
+T = TypeVar("T")
 
 METRICS = ("nDCG@10", "Recall@100", "MRR@10", "Acc@1")
 
@@ -25,7 +27,7 @@ def lang_of(item_id: str) -> str:
     return item_id.rsplit(".", 1)[-1] if "." in item_id else ""
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -121,7 +123,10 @@ class BitextBench:
         if not base.is_dir():
             raise FileNotFoundError(f"no {name}/ folder in the bench directory {root}")
         want = {normalize_lang(l) for l in langs} if langs else None
-        cut = (lambda xs: xs[:max_queries]) if max_queries else (lambda xs: xs)
+
+        def cut(xs: list[T]) -> list[T]:
+            return xs[:max_queries] if max_queries else xs
+
         tasks: list[Task] = []
         seen: list[str] = []
         if name == "tatoeba":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 from .bench import METRICS, lang_of
 
@@ -38,7 +38,12 @@ def read_run(path: str) -> dict[str, list[str]]:
     for q, entries in rows.items():
         entries.sort()
         seen: set[str] = set()
-        run[q] = [d for _, _, d in entries if not (d in seen or seen.add(d))]
+        ranked: list[str] = []
+        for _, _, d in entries:
+            if d not in seen:
+                seen.add(d)
+                ranked.append(d)
+        run[q] = ranked
     return run
 
 
@@ -109,12 +114,12 @@ def mixed_unit_scores(qrels: dict[str, dict[str, int]], run: dict[str, list[str]
 
 
 def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]], langs: Optional[Iterable[str]] = None,
-             pooled: bool = False, mixed: bool = False) -> dict:
+             pooled: bool = False, mixed: bool = False) -> dict[str, Any]:
     """Scores a run the way the bench's evaluate.py does (see the module docstring); `mixed` adds its
     `--mixed` rows (`mixed_pairs`, `mixed` CROSS / MONO), for a run from one index of every language."""
     keep = set(langs) if langs else None
     scored = unit_scores(qrels, run, langs)
-    per_pair: dict[str, dict] = {}
+    per_pair: dict[str, dict[str, Any]] = {}
     units: list[dict[str, float]] = []
     for (ql, dl), rows in scored.items():
         scores = [m for _, m in rows]
@@ -155,8 +160,8 @@ def evaluate(qrels: dict[str, dict[str, int]], run: dict[str, list[str]], langs:
     return result
 
 
-def format_report(result: dict, per_pair: bool = True) -> str:
-    def row(label: str, n: int, m: dict) -> str:
+def format_report(result: dict[str, Any], per_pair: bool = True) -> str:
+    def row(label: str, n: int, m: dict[str, float]) -> str:
         return f"{label:24s}{n:7d}" + "".join(f"{m[k]:12.4f}" if m[k] == m[k] else f"{'-':>12s}" for k in METRICS)
 
     lines = [f"{'pair (query->doc lang)':24s}{'n':>7s}" + "".join(f"{k:>12s}" for k in METRICS)]

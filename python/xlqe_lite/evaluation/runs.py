@@ -8,10 +8,15 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from ..index import DEFAULT_B, DEFAULT_K1
 from .bench import RUN_DEPTH, Task, XquadBench, lang_of
+
+if TYPE_CHECKING:
+    from ..expansion import Expander
+    from ..models.encoder import Encoder
+    from ..search import FusionConfig
 
 
 # A retriever for one document language ("pooled" for all of them at once): given the documents (their
@@ -54,7 +59,8 @@ def _new_index(path: str, shards: int, **settings: Any) -> Any:
     return Index.create(path, **settings)
 
 
-def bm25_builder(k1: float = DEFAULT_K1, b: float = DEFAULT_B, stem: bool = True, stopwords: bool = True, expander=None,
+def bm25_builder(k1: float = DEFAULT_K1, b: float = DEFAULT_B, stem: bool = True, stopwords: bool = True,
+                 expander: Optional[Expander] = None,
                  expand: Optional[str] = None, shots: str = "auto", on_query: Optional[Callable[[], None]] = None,
                  detect_query_lang: bool = True, shards: int = 0, ray: Optional[str] = None) -> BuildFn:
     """Indexes each document language in a real index directory and searches it with BM25; with
@@ -94,16 +100,16 @@ def bm25_builder(k1: float = DEFAULT_K1, b: float = DEFAULT_B, stem: bool = True
     return build
 
 
-def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, storage: Optional[str] = None,
-                       passages: bool = True, shards: int = 0, vector_settings: Optional[dict[str, Any]] = None):
+def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder: Encoder, storage: Optional[str] = None,
+                       passages: bool = True, shards: int = 0, vector_settings: Optional[dict[str, Any]] = None) -> Any:
     """A committed index of bench documents (id, text; the language is in the id) with their passage
     embeddings (and, with `passages`, their windows'), taken from the on-disk embedding cache when
     present. `storage`: the index's default vector storage unless given; `vector_settings` overrides more
     (e.g. "exact_below"). `shards`: a sharded index of that many shards."""
     from ..models.embedding_cache import encode_documents_cached
 
-    settings = replace(encoder.vector_settings(passages), metric="ip", **({"storage": storage} if storage else {}),
-                       **(vector_settings or {}))
+    overrides: dict[str, Any] = {"metric": "ip", **({"storage": storage} if storage else {}), **(vector_settings or {})}
+    settings = replace(encoder.vector_settings(passages), **overrides)
     index = _new_index(path, shards, vectors=settings)
     texts = [t for _, t in docs]
     vectors, windows = encode_documents_cached(encoder, texts, settings.passage_tokens or 0, settings.passage_stride or 0)
@@ -112,8 +118,8 @@ def index_with_vectors(path: str, docs: Sequence[tuple[str, str]], encoder, stor
     return index
 
 
-def engine_builder(encoder, mode: str, fusion=None, detect_query_lang: bool = True, storage: str = "f32",
-                   expander=None, expand: Optional[str] = None, shots: str = "auto",
+def engine_builder(encoder: Encoder, mode: str, fusion: Optional[FusionConfig] = None, detect_query_lang: bool = True,
+                   storage: str = "f32", expander: Optional[Expander] = None, expand: Optional[str] = None, shots: str = "auto",
                    on_query: Optional[Callable[[], None]] = None, shards: int = 0, ray: Optional[str] = None,
                    vector_settings: Optional[dict[str, Any]] = None) -> BuildFn:
     """Embeds each document language's corpus into a real index with vectors and searches it through

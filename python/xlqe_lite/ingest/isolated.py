@@ -95,7 +95,8 @@ class IsolatedExtractor:
             raise ExtractionError("timeout", f"reading the file took longer than the {timeout:g} s budget; "
                                              "the extractor was stopped", path)
         if reply[0] == "ok":
-            return reply[1]
+            extracted: Extracted = reply[1]
+            return extracted
         raise ExtractionError(reply[1], reply[2], path)
 
     def close(self) -> None:

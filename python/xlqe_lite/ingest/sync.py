@@ -102,7 +102,9 @@ class Syncer:
         if commit_every < 1 or commit_seconds <= 0 or batch_size < 1:
             raise InvalidInputError("commit_every and batch_size must be >= 1 and commit_seconds > 0")
         self.index = index
-        self._encoder, self._load_encoder = (None, encoder) if callable(encoder) and not hasattr(encoder, "encode") else (encoder, None)
+        lazy = callable(encoder) and not hasattr(encoder, "encode")
+        self._encoder: Any = None if lazy else encoder
+        self._load_encoder: Optional[Callable[[], Any]] = encoder if lazy else None
         self.lang = normalize_lang(lang) if lang else None
         self.detect, self.max_bytes, self.timeout = detect, max_bytes, timeout
         self.commit_every, self.commit_seconds = commit_every, commit_seconds
@@ -236,7 +238,9 @@ class Syncer:
         entries, roots, jsonl = self.walk(paths)
         stored = self.stored_files()
         seen = {e.path for e in entries}
-        within = lambda doc_id: any(doc_id.startswith(r.rstrip(os.sep) + os.sep) for r in roots)  # noqa: E731
+        def within(doc_id: str) -> bool:
+            return any(doc_id.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
         vanished = {doc_id: meta for doc_id, meta in stored.items() if doc_id not in seen and within(doc_id)
                     and not os.path.isfile(doc_id)}
         by_hash: dict[str, str] = {}

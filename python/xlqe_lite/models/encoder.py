@@ -336,9 +336,9 @@ class Encoder:
         if y.ndim != 3:
             raise ModelError(f"{self.name}: pooling {pooling!r} needs token states [batch, seq, dim], got {y.shape}")
         if pooling == "cls":
-            return y[:, 0, :]
+            return np.asarray(y[:, 0, :])
         m = mask[:, :, None].astype(np.float32)
-        return (y * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0)
+        return np.asarray((y * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0))
 
     def _finish(self, v: np.ndarray) -> np.ndarray:
         if v.ndim != 2 or v.shape[1] != self.dim:

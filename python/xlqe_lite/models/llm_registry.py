@@ -121,7 +121,7 @@ def is_llm_prepared(name: str, cache_dir: str | os.PathLike[str] | None = None) 
     d = model_dir(name, cache_dir)
     try:
         record = json.loads((d / _RECORD).read_text())
-        return record.get("sha256") == spec.sha256 and (d / "model.gguf").stat().st_size == record["size"]
+        return bool(record.get("sha256") == spec.sha256 and (d / "model.gguf").stat().st_size == record["size"])
     except (OSError, ValueError, KeyError):
         return False
 

@@ -84,9 +84,10 @@ def _builder_version(spec: ModelSpec) -> int:
 
 def read_record(d: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((d / RECORD).read_text())
+        record = json.loads((d / RECORD).read_text())
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
 
 
 def check_files(d: Path, record: dict[str, Any]) -> None:

@@ -153,7 +153,7 @@ class ResidentEngine:
                     warnings.append(f"the expansion into {e.lang or lang or 'the query language'} was cut short "
                                     f"by the time budget ({budget} s); the search used what was written by then")
         where = Filter(paths=[path] if path else (), formats=[format_name(fmt)] if fmt else ()) if (path or fmt) else None
-        found = engine.search(query, k=k, mode=mode, lang=lang, langs=langs, explain=explain,  # type: ignore[arg-type]
+        found = engine.search(query, k=k, mode=mode, lang=lang, langs=langs, explain=explain,
                               expansions=expansions, snippets=True, snippet_chars=SNIPPET_CHARS, where=where)
         warnings.extend(str(w) for w in found.warnings)
         hits = list(found)

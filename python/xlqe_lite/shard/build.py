@@ -267,11 +267,11 @@ def build_sharded(index_dir: str, paths: Sequence[str], *, shards: Optional[int]
     vector_settings = config.get("vectors") or None
     started = time.monotonic()
     connect(ray_address, num_cpus=num_cpus)
-    cluster_cpus = float(ray.cluster_resources().get("CPU", 1.0))
+    cluster_cpus = float(ray.cluster_resources().get("CPU", 1.0))  # type: ignore[no-untyped-call]  # ray leaves it unannotated
     threads = threads or max(1, int(cluster_cpus // workers))
     paths_of = manifest.shard_paths(index_dir)
     dims = int(vector_settings["dims"]) if vector_settings else 0
-    writer_cls = ray.remote(ShardWriter).options(num_cpus=0)  # type: ignore[attr-defined]
+    writer_cls = ray.remote(ShardWriter).options(num_cpus=0)
     writers: list[Any] = [writer_cls.remote(p, commit_every, dims) for p in paths_of]
     report = BuildReport(workers=workers, per_shard=[0] * manifest.shards)
     for s in walk_skipped:

@@ -179,7 +179,8 @@ class ShardedIndex:
 
     @property
     def vector_config(self) -> Optional[dict[str, Any]]:
-        return self.config.get("vectors")  # type: ignore[no-any-return]
+        vectors = self.config.get("vectors")
+        return dict(vectors) if vectors else None
 
     @property
     def passage_count(self) -> int:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from ..prompts import Prompt
 
 _LOADED: dict[tuple[str, int, int], "LanguageModel"] = {}
-_QUIET: list = []
+_QUIET: list[Any] = []
 
 
 @atexit.register
@@ -47,7 +47,7 @@ def _silence_llama_log() -> None:
 
     import llama_cpp
 
-    @llama_cpp.llama_log_callback
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]  # llama-cpp-python's ctypes callback type
     def drop(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         return None
 
@@ -158,7 +158,7 @@ class LanguageModel:
             self._states.move_to_end(prefix)
             self._llm.load_state(state)
             return
-        self._llm.reset()
+        self._llm.reset()  # type: ignore[no-untyped-call]  # llama-cpp-python leaves reset() unannotated
         self._llm.eval(list(prefix))
         self._states[prefix] = self._llm.save_state()
         while len(self._states) > self._max_states:

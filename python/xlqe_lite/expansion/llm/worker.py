@@ -139,12 +139,15 @@ class WorkerModel:
     def complete(self, prompt: "Prompt", *, max_tokens: int = 64, deadline: Optional[float] = None,
                  temperature: float = 0.0, seed: int = 0) -> "Completion":
         """As `LanguageModel.complete`, in the worker; `deadline` is a time.monotonic() value."""
-        return self._call("complete", deadline, prompt, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        done: Completion = self._call("complete", deadline, prompt, max_tokens=max_tokens, temperature=temperature,
+                                      seed=seed)
+        return done
 
     def complete_many(self, prompts: Sequence["Prompt"], *, max_tokens: int = 64,
                       deadline: Optional[float] = None) -> list["Completion"]:
         """As `LanguageModel.complete_many` (batched decoding), in the worker."""
-        return self._call("complete_many", deadline, list(prompts), max_tokens=max_tokens)
+        done: list[Completion] = self._call("complete_many", deadline, list(prompts), max_tokens=max_tokens)
+        return done
 
     def ping(self) -> float:
         """A round trip to the worker that does no work (started if needed): seconds it took."""

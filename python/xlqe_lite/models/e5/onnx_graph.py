@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, Union
 
 import numpy as np
 
@@ -125,8 +125,8 @@ def _quantize_int8_per_column(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 class _GraphBuilder:
     def __init__(self) -> None:
-        self.nodes: list = []
-        self.inits: list = []
+        self.nodes: list[Any] = []
+        self.inits: list[Any] = []
         self._n = 0
 
     def name(self, base: str) -> str:
@@ -141,7 +141,7 @@ class _GraphBuilder:
 
     def op(
         self, op_type: str, inputs: list[str], out: str | None = None, domain: str = "", node_name: str | None = None,
-        **attrs,
+        **attrs: Any,
     ) -> str:
         from onnx import helper
 
@@ -163,7 +163,7 @@ def build_onnx(
     act_ranges: dict[str, np.ndarray] | None = None,
     recipe: Int8Recipe = DEFAULT_INT8,
     output: Literal["sentence", "tokens"] = "sentence",
-):
+) -> Any:
     """Return an onnx.ModelProto: input_ids/attention_mask int64 [batch, seq] ->
     ``sentence_embedding`` float32 [batch, hidden] (masked mean pool + L2 norm).
 
@@ -280,10 +280,10 @@ def build_onnx(
         )
 
     if output == "tokens":
-        out_name, out_shape = TOKENS_OUTPUT_NAME, ["batch", "seq", h]
+        out_name, out_shape = TOKENS_OUTPUT_NAME, list[Union[str, int, None]](["batch", "seq", h])
         g.op("Identity", [x], out=out_name)
     else:
-        out_name, out_shape = OUTPUT_NAME, ["batch", h]
+        out_name, out_shape = OUTPUT_NAME, list[Union[str, int, None]](["batch", h])
         _mean_pool_normalise(g, x)
 
     graph = helper.make_graph(
@@ -317,7 +317,7 @@ def _mean_pool_normalise(g: _GraphBuilder, x: str) -> None:
     g.op("Div", [mean, norm], out=OUTPUT_NAME)
 
 
-def make_session(model: str | Path | bytes, threads: int = 2):
+def make_session(model: str | Path | bytes, threads: int = 2) -> Any:
     """onnxruntime session the way every xlqe-lite component builds it."""
     import onnxruntime as ort
 
