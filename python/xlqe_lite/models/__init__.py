@@ -13,12 +13,28 @@ pinned PyPI packages (nothing is fetched from a model hub), checked, and run.
 Where the files live is decided in `xlqe_lite.paths`; the errors are in `xlqe_lite.errors`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .config import load_config, resolve
-from .encoder import DEFAULT_PASSAGE_STRIDE, DEFAULT_PASSAGE_TOKENS, Encoder
 from .llm_registry import DEFAULT_LLM, LLM_MANIFEST, LlmSpec, is_llm_prepared, llm_path, prepare_llm, resolve_llm
 from .manifest import DEFAULT_MODEL, MANIFEST, ModelConfig, ModelSpec, SourceFile, get_spec, list_models
 from .preparation import is_prepared, locate_source, prepare
 from .verification import VerifyReport, verify
+
+if TYPE_CHECKING:
+    from .encoder import DEFAULT_PASSAGE_STRIDE, DEFAULT_PASSAGE_TOKENS, Encoder
+
+_ENCODER_NAMES = ("DEFAULT_PASSAGE_STRIDE", "DEFAULT_PASSAGE_TOKENS", "Encoder")
+
+
+def __getattr__(name: str) -> Any:
+    # The encoder pulls in numpy: loaded when asked for, so that the registry (`xlqe --help`, `xlqe models`)
+    # stays cheap to import.
+    if name in _ENCODER_NAMES:
+        from . import encoder
+
+        return getattr(encoder, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_LLM",
