@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xlqe-lite/cargo-target
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 CARGO_FUZZ_VERSION := 0.13.2
 
-.PHONY: setup fonts browser lock demo test test-rust test-stubs test-python test-fuzz bench bench-rust clean
+.PHONY: setup fonts browser lock demo test test-rust test-stubs test-types test-python test-fuzz bench bench-rust clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,10 @@ test-rust:
 test-stubs: setup
 	$(PY) -m mypy.stubtest xlqe_lite._core
 
+# mypy in strict mode on the package (settings in pyproject.toml, [tool.mypy]).
+test-types: setup
+	$(PY) -m mypy python/xlqe_lite
+
 test-python: setup browser
 	$(PY) -m pytest -q tests python/xlqe_lite --doctest-modules
 
@@ -81,7 +85,7 @@ test-fuzz:
 	cargo fuzz --version 2>/dev/null | grep -q "$(CARGO_FUZZ_VERSION)" || cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
 	rust_core/fuzz/run.sh 10
 
-test: setup test-rust test-stubs test-python test-fuzz
+test: setup test-rust test-stubs test-types test-python test-fuzz
 
 $(VENV)/.bench-deps: requirements/bench-lock.txt | $(VENV)/.deps
 	$(PIP) install -q --require-hashes -r requirements/bench-lock.txt

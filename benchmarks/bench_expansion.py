@@ -25,12 +25,12 @@ import statistics
 import tempfile
 import time
 
-from xlqe_lite.embedding_cache import encode_documents_cached
-from xlqe_lite.encoder import Encoder
+from xlqe_lite.models.embedding_cache import encode_documents_cached
+from xlqe_lite.models.encoder import Encoder
 from xlqe_lite.expansion import MAX_TOKENS, Expander
 from xlqe_lite.index import Index
-from xlqe_lite.llm_models import resolve_llm
-from xlqe_lite.prompts import build_prompt
+from xlqe_lite.models.llm_registry import resolve_llm
+from xlqe_lite.expansion.prompts import build_prompt
 from xlqe_lite.search import SearchEngine
 
 
@@ -59,7 +59,7 @@ def main() -> None:
 
     from llama_cpp import Llama
 
-    from xlqe_lite.llm import _silence_llama_log
+    from xlqe_lite.expansion.llm.model import _silence_llama_log
 
     _silence_llama_log()
     path, _ = resolve_llm(args.llm)

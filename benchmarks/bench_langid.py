@@ -23,7 +23,8 @@ from pathlib import Path
 
 from xlqe_lite import normalize_lang
 from xlqe_lite._core import detect_language
-from xlqe_lite.ingest.sources import MIN_DETECTION_CONFIDENCE, QUERY_LANGUAGES
+from xlqe_lite.ingest.sources import MIN_DETECTION_CONFIDENCE
+from xlqe_lite.language import QUERY_LANGUAGES
 
 BENCH = Path(os.environ.get("XLQE_BENCH", Path(__file__).resolve().parent.parent.parent / "shared" / "bench"))
 

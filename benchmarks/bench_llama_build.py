@@ -74,8 +74,8 @@ def main() -> None:
     if not args.build:
         ap.error("give at least one --build NAME=PYTHON")
 
-    from xlqe_lite.llm_models import resolve_llm
-    from xlqe_lite.prompts import build_prompt
+    from xlqe_lite.models.llm_registry import resolve_llm
+    from xlqe_lite.expansion.prompts import build_prompt
 
     with open(os.path.join(args.bench, "xquad", "queries.en.jsonl"), encoding="utf-8") as f:
         rows = [json.loads(line) for line in f]

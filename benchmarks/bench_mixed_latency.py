@@ -37,9 +37,9 @@ def main() -> None:
     import json
 
     from xlqe_lite import Index
-    from xlqe_lite.embedding_cache import encode_cached
+    from xlqe_lite.models.embedding_cache import encode_cached
     from xlqe_lite.evaluation import XquadBench, lang_of
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.search import FusionConfig, SearchEngine
 
     encoder = Encoder.load(a.encoder, threads=1)

@@ -11,6 +11,7 @@ languages, evenly spread). Embedding is timed uncached; each timing is the media
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import os
 import statistics
 import sys
@@ -22,8 +23,8 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 
 from xlqe_lite import Index  # noqa: E402
-from xlqe_lite.embedding_cache import encode_cached  # noqa: E402
-from xlqe_lite.encoder import Encoder  # noqa: E402
+from xlqe_lite.models.embedding_cache import encode_cached  # noqa: E402
+from xlqe_lite.models.encoder import Encoder  # noqa: E402
 from xlqe_lite.evaluation import XquadBench, lang_of  # noqa: E402
 
 
@@ -72,7 +73,7 @@ def main() -> None:
         sizes, readers = {}, {}
         for name, passages in (("no passages", None), ("passages", windows)):
             path = os.path.join(tmp, name.replace(" ", "-"))
-            index = Index.create(path, vectors={**enc.vector_settings(passages is not None), "storage": "f16"})
+            index = Index.create(path, vectors=replace(enc.vector_settings(passages is not None), storage="f16"))
             index.add_many(({"id": i, "text": t, "lang": lang_of(i)} for i, t in docs), vectors=vectors2, passages=passages)
             index.commit()
             index.close()

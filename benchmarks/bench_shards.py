@@ -126,7 +126,7 @@ def dense(root: Path, args: argparse.Namespace) -> None:
     emit(step="identity-dense-exact", docs=n, dims=dims, shards=args.shards, lists=2 * len(queries), mismatches=mismatches)
     # Hybrid through the SearchEngine (per-language calibration, the default fusion), with the query vectors
     # given: the engine needs an encoder to allow dense modes, but a given vector is used as it is.
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.search import SearchEngine
 
     encoder = Encoder.load("multilingual-e5-small", threads=1)
@@ -178,7 +178,7 @@ def fanout(args: argparse.Namespace) -> None:
     """p50 / p90 of a search on one index, a 4-shard index in-process, and the same shards on Ray actors."""
     import ray
 
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.evaluation import index_with_vectors
     from xlqe_lite.search import SearchEngine
 
@@ -215,7 +215,7 @@ def fanout(args: argparse.Namespace) -> None:
 
 def eval_figures(args: argparse.Namespace) -> None:
     """nDCG@10 (macro ALL / CROSS / MONO) of `xlqe eval`'s engine on one index and on sharded ones."""
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.evaluation import XquadBench, engine_builder, evaluate, read_run, write_run, xquad_tasks
 
     encoder = Encoder.load("multilingual-e5-small", threads=2)

@@ -62,7 +62,7 @@ def build(folder: Path, n: int, big_mb: int) -> None:
 def link_models(cache: Path) -> None:
     """`cache` as a fresh XLQE_CACHE_DIR (no embeddings) that holds the prepared models: each model folder of
     the usual model cache is linked into it, so a run converts no model (which would be measured with it)."""
-    from xlqe_lite.models import model_dir
+    from xlqe_lite.paths import model_dir
 
     cache.mkdir(parents=True, exist_ok=True)
     saved = os.environ.pop("XLQE_CACHE_DIR", None)

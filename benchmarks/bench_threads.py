@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from xlqe_lite import Index
-from xlqe_lite.encoder import Encoder
+from xlqe_lite.models.encoder import Encoder
 from xlqe_lite.search import SearchEngine
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "xquad-sample.jsonl"

@@ -67,8 +67,8 @@ def main() -> None:
     a = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     from xlqe_lite import Index
-    from xlqe_lite.embedding_cache import encode_cached
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.embedding_cache import encode_cached
+    from xlqe_lite.models.encoder import Encoder
 
     enc = Encoder.load("multilingual-e5-small", threads=os.cpu_count() or 1)
     passages, questions = real_texts()

@@ -25,10 +25,10 @@ import tempfile
 import time
 
 from xlqe_lite.expansion import Expander
-from xlqe_lite.expansion.worker import WorkerModel
-from xlqe_lite.llm import LanguageModel
-from xlqe_lite.llm_models import resolve_llm
-from xlqe_lite.prompts import build_prompt
+from xlqe_lite.expansion.llm.worker import WorkerModel
+from xlqe_lite.expansion.llm.model import LanguageModel
+from xlqe_lite.models.llm_registry import resolve_llm
+from xlqe_lite.expansion.prompts import build_prompt
 
 
 def pct(xs: list[float], p: float) -> float:

@@ -19,11 +19,11 @@ import sys
 import tempfile
 import time
 
-from xlqe_lite.embedding_cache import encode_cached
-from xlqe_lite.encoder import Encoder
+from xlqe_lite.models.embedding_cache import encode_cached
+from xlqe_lite.models.encoder import Encoder
 from xlqe_lite.evaluation import XquadBench, index_with_vectors, lang_of, score_ranking
 from xlqe_lite.expansion import Expander, query_length
-from xlqe_lite.prompts import STRATEGIES
+from xlqe_lite.expansion.prompts import STRATEGIES
 from xlqe_lite.search import FusionConfig, SearchEngine
 
 

@@ -11,15 +11,15 @@ import sys
 import numpy as np
 
 from xlqe_lite.evaluation import XquadBench, evaluate, lang_of
-from xlqe_lite.embedding_cache import encode_cached, encode_documents_cached
-from xlqe_lite.encoder import Encoder
+from xlqe_lite.models.embedding_cache import encode_cached, encode_documents_cached
+from xlqe_lite.models.encoder import Encoder
 
 bench = XquadBench.load(sys.argv[1] if len(sys.argv) > 1 else "../shared/bench", "paragraph")
 enc = Encoder.load("multilingual-e5-small", threads=2)
 docs = [d for l in bench.langs for d in bench.corpora[l]]
 ids = np.array([i for i, _ in docs]); dl = np.array([lang_of(i) for i in ids])
 s = enc.vector_settings(True)
-D, _ = encode_documents_cached(enc, [t for _, t in docs], s["passage_tokens"], s["passage_stride"])
+D, _ = encode_documents_cached(enc, [t for _, t in docs], s.passage_tokens or 0, s.passage_stride or 0)
 Q, qids = [], []
 for ql, qs in bench.queries.items():
     Q.append(encode_cached(enc, [t for _, t in qs], "query")); qids += [q for q, _ in qs]

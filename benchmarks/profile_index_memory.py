@@ -88,8 +88,8 @@ class Phases:
 
 
 def instrument(phases: Phases) -> None:
-    from xlqe_lite import cli
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.cli import index as cli_index
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.index import Index
     from xlqe_lite.ingest import sync
 
@@ -102,7 +102,7 @@ def instrument(phases: Phases) -> None:
         embed_count["n"] += 1
         return "embed documents" if embed_count["n"] % 2 == 1 else "embed windows"
 
-    phases.wrap(cli, "_load_encoder", "load model")
+    phases.wrap(cli_index, "load_encoder", "load model")
     phases.wrap(sync, "extract", "extract")
     phases.wrap(sync.Syncer, "_embed", "embed")
     phases.wrap(Encoder, "encode_passages", embed_name)

@@ -20,8 +20,8 @@ import tempfile
 import time
 from dataclasses import replace
 
-from xlqe_lite.embedding_cache import encode_cached
-from xlqe_lite.encoder import Encoder
+from xlqe_lite.models.embedding_cache import encode_cached
+from xlqe_lite.models.encoder import Encoder
 from xlqe_lite.evaluation import XquadBench, evaluate, index_with_vectors
 from xlqe_lite.expansion import Expander
 from xlqe_lite.search import FusionConfig, SearchEngine

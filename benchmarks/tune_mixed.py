@@ -29,8 +29,8 @@ Lists = dict[str, list[tuple[str, float]]]
 
 
 def collect(args: argparse.Namespace) -> None:
-    from xlqe_lite.embedding_cache import encode_cached
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.embedding_cache import encode_cached
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.search import SearchEngine
 
     bench = XquadBench.load(args.bench, args.level, sample=args.sample)
@@ -41,11 +41,11 @@ def collect(args: argparse.Namespace) -> None:
         index = index_with_vectors(os.path.join(tmp, "pooled"), docs, encoder, "f32", passages=not args.no_passages)
         engine = SearchEngine(index, encoder)
         # The centroid lever: each language's mean document vector and covariance, from the index's own documents.
-        from xlqe_lite.embedding_cache import encode_documents_cached
+        from xlqe_lite.models.embedding_cache import encode_documents_cached
 
         settings = encoder.vector_settings(not args.no_passages)
-        doc_vectors, _ = encode_documents_cached(encoder, [t for _, t in docs], settings["passage_tokens"],
-                                                 settings["passage_stride"])
+        doc_vectors, _ = encode_documents_cached(encoder, [t for _, t in docs], settings.passage_tokens or 0,
+                                                 settings.passage_stride or 0)
         doc_langs = np.array([lang_of(i) for i, _ in docs])
         centroids = {l: doc_vectors[doc_langs == l].mean(axis=0) for l in bench.langs}
         covariances = {l: np.cov(doc_vectors[doc_langs == l].T) for l in bench.langs}

@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
 
-from xlqe_lite.embedding_cache import encode_cached, encode_documents_cached  # noqa: E402
-from xlqe_lite.encoder import Encoder  # noqa: E402
+from xlqe_lite.models.embedding_cache import encode_cached, encode_documents_cached  # noqa: E402
+from xlqe_lite.models.encoder import Encoder  # noqa: E402
 from xlqe_lite.evaluation import XquadBench  # noqa: E402
 
 

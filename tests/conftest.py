@@ -50,7 +50,7 @@ def prepared() -> dict[str, Path]:
     """Every manifest model, prepared once (idempotent, cached between runs). The set-up installs the
     model packages, so a missing one is a failure here, never a skip."""
     from xlqe_lite import models
-    from xlqe_lite.models import ModelMissingError
+    from xlqe_lite.errors import ModelMissingError
 
     out = {}
     for name in models.MANIFEST:
@@ -69,8 +69,8 @@ def xlqe():
 @pytest.fixture(scope="session")
 def gemma() -> Path:
     """The default LLM's GGUF file, assembled from its PyPI chunk packages (a failure if they are missing)."""
-    from xlqe_lite.llm_models import DEFAULT_LLM, prepare_llm
-    from xlqe_lite.models import ModelMissingError
+    from xlqe_lite.models.llm_registry import DEFAULT_LLM, prepare_llm
+    from xlqe_lite.errors import ModelMissingError
 
     try:
         return prepare_llm(DEFAULT_LLM)

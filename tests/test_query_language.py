@@ -6,7 +6,7 @@ import json
 
 from xlqe_lite import Index, SearchEngine
 from xlqe_lite.language import SURE, guess_query_language, script_shares
-from xlqe_lite.ingest.sources import QUERY_LANGUAGES
+from xlqe_lite.language import QUERY_LANGUAGES
 
 
 def test_han_with_a_latin_name_is_chinese() -> None:

@@ -86,7 +86,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory, prepared) -> tuple[Any, 
     """20,000 synthetic documents, the first 5,000 with 384-dimensional random vectors (exact vector search),
     in one index and in 4 shards, each in a SearchEngine whose encoder only checks dimensions (queries come
     as vectors)."""
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
 
     root = tmp_path_factory.mktemp("synthetic")
     docs = list(synthetic_docs(20_000))
@@ -129,7 +129,7 @@ def test_synthetic_bm25_dense_and_hybrid_equal_one_index(synthetic: tuple[Any, .
 @pytest.fixture(scope="module")
 def dev_dense(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -> tuple[SearchEngine, SearchEngine]:
     """Three XQuAD dev languages with e5 vectors and passage windows (cached embeddings), f32, exact search."""
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.evaluation import index_with_vectors
 
     root = tmp_path_factory.mktemp("devdense")

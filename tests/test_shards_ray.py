@@ -33,7 +33,7 @@ def cluster() -> Any:
 @pytest.fixture(scope="module")
 def dev_index(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -> tuple[str, Any]:
     """Two XQuAD dev languages in a 4-shard index with e5 vectors and passages (cached embeddings)."""
-    from xlqe_lite.encoder import Encoder
+    from xlqe_lite.models.encoder import Encoder
     from xlqe_lite.evaluation import index_with_vectors
 
     root = tmp_path_factory.mktemp("raydev")

@@ -227,7 +227,8 @@ def test_watch_follows_edits_renames_and_deletes(tmp_path) -> None:
 
 def test_an_interrupted_run_keeps_its_commit_steps(tmp_path) -> None:
     from xlqe_lite import Index
-    from xlqe_lite.ingest.sync import Events, Syncer
+    from xlqe_lite.ingest.report import Events
+    from xlqe_lite.ingest.sync import Syncer
 
     src = _folder(tmp_path / "docs", {f"n{i:03d}.txt": f"Note number {i} about the garden and its roses." for i in range(60)})
 
@@ -252,7 +253,8 @@ def test_an_interrupted_run_keeps_its_commit_steps(tmp_path) -> None:
 
 def test_a_file_vanishing_while_read_is_skipped_by_name(tmp_path) -> None:
     from xlqe_lite import Index
-    from xlqe_lite.ingest.sync import Events, Syncer
+    from xlqe_lite.ingest.report import Events
+    from xlqe_lite.ingest.sync import Syncer
 
     src = _folder(tmp_path / "docs")
     doomed = src / "de/wetter.txt"

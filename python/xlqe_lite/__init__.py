@@ -4,26 +4,32 @@ The public face of the package: `Index` for documents, `analyze` to see what the
 `detect_language`, and the exception classes (all subclasses of `XlqeError`).
 """
 
-from ._core import (
+from ._core import __version__, analyze, normalize_lang
+from .errors import (
+    ExtractionError,
     FormatVersionError,
     IndexCorruptError,
     IndexLockedError,
     IndexNotFoundError,
     InvalidInputError,
+    ModelCorruptError,
+    ModelError,
+    ModelMissingError,
+    ServerConfigError,
+    StorageError,
+    WorkerFailed,
+    WriterBusyError,
     XlqeError,
-    __version__,
-    analyze,
-    normalize_lang,
 )
 from ._core import detect_language as _detect_language
 from .filters import Filter
 from .index import Document, Hit, Index, StoredDocument
-from .search import FusionConfig, SearchEngine
+from .search import Explanation, FusionConfig, FusionMethod, Mode, SearchEngine
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     # The expander pulls in llama-cpp-python only when it is asked for.
     if name == "Expander":
         from .expansion import Expander
@@ -49,7 +55,10 @@ __all__ = [
     "Document",
     "Expander",
     "Filter",
+    "Explanation",
     "FusionConfig",
+    "FusionMethod",
+    "Mode",
     "SearchEngine",
     "FormatVersionError",
     "Hit",
@@ -59,6 +68,14 @@ __all__ = [
     "IndexNotFoundError",
     "InvalidInputError",
     "StoredDocument",
+    "ExtractionError",
+    "ModelCorruptError",
+    "ModelError",
+    "ModelMissingError",
+    "ServerConfigError",
+    "StorageError",
+    "WorkerFailed",
+    "WriterBusyError",
     "XlqeError",
     "__version__",
     "analyze",

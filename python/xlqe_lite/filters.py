@@ -13,9 +13,16 @@ import fnmatch
 import os
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Mapping, Optional, Protocol, Sequence, TypeVar, Union
 
-from ._core import InvalidInputError
+from .errors import InvalidInputError
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+H = TypeVar("H", bound=_HasId)
 
 When = Union[None, float, int, str, datetime]
 
@@ -103,7 +110,7 @@ class Filter:
         return True
 
 
-def filtered(fetch: Callable[[int], list], k: int, allowed: Callable[[str], bool], total: int) -> list:
+def filtered(fetch: Callable[[int], list[H]], k: int, allowed: Callable[[str], bool], total: int) -> list[H]:
     """The first `k` hits of `fetch(n)` that are `allowed`, asking for more (n x4) until k pass or the
     ranked list runs out (fewer than n hits, or n reached `total` documents)."""
     if k <= 0:
@@ -117,7 +124,7 @@ def filtered(fetch: Callable[[int], list], k: int, allowed: Callable[[str], bool
         n = min(n * 4, max(total, 1))
 
 
-def where_filtered(index: Any, fetch: Callable[[int], list], k: int, where: Optional["Filter"]) -> list:
+def where_filtered(index: Any, fetch: Callable[[int], list[H]], k: int, where: Optional["Filter"]) -> list[H]:
     """`fetch(k)`, or with a filter the first `k` hits of ever deeper fetches that `where` allows, each
     document's metadata read once from `index` (anything with `get(id)` and `len()`: an `Index`, a sharded one)."""
     if where is None or where.empty:

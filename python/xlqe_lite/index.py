@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import threading
@@ -19,18 +20,24 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from . import _core
+from .errors import InvalidInputError
+from .index_config import VectorConfig
 
 if TYPE_CHECKING:
     import numpy as np
 
-    from .encoder import Encoder
+    from .models.encoder import Encoder
     from .filters import Filter
+    from .search.explanation import Explanation
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 # The share of a document's best passage in its vector score, when it has passages (chosen on the
 # bench's XQuAD dev paragraphs; BENCHMARKS.md, "Passage windows").
 DEFAULT_PASSAGE_WEIGHT = 0.5
+# BM25's term-frequency saturation and length normalisation for a new index (Robertson's usual values).
+DEFAULT_K1 = 1.2
+DEFAULT_B = 0.75
 
 
 @dataclass(frozen=True)
@@ -61,8 +68,8 @@ class Hit(NamedTuple):
     key: int
     snippet: Optional[str] = None
     highlights: tuple[tuple[int, int], ...] = ()
-    # With explain=True in hybrid search: each list's rank, score and weight for this hit.
-    explanation: Optional[Mapping[str, Any]] = None
+    # With explain=True: each list's rank, score and weight for this hit (`to_dict()` for JSON).
+    explanation: Optional["Explanation"] = None
     # Where in the document the snippet comes from, when it is a passage window: {"passage", "start",
     # "end"} character offsets, and "page" / "chapter" when the file has them.
     place: Optional[Mapping[str, Any]] = None
@@ -75,7 +82,7 @@ def _as_vector(vector: Any) -> Any:
 
     v = np.ascontiguousarray(vector, dtype=np.float32)
     if v.ndim != 1:
-        raise _core.InvalidInputError(f"a vector must be one-dimensional, got shape {v.shape}")
+        raise InvalidInputError(f"a vector must be one-dimensional, got shape {v.shape}")
     return v
 
 
@@ -84,7 +91,7 @@ def _as_matrix(vectors: Any) -> Any:
 
     m = np.ascontiguousarray(vectors, dtype=np.float32)
     if m.ndim != 2:
-        raise _core.InvalidInputError(f"vectors must be a 2-D array (documents × dims), got shape {m.shape}")
+        raise InvalidInputError(f"vectors must be a 2-D array (documents × dims), got shape {m.shape}")
     return m
 
 
@@ -94,7 +101,25 @@ def _metadata_json(metadata: Optional[Mapping[str, Any]]) -> Optional[str]:
     try:
         return json.dumps(metadata, ensure_ascii=False)
     except (TypeError, ValueError) as e:
-        raise _core.InvalidInputError(f"metadata must be JSON-serialisable: {e}") from e
+        raise InvalidInputError(f"metadata must be JSON-serialisable: {e}") from e
+
+
+def place_of(metadata: dict[str, Any], passage: int) -> dict[str, Any]:
+    """Where passage number `passage` of a file document sits: its character offsets, and the page and
+    chapter of the section it starts in (when the format has them)."""
+    spans = metadata.get("passages") or []
+    if not 0 <= passage < len(spans):
+        return {}
+    start, end = spans[passage]
+    place: dict[str, Any] = {"passage": passage, "start": start, "end": end}
+    sections = metadata.get("sections") or []
+    i = bisect.bisect_right([s[0] for s in sections], start) - 1
+    if i >= 0:
+        if sections[i][1] is not None:
+            place["page"] = sections[i][1]
+        if sections[i][2] is not None:
+            place["chapter"] = sections[i][2]
+    return place
 
 
 class Index:
@@ -117,20 +142,20 @@ class Index:
         cls,
         path: PathLike,
         *,
-        k1: float = 1.2,
-        b: float = 0.75,
+        k1: float = DEFAULT_K1,
+        b: float = DEFAULT_B,
         stem: bool = True,
         stopwords: bool = True,
-        vectors: Optional[Mapping[str, Any]] = None,
+        vectors: Union[VectorConfig, Mapping[str, Any], None] = None,
     ) -> "Index":
         """Creates a new index at `path` (absent or an empty directory) and opens it for writing.
 
-        `vectors` makes it hold dense vectors too: {"dims": 384} and optionally "metric" (cosine, ip,
-        l2), "storage" (f32, f16, i8), HNSW "connectivity", "expansion_add", "expansion_search", and
-        "exact_below" (below this many vectors, search is an exact scan).
+        `vectors` makes it hold dense vectors too: a `VectorConfig` (or a mapping of its fields, e.g.
+        {"dims": 384}): the metric, storage, HNSW settings, encoder model and passage windows.
         """
+        config = VectorConfig.from_mapping(vectors) if vectors else None
         return cls(_core.LexicalIndex.create(os.fspath(path), k1=k1, b=b, stem=stem, stopwords=stopwords,
-                                             vectors=dict(vectors) if vectors else None))
+                                             vectors=config.to_dict() if config else None))
 
     @classmethod
     def open(cls, path: PathLike, *, writer: bool = False) -> "Index":
@@ -166,7 +191,8 @@ class Index:
     @property
     def vector_config(self) -> Optional[dict[str, Any]]:
         """The vector settings, or None for a lexical-only index."""
-        return self._core.config["vectors"]  # type: ignore[return-value]
+        vectors = self._core.config["vectors"]
+        return dict(vectors) if isinstance(vectors, dict) else None
 
     @property
     def passage_count(self) -> int:
@@ -216,17 +242,17 @@ class Index:
         settings = self._core.config["vectors"] or {}
         name = settings.get("model")
         if not name:
-            raise _core.InvalidInputError(
+            raise InvalidInputError(
                 f"document {first_id!r} has no vector, and this index holds {settings.get('dims')}-dimensional "
                 "vectors without naming the encoder that made them: pass vector= (and passages=), or create "
                 "the index with vectors={..., 'model': NAME} so that the index embeds texts itself")
         with self._encoder_lock:
             if self._encoder is None:
-                from .encoder import Encoder
+                from .models.encoder import Encoder
 
                 encoder = Encoder.load(str(name), threads=os.cpu_count() or 1)
                 if encoder.dim != settings.get("dims"):
-                    raise _core.InvalidInputError(f"encoder {name} makes {encoder.dim}-dimensional vectors; "
+                    raise InvalidInputError(f"encoder {name} makes {encoder.dim}-dimensional vectors; "
                                                   f"the index holds {settings.get('dims')}-dimensional ones")
                 self._encoder = encoder
             return self._encoder
@@ -252,10 +278,10 @@ class Index:
         `add`). Returns how many were added."""
         matrix = None if vectors is None else _as_matrix(vectors)
         if matrix is None and passages is not None:
-            raise _core.InvalidInputError("passage vectors need the documents' own vectors too")
+            raise InvalidInputError("passage vectors need the documents' own vectors too")
         embed = matrix is None and bool(self._core.config["vectors"])
         if passages is not None and matrix is not None and len(passages) != len(matrix):
-            raise _core.InvalidInputError(f"{len(matrix)} vectors but passages for {len(passages)} documents")
+            raise InvalidInputError(f"{len(matrix)} vectors but passages for {len(passages)} documents")
         added = 0
         batch: list[tuple[str, str, Optional[str], Optional[str]]] = []
 
@@ -269,14 +295,14 @@ class Index:
                 return len(self._core.add_many(batch, own, flat, counts))
             rows = None if matrix is None else matrix[added : added + len(batch)]
             if rows is not None and len(rows) != len(batch):
-                raise _core.InvalidInputError(f"more documents than vectors ({len(matrix)})")  # type: ignore[arg-type]
+                raise InvalidInputError(f"more documents than vectors ({len(matrix)})")  # type: ignore[arg-type]
             if passages is None:
                 return len(self._core.add_many(batch, rows))
             import numpy as np
 
             mine = list(passages[added : added + len(batch)])
             if len(mine) != len(batch):
-                raise _core.InvalidInputError(f"more documents than passage lists ({len(passages)})")
+                raise InvalidInputError(f"more documents than passage lists ({len(passages)})")
             groups = [_as_matrix(p) for p in mine if p is not None and len(p)]
             flat = np.concatenate(groups) if groups else None
             counts = [0 if p is None else len(p) for p in mine]
@@ -293,7 +319,7 @@ class Index:
         if batch:
             added += flush()
         if matrix is not None and added != len(matrix):
-            raise _core.InvalidInputError(f"{added} documents but {len(matrix)} vectors")
+            raise InvalidInputError(f"{added} documents but {len(matrix)} vectors")
         return added
 
     def delete(self, id: str) -> bool:
@@ -349,7 +375,7 @@ class Index:
         keeps only the documents a `Filter` (path, format, modification time) allows.
         """
         if k < 0:
-            raise _core.InvalidInputError("k must be >= 0")
+            raise InvalidInputError("k must be >= 0")
         filter_langs = list(langs) if langs else None
         hits = self._where(lambda n: [Hit(*h) for h in self._core.search(query, n, lang, filter_langs)], k, where)
         if snippets:
@@ -404,8 +430,6 @@ class Index:
     def _with_passage_snippet(self, hit: Hit, query: str, vector: "np.ndarray", chars: int) -> Hit:
         """The snippet from the best-matching passage window, with its place, when the document is a
         file with passages; the whole text's snippet wins when only it shows query words."""
-        from .ingest.sync import place_of
-
         best = self.best_passage(hit.id, vector)
         doc = self.get(hit.id) if best is not None else None
         place = place_of(dict(doc.metadata), best[0]) if doc is not None and best is not None else {}
@@ -429,7 +453,8 @@ class Index:
         if d is None:
             return None
         meta = json.loads(str(d["metadata"])) if d["metadata"] else {}
-        return StoredDocument(str(d["id"]), str(d["text"]), d["lang"] and str(d["lang"]), meta, int(d["key"]))  # type: ignore[call-overload]
+        lang = str(d["lang"]) if d["lang"] else None
+        return StoredDocument(str(d["id"]), str(d["text"]), lang, meta, int(d["key"]))  # type: ignore[call-overload]
 
     def ids(self) -> list[str]:
         return self._core.ids()

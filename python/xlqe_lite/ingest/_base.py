@@ -8,28 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
-from .._core import InvalidInputError
-
-#: The stable reason codes an `ExtractionError` carries.
-REASONS = frozenset(
-    {"unsupported-type", "encrypted", "damaged", "too-large", "zip-bomb", "binary", "empty", "timeout", "unreadable"}
-)
+from ..errors import ExtractionError
 
 
-class ExtractionError(InvalidInputError):
-    """A file whose text could not be read. `reason` is a short stable code (one of `REASONS`), the message
-    says what was wrong in words, `path` is the file (when known)."""
-
-    def __init__(self, reason: str, message: str, path: Optional[Path] = None) -> None:
-        if reason not in REASONS:
-            raise ValueError(f"unknown extraction failure reason {reason!r}")
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-        self.path = path
-
-    def __reduce__(self):  # picklable, so it can cross a process boundary
-        return (type(self), (self.reason, self.message, self.path))
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import unquote
 
-from ._base import Deadline, Extracted, ExtractionError, Part, assemble
+from ._base import Deadline, Extracted, Part, assemble
+from ..errors import ExtractionError
 from ._html import body_text, first_heading, html_title, parse_html
 from ._zip import open_zip, read_member
 
@@ -93,7 +94,8 @@ def extract_epub(path: Path, max_bytes: int, deadline: Deadline) -> Extracted:
     return assemble("epub", title, parts)
 
 
-def _toc_labels(manifest: dict[str, tuple[str, str, str]], toc_id: Optional[str], names: set[str], read) -> dict[str, str]:
+def _toc_labels(manifest: dict[str, tuple[str, str, str]], toc_id: Optional[str], names: set[str],
+                read: Callable[[str], bytes]) -> dict[str, str]:
     """Chapter file -> its name in the table of contents (EPUB 3 nav document, else EPUB 2 NCX)."""
     labels: dict[str, str] = {}
     nav = next((href for href, _, props in manifest.values() if "nav" in props.split()), None)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Optional
 
-from ._base import Extracted, ExtractionError, assemble
+from ._base import Extracted, assemble
+from ..errors import ExtractionError
 
 # Never text: code, styling, navigation and page furniture (a page's own header and footer, not an article's).
 _FURNITURE = ("//script", "//style", "//noscript", "//template", "//nav", "//*[@role='navigation']",
@@ -36,14 +37,14 @@ def html_title(tree: Any) -> Optional[str]:
     """<title>, else og:title, else the first <h1>."""
     for xpath in ("//head/title", "//title"):
         for node in tree.xpath(xpath):
-            text = node.text_content().strip()
+            text = str(node.text_content()).strip()
             if text:
                 return text
     for node in tree.xpath("//meta[@property='og:title']/@content"):
         if str(node).strip():
             return str(node).strip()
     for node in tree.xpath("//h1"):
-        text = node.text_content().strip()
+        text = str(node.text_content()).strip()
         if text:
             return text
     return None
@@ -51,7 +52,7 @@ def html_title(tree: Any) -> Optional[str]:
 
 def first_heading(tree: Any) -> Optional[str]:
     for node in tree.xpath("//body//*[self::h1 or self::h2 or self::h3]"):
-        text = node.text_content().strip()
+        text = str(node.text_content()).strip()
         if text:
             return text
     return None

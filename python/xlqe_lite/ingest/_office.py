@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
-from ._base import Deadline, Extracted, ExtractionError, Part, assemble
+from ._base import Deadline, Extracted, Part, assemble
+from ..errors import ExtractionError
 from ._zip import open_zip, read_member, verify_members
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office encrypts a DOCX into an OLE compound file
@@ -82,7 +83,7 @@ def extract_docx(path: Path, max_bytes: int, deadline: Deadline) -> Extracted:
     return assemble("docx", title, out.parts)
 
 
-def _table_rows(table) -> Iterator[str]:
+def _table_rows(table: Any) -> Iterator[str]:
     for row in table.rows:
         cells: list[str] = []
         previous = None
@@ -111,7 +112,7 @@ def extract_odt(path: Path, max_bytes: int, deadline: Deadline) -> Extracted:
     out = _Sections()
     count = 0
 
-    def walk(element) -> None:
+    def walk(element: Any) -> None:
         nonlocal count
         for child in element.childNodes:
             if child.nodeType != child.ELEMENT_NODE:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
-from ._base import Deadline, Extracted, ExtractionError, Part, assemble
+from ._base import Deadline, Extracted, Part, assemble
+from ..errors import ExtractionError
 from ._pdf_text import SHAPED, repair_page_text
 
 # PDFium is not thread-safe: one document is read at a time in this process.
@@ -40,7 +41,7 @@ def extract_pdf(path: Path, deadline: Deadline) -> Extracted:
     return assemble("pdf", title, parts, what="text layer (a scanned PDF without OCR?)")
 
 
-def _pages(pdf, deadline: Deadline) -> Iterator[Part]:
+def _pages(pdf: Any, deadline: Deadline) -> Iterator[Part]:
     import pypdfium2 as pdfium
 
     for i in range(len(pdf)):

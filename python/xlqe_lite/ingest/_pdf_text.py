@@ -101,7 +101,7 @@ def _text_string(data: bytes) -> str:
 
 def _actual_text(mark: Any) -> Optional[str]:
     """The /ActualText of a marked-content item, or None."""
-    import pypdfium2.raw as raw  # type: ignore[import-untyped]
+    import pypdfium2.raw as raw
 
     length = ctypes.c_ulong(0)
     # the raw bytes: PDFium's string value of it drops the byte order mark and widens each byte
@@ -113,7 +113,7 @@ def _actual_text(mark: Any) -> Optional[str]:
 
 
 def _object_text(obj: Any, textpage: Any) -> str:
-    import pypdfium2.raw as raw  # type: ignore[import-untyped]
+    import pypdfium2.raw as raw
 
     buf = (ctypes.c_ushort * 8)()
     n = raw.FPDFTextObj_GetText(obj, textpage, buf, ctypes.sizeof(buf))
@@ -126,7 +126,7 @@ class _Objects:
     blank glyphs (spaces) with their origins."""
 
     def __init__(self, page: Any, textpage: Any) -> None:
-        import pypdfium2.raw as raw  # type: ignore[import-untyped]
+        import pypdfium2.raw as raw
 
         self.span: dict[int, Optional[int]] = {}  # text object -> its span
         self.actual_text: dict[int, str] = {}  # span -> its /ActualText
@@ -172,7 +172,7 @@ _BREAK, _DROPPED = "break", "dropped"  # markers among the units of `_items`
 def _items(objects: _Objects, textpage: Any) -> list[Any]:
     """PDFium's characters of the page as units, in its order, with `(_BREAK, generated)` for each line
     break and `_DROPPED` where the characters of a span's later object were left out (1. above)."""
-    import pypdfium2.raw as raw  # type: ignore[import-untyped]
+    import pypdfium2.raw as raw
 
     left, bottom, right, top, ox, oy = (ctypes.c_double() for _ in range(6))
     box = [ctypes.byref(v) for v in (left, right, bottom, top)]
@@ -215,20 +215,20 @@ def _items(objects: _Objects, textpage: Any) -> list[Any]:
             current, glyph = None, (address, ox.value)
             continue
         glyph = None
-        if span in emitted or not objects.actual_text.get(span):  # type: ignore[arg-type]
+        if span in emitted or not objects.actual_text.get(span):
             # the span's text again, for another of its objects, or an empty ActualText
             if items[-1:] != [_DROPPED]:
                 items.append(_DROPPED)
             current = address
             continue
-        emitted.add(span)  # type: ignore[arg-type]
+        emitted.add(span)
         x, y = objects.origin.get(address, (ox.value, oy.value))  # type: ignore[arg-type]
         lo, hi = left.value, right.value
         if span in objects.extent:
             lo, hi, x = objects.extent[span]
         # The ActualText as the PDF gives it: PDFium's characters for it are sometimes reordered ("ال" for "لا")
         unit = _Unit("", x, y, lo, hi, size)
-        unit.chars = list(objects.actual_text[span])  # type: ignore[index]
+        unit.chars = list(objects.actual_text[span])
         items.append(unit)
         current = address
     return items
@@ -241,8 +241,9 @@ def _lines(items: list[Any]) -> list[list[_Unit]]:
 
     def unit_near(i: int, step: int) -> Optional[_Unit]:
         while 0 <= i < len(items):
-            if isinstance(items[i], _Unit) and not items[i].loose:
-                return items[i]
+            item = items[i]
+            if isinstance(item, _Unit) and not item.loose:
+                return item
             i += step
         return None
 

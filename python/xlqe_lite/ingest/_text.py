@@ -7,7 +7,8 @@ import codecs
 import re
 from typing import Any, Iterator, Optional
 
-from ._base import Deadline, Extracted, ExtractionError, Part, assemble
+from ._base import Deadline, Extracted, Part, assemble
+from ..errors import ExtractionError
 
 _BOMS = (  # UTF-32 first: its little-endian BOM begins with UTF-16's
     (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
@@ -192,10 +193,10 @@ def extract_rtf(data: bytes) -> Extracted:
         encoding = "cp1252"
     source = data.decode("latin-1")  # RTF is 7-bit; \'xx escapes are decoded by striprtf in `encoding`
     try:
-        text = rtf_to_text(source, encoding=encoding, errors="replace")
+        text = rtf_to_text(source, encoding=encoding, errors="replace")  # type: ignore[no-untyped-call]  # striprtf: no annotations
         title_match = _RTF_TITLE.search(data[:65536])
-        title = rtf_to_text("{\\rtf1 " + title_match.group(1).decode("latin-1") + "}", encoding=encoding,
-                            errors="replace") if title_match else None
+        title = rtf_to_text("{\\rtf1 " + title_match.group(1).decode("latin-1") + "}",  # type: ignore[no-untyped-call]
+                            encoding=encoding, errors="replace") if title_match else None
     except (ValueError, IndexError, RecursionError) as e:
         raise ExtractionError("damaged", f"the RTF cannot be read ({type(e).__name__}: {e})") from None
     return assemble("rtf", title, [(text, None, None)], encoding=encoding)

@@ -21,7 +21,7 @@ def main() -> None:
     sys.stdout = sys.stderr
     inp = sys.stdin.buffer
     from .extract import extract
-    from ._base import ExtractionError
+    from ..errors import ExtractionError
 
     while True:
         try:

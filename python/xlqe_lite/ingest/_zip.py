@@ -13,7 +13,8 @@ import zipfile
 from pathlib import Path
 from typing import Iterator
 
-from ._base import Deadline, ExtractionError
+from ._base import Deadline
+from ..errors import ExtractionError
 
 # Real office and book files compress 3-20x (XML), images not at all. 100x on a member of more than 1 MiB
 # is what bombs look like (42.zip: about 1000x per layer; a 1 GB run of zeros deflates 1030x).

@@ -43,7 +43,8 @@ import zipfile
 from pathlib import Path
 from typing import Optional, Union
 
-from ._base import Deadline, Extracted, ExtractionError, Section
+from ._base import Deadline, Extracted, Section
+from ..errors import ExtractionError
 from ._office import OLE_MAGIC
 
 __all__ = ["DEFAULT_MAX_BYTES", "DEFAULT_TIMEOUT", "FORMATS", "Extracted", "ExtractionError", "Section",

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Union
 
-from ._base import Extracted, ExtractionError
+from ._base import Extracted
+from ..errors import ExtractionError
 from .extract import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT
 
 DEFAULT_MEMORY_LIMIT = 2 << 30  # address space of the worker, bytes
@@ -94,7 +95,8 @@ class IsolatedExtractor:
             raise ExtractionError("timeout", f"reading the file took longer than the {timeout:g} s budget; "
                                              "the extractor was stopped", path)
         if reply[0] == "ok":
-            return reply[1]
+            extracted: Extracted = reply[1]
+            return extracted
         raise ExtractionError(reply[1], reply[2], path)
 
     def close(self) -> None:

@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any, Optional, TextIO
 
-from .sync import Events
+from .report import Events
 
 
 def _mb(n: int) -> str:

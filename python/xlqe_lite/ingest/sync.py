@@ -26,7 +26,6 @@ benchmarks/profile_index_memory.py: the loaded model and its tokenizer are most 
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import os
 import stat
@@ -34,93 +33,22 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from .._core import InvalidInputError, normalize_lang
+from .._core import normalize_lang
+from ..errors import ExtractionError, InvalidInputError
 from ..index import Document, Index
+from .report import Events, FileEntry, SyncReport, canonical, display_path
 from .sources import DEFAULT_MAX_BYTES, JSONL_SUFFIXES, Skipped, _jsonl_file, guess_language
 
-from .extract import FORMATS, ExtractionError, detect_format, extract
+from .extract import FORMATS, detect_format, extract
 
 FILE_SOURCE = "file"
 DEFAULT_COMMIT_EVERY = 500
 DEFAULT_COMMIT_SECONDS = 60.0
 DEFAULT_BATCH_CHARS = 2_000_000
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_BATCH_SIZE = 256
 # Reading a file to hash it goes in chunks of this size.
 _CHUNK = 1 << 20
-
-
-def display_path(path: str) -> str:
-    """`path` printable: bytes that are not UTF-8 (held as surrogate escapes) shown as \\xNN."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
-def canonical(path: str) -> str:
-    """The canonical absolute form of a path given on the command line."""
-    return os.path.realpath(os.path.abspath(os.fspath(path)))
-
-
-@dataclass
-class FileEntry:
-    """A regular file found by the walk."""
-
-    path: str  # canonical absolute path: the document id
-    root: str  # the folder it was found under (its parent directory for a file named directly)
-    size: int
-    mtime_ns: int
-
-    @property
-    def rel(self) -> str:
-        return os.path.relpath(self.path, self.root).replace(os.sep, "/")
-
-
-@dataclass
-class SyncReport:
-    """What a sync did. `skipped` maps each reason to the paths (escaped) skipped for it."""
-
-    indexed: int = 0  # new documents
-    updated: int = 0  # changed files, re-extracted and re-embedded
-    unchanged: int = 0  # not re-read (size and mtime equal) or re-read with equal bytes
-    moved: int = 0  # new paths of known contents: embeddings reused
-    removed: int = 0  # documents whose files are gone
-    records: int = 0  # JSONL records added or replaced
-    skipped: dict[str, list[str]] = field(default_factory=dict)
-    files_read: int = 0  # files opened and read (hashing or extraction)
-    embedded: int = 0  # documents sent to the encoder
-    commits: int = 0
-    seconds: float = 0.0
-
-    @property
-    def skipped_count(self) -> int:
-        return sum(len(v) for v in self.skipped.values())
-
-    def skip(self, reason: str, where: str) -> None:
-        self.skipped.setdefault(reason, []).append(where)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"indexed": self.indexed, "updated": self.updated, "unchanged": self.unchanged, "moved": self.moved,
-                "removed": self.removed, "records": self.records, "skipped": self.skipped_count,
-                "skipped_by_reason": self.skipped, "files_read": self.files_read, "embedded": self.embedded,
-                "commits": self.commits, "seconds": round(self.seconds, 3)}
-
-    def summary(self) -> str:
-        parts = [f"{self.indexed} new", f"{self.updated} updated", f"{self.unchanged} unchanged", f"{self.moved} moved",
-                 f"{self.removed} removed"]
-        if self.records:
-            parts.append(f"{self.records} JSONL records")
-        line = ", ".join(parts) + f"; {self.skipped_count} skipped"
-        if self.skipped:
-            line += " (" + ", ".join(f"{reason}: {len(v)}" for reason, v in sorted(self.skipped.items())) + ")"
-        return line + f"; {self.embedded} embedded, {self.commits} commits, {self.seconds:.2f}s"
-
-
-class Events:
-    """What a sync tells its caller while it runs (the CLI draws progress from these)."""
-
-    def start(self, files: int, total_bytes: int) -> None: ...
-    def file(self, path: str, size: int) -> None: ...
-    def done(self, path: str, size: int) -> None: ...
-    def warn(self, message: str) -> None: ...
-    def commit(self, documents: int) -> None: ...
 
 
 @dataclass
@@ -161,24 +89,6 @@ def passage_offsets(text: str, windows: Iterable[str]) -> list[list[int]]:
     return out
 
 
-def place_of(metadata: dict[str, Any], passage: int) -> dict[str, Any]:
-    """Where passage number `passage` of a file document sits: its character offsets, and the page and
-    chapter of the section it starts in (when the format has them)."""
-    spans = metadata.get("passages") or []
-    if not 0 <= passage < len(spans):
-        return {}
-    start, end = spans[passage]
-    place: dict[str, Any] = {"passage": passage, "start": start, "end": end}
-    sections = metadata.get("sections") or []
-    i = bisect.bisect_right([s[0] for s in sections], start) - 1
-    if i >= 0:
-        if sections[i][1] is not None:
-            place["page"] = sections[i][1]
-        if sections[i][2] is not None:
-            place["chapter"] = sections[i][2]
-    return place
-
-
 class Syncer:
     """Brings `index` in step with folders and files. `encoder` embeds new text when the index holds
     vectors (None: a lexical-only index); it may be a callable that loads it, called only when
@@ -187,12 +97,14 @@ class Syncer:
     def __init__(self, index: Index, encoder: Any = None, *, lang: Optional[str] = None, detect: bool = True,
                  max_bytes: int = DEFAULT_MAX_BYTES, timeout: float = DEFAULT_TIMEOUT,
                  commit_every: int = DEFAULT_COMMIT_EVERY, commit_seconds: float = DEFAULT_COMMIT_SECONDS,
-                 batch_size: int = 256, batch_chars: int = DEFAULT_BATCH_CHARS, events: Optional[Events] = None,
+                 batch_size: int = DEFAULT_BATCH_SIZE, batch_chars: int = DEFAULT_BATCH_CHARS, events: Optional[Events] = None,
                  embedding_cache: bool = True) -> None:
         if commit_every < 1 or commit_seconds <= 0 or batch_size < 1:
             raise InvalidInputError("commit_every and batch_size must be >= 1 and commit_seconds > 0")
         self.index = index
-        self._encoder, self._load_encoder = (None, encoder) if callable(encoder) and not hasattr(encoder, "encode") else (encoder, None)
+        lazy = callable(encoder) and not hasattr(encoder, "encode")
+        self._encoder: Any = None if lazy else encoder
+        self._load_encoder: Optional[Callable[[], Any]] = encoder if lazy else None
         self.lang = normalize_lang(lang) if lang else None
         self.detect, self.max_bytes, self.timeout = detect, max_bytes, timeout
         self.commit_every, self.commit_seconds = commit_every, commit_seconds
@@ -326,7 +238,9 @@ class Syncer:
         entries, roots, jsonl = self.walk(paths)
         stored = self.stored_files()
         seen = {e.path for e in entries}
-        within = lambda doc_id: any(doc_id.startswith(r.rstrip(os.sep) + os.sep) for r in roots)  # noqa: E731
+        def within(doc_id: str) -> bool:
+            return any(doc_id.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
         vanished = {doc_id: meta for doc_id, meta in stored.items() if doc_id not in seen and within(doc_id)
                     and not os.path.isfile(doc_id)}
         by_hash: dict[str, str] = {}
@@ -464,7 +378,7 @@ class Syncer:
     def _cached(self, text: str) -> Optional[tuple[Any, Any]]:
         if not self.use_cache:
             return None
-        from ..embedding_cache import load_document_vectors
+        from ..models.embedding_cache import load_document_vectors
 
         return load_document_vectors(self.encoder, text, self.passage_tokens, self.passage_stride)
 
@@ -493,7 +407,7 @@ class Syncer:
     def _embed(self, items: list[_Pending]) -> None:
         """Fills each item's vectors: from the per-document cache, else from the encoder (texts cut to
         what the encoder reads), then stored in the cache."""
-        from ..embedding_cache import save_document_vectors
+        from ..models.embedding_cache import save_document_vectors
 
         todo = []
         for p in items:
@@ -505,7 +419,7 @@ class Syncer:
         if not todo:
             return
         enc = self.encoder
-        from ..encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
+        from ..models.encoder import MAX_CHARS_PER_TOKEN, MAX_WINDOWS
 
         # The encoder reads only a prefix (its max_length tokens; Encoder.encode cuts the text before
         # tokenising it), and passage windows only the first MAX_WINDOWS: the rest is not copied there.
@@ -564,18 +478,3 @@ def remove(index: Index, targets: Iterable[str]) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(found)), unmatched
 
 
-def watch(sync_round: Callable[[], SyncReport], paths: list[str], *, debounce_ms: int = 500,
-          on_report: Callable[[SyncReport], None] = lambda r: None,
-          stop_event: Any = None) -> None:
-    """Calls `sync_round` (a full sync of `paths`, e.g. `Syncer(...).sync(paths)`) now and again after
-    every (debounced) batch of changes under `paths`, until interrupted or `stop_event` (a
-    threading.Event) is set. Each round is a full sync: unchanged files cost a `stat`, and a
-    save-by-rename (write a temporary file, rename it over the original) is seen as the file it leaves
-    behind."""
-    import watchfiles
-
-    on_report(sync_round())
-    folders = [canonical(p) if os.path.isdir(p) else os.path.dirname(canonical(p)) for p in paths]
-    for _changes in watchfiles.watch(*folders, debounce=debounce_ms, step=50, stop_event=stop_event,
-                                     raise_interrupt=False, recursive=True):
-        on_report(sync_round())

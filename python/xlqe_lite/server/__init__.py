@@ -15,9 +15,28 @@ Modules: `config` (addresses, token, limits), `resident` (the engine held in mem
 commits, and writes under the writer lock), `app` (routes, error handling, the page in `static/`).
 """
 
-from .app import create_app
-from .config import ServerConfig, ServerConfigError, is_loopback, read_token
-from .resident import ResidentEngine, WriterBusyError
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ServerConfigError, WriterBusyError
+from .config import ServerConfig, is_loopback, read_token
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .resident import ResidentEngine
+
+
+def __getattr__(name: str) -> Any:
+    # The app and the engine pull in FastAPI and the search stack: loaded when asked for, so that reading the
+    # server's settings (`xlqe --help`) stays cheap.
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    if name == "ResidentEngine":
+        from .resident import ResidentEngine
+
+        return ResidentEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["ResidentEngine", "ServerConfig", "ServerConfigError", "WriterBusyError", "create_app", "is_loopback",
            "read_token"]

@@ -30,10 +30,10 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from .._core import IndexNotFoundError, InvalidInputError, XlqeError
-from ..prompts import STRATEGIES
+from ..errors import IndexNotFoundError, InvalidInputError, ModelError, WriterBusyError, XlqeError
+from ..expansion.prompts import STRATEGIES
 from .config import MAX_K, ServerConfig
-from .resident import ResidentEngine, WriterBusyError, document_format
+from .resident import ResidentEngine, document_format
 
 log = logging.getLogger("xlqe_lite.server")
 STATIC = Path(__file__).parent / "static"
@@ -232,8 +232,6 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
         log.exception("engine error on %s", request.url.path)
         return _error(500, "engine_error", f"{type(exc).__name__}: {exc}")
 
-    from ..models import ModelError
-
     @app.exception_handler(ModelError)
     async def model_error(request: Request, exc: ModelError) -> JSONResponse:
         return _error(503, "model_unavailable", str(exc))
@@ -274,7 +272,7 @@ def create_app(resident: ResidentEngine, config: ServerConfig = ServerConfig()) 
                          "format": document_format(meta), "snippet": h.snippet,
                          "highlights": [list(r) for r in h.highlights], "passage": dict(passage) if passage else None,
                          "metadata": meta,
-                         "explanation": h.explanation if explain else None})
+                         "explanation": h.explanation.to_dict() if explain and h.explanation is not None else None})
         expansions = [{"strategy": e.strategy, "lang": e.lang, "texts": list(e.texts), "cached": e.cached,
                        "complete": e.complete} for e in result.expansions]
         # Returned as a response, not a dict: FastAPI then skips re-validating it against SearchOut (which

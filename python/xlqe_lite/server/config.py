@@ -8,7 +8,7 @@ import socket
 from dataclasses import dataclass
 from typing import Optional
 
-from .._core import XlqeError
+from ..errors import ServerConfigError
 
 # Longest query accepted, in characters: far beyond any question a person types, and it bounds the time
 # one request can cost (analysis, embedding of its first 512 tokens, snippets).
@@ -19,10 +19,6 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 # sees it. Large enough that an over-long query still reaches the app and gets its JSON error.
 MAX_REQUEST_HEAD_BYTES = 1024 * 1024
 MAX_K = 1000
-
-
-class ServerConfigError(XlqeError):
-    """The server cannot start with these settings (a public address without a token, a bad token file)."""
 
 
 def is_loopback(host: str) -> bool:

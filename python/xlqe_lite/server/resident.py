@@ -20,11 +20,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, TypeVar
 
-from .._core import IndexLockedError, InvalidInputError, XlqeError, normalize_lang
+from .._core import normalize_lang
+from ..errors import IndexLockedError, InvalidInputError, WriterBusyError, XlqeError
 from ..filters import Filter
 from ..index import Document, Hit, Index, StoredDocument
 from ..ingest.sources import guess_language
-from ..search import MODES, SearchEngine
+from ..search import MODES, Explanation, ListEntry, SearchEngine
 
 if TYPE_CHECKING:
     from ..expansion import Expansion
@@ -40,10 +41,6 @@ SNIPPET_CHARS = 240
 def format_name(value: str) -> str:
     value = value.lower().lstrip(".")
     return FORMAT_ALIASES.get(value, value)
-
-
-class WriterBusyError(XlqeError):
-    """Another process holds the index's writer lock."""
 
 
 @dataclass
@@ -156,7 +153,7 @@ class ResidentEngine:
                     warnings.append(f"the expansion into {e.lang or lang or 'the query language'} was cut short "
                                     f"by the time budget ({budget} s); the search used what was written by then")
         where = Filter(paths=[path] if path else (), formats=[format_name(fmt)] if fmt else ()) if (path or fmt) else None
-        found = engine.search(query, k=k, mode=mode, lang=lang, langs=langs, explain=explain,  # type: ignore[arg-type]
+        found = engine.search(query, k=k, mode=mode, lang=lang, langs=langs, explain=explain,
                               expansions=expansions, snippets=True, snippet_chars=SNIPPET_CHARS, where=where)
         warnings.extend(str(w) for w in found.warnings)
         hits = list(found)
@@ -164,7 +161,7 @@ class ResidentEngine:
         hits = [self._with_expansion_snippet(engine, h, query, expansions) for h in hits]
         if explain:
             hits = [h if h.explanation is not None else
-                    h._replace(explanation={"query_lang": lang, mode: {"rank": rank, "score": h.score, "weight": 1.0}})
+                    h._replace(explanation=Explanation.single(lang, str(mode), ListEntry(rank, h.score, 1.0)))
                     for rank, h in enumerate(hits, 1)]
         return SearchResult(query, lang, mode, k, hits, documents, expansions, warnings, engine.index.generation)
 
@@ -250,7 +247,8 @@ class ResidentEngine:
         """Syncs folders and files into the index as `xlqe index` does (`ingest.sync.Syncer`: new and
         changed files indexed, unchanged ones not re-read, files gone from a folder removed); the writer
         lock is held for that one sync. Returns the sync's summary with the new generation."""
-        from ..ingest.sync import Syncer, canonical
+        from ..ingest.report import canonical
+        from ..ingest.sync import Syncer
 
         missing = [p for p in paths if not os.path.exists(p)]
         if missing:  # before the lock is taken: nothing is changed
@@ -261,11 +259,12 @@ class ResidentEngine:
         return {**report.as_dict(), "summary": report.summary(), "generation": generation}
 
     def watch(self, paths: Sequence[str], stop: "threading.Event", debounce_ms: int = 500) -> "threading.Thread":
-        """Keeps the index in step with `paths` in a background thread (`ingest.sync.watch`): a sync now
+        """Keeps the index in step with `paths` in a background thread (`ingest.watch.watch`): a sync now
         and after each debounced burst of changes, until `stop` is set. A round that cannot take the
         writer lock (another writer is busy) or fails is reported on stderr and retried on the next
         change; the server keeps serving."""
-        from ..ingest.sync import SyncReport, watch
+        from ..ingest.report import SyncReport
+        from ..ingest.watch import watch
 
         def one_round() -> SyncReport:
             try:

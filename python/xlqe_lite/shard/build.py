@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-from .._core import InvalidInputError, normalize_lang
+from .._core import normalize_lang
+from ..errors import ExtractionError, InvalidInputError
 from .manifest import is_sharded, read_manifest, write_manifest
 from .ops import ShardOps
 from .router import shard_of
@@ -60,7 +61,7 @@ def walk_inputs(paths: Sequence[str]) -> tuple[list[dict[str, Any]], list[str]]:
     walks them: hidden entries skipped, supported types only), and "where: reason" of what was skipped."""
     from ..ingest.extract import FORMATS, detect_format
     from ..ingest.sources import JSONL_SUFFIXES
-    from ..ingest.sync import canonical
+    from ..ingest.report import canonical
 
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
@@ -113,7 +114,7 @@ def read_documents(row: dict[str, Any], lang: Optional[str], detect: bool, max_b
                 yield {"id": item.id, "text": item.text, "lang": item.lang or "",
                        "metadata": json.dumps(dict(item.metadata), ensure_ascii=False), "skip": ""}
         return
-    from ..ingest.extract import ExtractionError, extract
+    from ..ingest.extract import extract
     from ..ingest.sync import FILE_SOURCE
 
     try:
@@ -142,7 +143,7 @@ class Embedder:
     windows into float32 bytes (the passage offsets of file documents go into their metadata)."""
 
     def __init__(self, model: str, threads: int, passage_tokens: int, passage_stride: int) -> None:
-        from ..encoder import Encoder
+        from ..models.encoder import Encoder
 
         self.encoder = Encoder.load(model, threads=threads, low_memory=True)
         self.passage_tokens, self.passage_stride = passage_tokens, passage_stride
@@ -254,7 +255,7 @@ def build_sharded(index_dir: str, paths: Sequence[str], *, shards: Optional[int]
             raise InvalidInputError(f"{index_dir} is an index of one shard; --shards makes a new sharded index")
         vectors = None
         if encoder:
-            from ..encoder import Encoder
+            from ..models.encoder import Encoder
 
             vectors = Encoder.load(encoder, threads=1, low_memory=True).vector_settings(passages=passages)
         settings = dict(index_settings or {})
@@ -266,11 +267,11 @@ def build_sharded(index_dir: str, paths: Sequence[str], *, shards: Optional[int]
     vector_settings = config.get("vectors") or None
     started = time.monotonic()
     connect(ray_address, num_cpus=num_cpus)
-    cluster_cpus = float(ray.cluster_resources().get("CPU", 1.0))
+    cluster_cpus = float(ray.cluster_resources().get("CPU", 1.0))  # type: ignore[no-untyped-call]  # ray leaves it unannotated
     threads = threads or max(1, int(cluster_cpus // workers))
     paths_of = manifest.shard_paths(index_dir)
     dims = int(vector_settings["dims"]) if vector_settings else 0
-    writer_cls = ray.remote(ShardWriter).options(num_cpus=0)  # type: ignore[attr-defined]
+    writer_cls = ray.remote(ShardWriter).options(num_cpus=0)
     writers: list[Any] = [writer_cls.remote(p, commit_every, dims) for p in paths_of]
     report = BuildReport(workers=workers, per_shard=[0] * manifest.shards)
     for s in walk_skipped:

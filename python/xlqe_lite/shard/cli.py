@@ -1,5 +1,5 @@
 """The `xlqe` commands' sharded side: `xlqe index --shards N --ray ...` and `xlqe check` of a sharded
-index. The flags live in xlqe_lite/cli.py with the rest; this module does the work."""
+index. The flags live in xlqe_lite/cli/index.py with the rest; this module does the work."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import shutil
 import sys
 from typing import Any
 
-from .._core import InvalidInputError, XlqeError
+from ..errors import InvalidInputError, XlqeError
 from .manifest import is_sharded, read_manifest
 
 
@@ -67,7 +67,7 @@ def _sync_in_process(args: argparse.Namespace, created: bool) -> int:
     if created:
         vectors = None
         if not args.no_vectors:
-            from ..encoder import Encoder
+            from ..models.encoder import Encoder
 
             vectors = Encoder.load(args.encoder or "multilingual-e5-small", threads=1,
                                    low_memory=True).vector_settings(passages=not args.no_passages)
@@ -82,7 +82,7 @@ def _sync_in_process(args: argparse.Namespace, created: bool) -> int:
     model = (index.vector_config or {}).get("model")
     encoder: Any = None
     if model:
-        from ..encoder import Encoder
+        from ..models.encoder import Encoder
 
         encoder = lambda: Encoder.load(model, threads=args.threads or os.cpu_count() or 1, low_memory=True)  # noqa: E731
     quiet = args.quiet or args.json

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any, Optional, Sequence
 
-from .._core import InvalidInputError, XlqeError
+from ..errors import InvalidInputError, XlqeError
 from .ops import ShardOps
 
 # Seconds a Ray shard may take to answer one call before the call goes on without it.
@@ -91,7 +91,7 @@ class RayFanout:
         self.paths = list(paths)
         self.timeout = timeout
         # Threaded actors: the Rust core releases the GIL, so one actor serves several queries at once.
-        self._cls = ray.remote(ShardOps).options(num_cpus=0, max_concurrency=max_concurrency)  # type: ignore[attr-defined]
+        self._cls = ray.remote(ShardOps).options(num_cpus=0, max_concurrency=max_concurrency)
         self.actors: list[Any] = [self._cls.remote(p) for p in self.paths]
         self._dead: set[int] = set()
         # Shard facts, asked once every actor is up (or STARTUP_TIMEOUT has passed): starting is slower than

@@ -20,7 +20,7 @@ import os
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Optional
 
-from .._core import IndexCorruptError, IndexNotFoundError, InvalidInputError
+from ..errors import IndexCorruptError, IndexNotFoundError, InvalidInputError
 from .router import HASH_NAME
 
 MANIFEST_NAME = "xlqe.shards.json"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .._core import InvalidInputError
+from ..errors import InvalidInputError
 
 HASH_NAME = "blake2b64-mod"
 

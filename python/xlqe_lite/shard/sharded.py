@@ -28,7 +28,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
 from .. import _core
-from ..index import DEFAULT_PASSAGE_WEIGHT, Document, Hit, Index, PathLike, StoredDocument, _as_matrix
+from ..errors import InvalidInputError, XlqeError
+from ..index_config import VectorConfig
+from ..index import DEFAULT_B, DEFAULT_K1, DEFAULT_PASSAGE_WEIGHT, Document, Hit, Index, PathLike, StoredDocument, _as_matrix
 from .fanout import DEFAULT_TIMEOUT, LocalFanout, RayFanout
 from .manifest import ShardManifest, read_manifest, write_manifest
 from .router import shard_of
@@ -69,21 +71,22 @@ class ShardedIndex:
 
     # -- opening ----------------------------------------------------------------------------------
     @classmethod
-    def create(cls, path: PathLike, shards: int, *, k1: float = 1.2, b: float = 0.75, stem: bool = True,
-               stopwords: bool = True, vectors: Optional[Mapping[str, Any]] = None) -> "ShardedIndex":
+    def create(cls, path: PathLike, shards: int, *, k1: float = DEFAULT_K1, b: float = DEFAULT_B, stem: bool = True,
+               stopwords: bool = True, vectors: Union[VectorConfig, Mapping[str, Any], None] = None) -> "ShardedIndex":
         """Creates a sharded index of `shards` empty shards at `path` (absent or an empty directory) and
         opens it for writing. Every shard has the same settings (see `Index.create`)."""
         root = os.fspath(path)
         if shards < 1:
-            raise _core.InvalidInputError("a sharded index needs at least one shard")
+            raise InvalidInputError("a sharded index needs at least one shard")
         if os.path.exists(root) and (not os.path.isdir(root) or os.listdir(root)):
-            raise _core.InvalidInputError(f"{root} exists and is not an empty directory")
+            raise InvalidInputError(f"{root} exists and is not an empty directory")
         existed = os.path.exists(root)
         os.makedirs(root, exist_ok=True)
+        vectors = VectorConfig.from_mapping(vectors) if vectors else None
         try:
-            manifest = ShardManifest(shards=shards, encoder=(vectors or {}).get("model"),
+            manifest = ShardManifest(shards=shards, encoder=vectors.model if vectors else None,
                                      config={"k1": k1, "b": b, "stem": stem, "stopwords": stopwords,
-                                             "vectors": dict(vectors) if vectors else None})
+                                             "vectors": vectors.to_dict() if vectors else None})
             generations = []
             for p in manifest.shard_paths(root):
                 with Index.create(p, k1=k1, b=b, stem=stem, stopwords=stopwords, vectors=vectors) as ix:
@@ -111,7 +114,7 @@ class ShardedIndex:
         paths = manifest.shard_paths(root)
         if ray and ray != "none":
             if writer:
-                raise _core.InvalidInputError("a sharded index is written in-process (or by `xlqe index --ray`), "
+                raise InvalidInputError("a sharded index is written in-process (or by `xlqe index --ray`), "
                                               "not through shard actors")
             from .fanout import connect
 
@@ -176,7 +179,8 @@ class ShardedIndex:
 
     @property
     def vector_config(self) -> Optional[dict[str, Any]]:
-        return self.config.get("vectors")  # type: ignore[no-any-return]
+        vectors = self.config.get("vectors")
+        return dict(vectors) if vectors else None
 
     @property
     def passage_count(self) -> int:
@@ -222,7 +226,7 @@ class ShardedIndex:
                snippets: bool = False, snippet_chars: int = 200, where: Optional["Filter"] = None) -> list[Hit]:
         """As `Index.search`, with BM25 statistics of all shards (see the module's docstring)."""
         if k < 0:
-            raise _core.InvalidInputError("k must be >= 0")
+            raise InvalidInputError("k must be >= 0")
         filter_langs = list(langs) if langs else None
         self.fanout.revive()
         terms = _core.query_terms(self._analyzer._core, query, lang, [l for l, _ in self.languages()])
@@ -268,9 +272,9 @@ class ShardedIndex:
     def _snippet_call(self, hit: Hit, method: str, *args: Any) -> Hit:
         try:
             return self._one(hit.id, method, hit, *args)  # type: ignore[no-any-return]
-        except _core.InvalidInputError:
+        except InvalidInputError:
             raise
-        except _core.XlqeError as e:
+        except XlqeError as e:
             self._warn([str(e)])
             return hit
 
@@ -327,7 +331,7 @@ class ShardedIndex:
         changed = any(bool(a) for a in self._all("reload"))
         try:
             self.manifest = read_manifest(self.root)
-        except _core.XlqeError:
+        except XlqeError:
             pass  # a coordinator without the files keeps the manifest it opened with
         with self._info_lock:
             self._info = None
@@ -363,7 +367,7 @@ class ShardedIndex:
     # -- writing ----------------------------------------------------------------------------------
     def _require_writer(self) -> LocalFanout:
         if not self._writer or not isinstance(self.fanout, LocalFanout):
-            raise _core.InvalidInputError("this sharded index was opened for reading")
+            raise InvalidInputError("this sharded index was opened for reading")
         return self.fanout
 
     def add(self, id: str, text: str, *, lang: Optional[str] = None, metadata: Optional[Mapping[str, Any]] = None,
@@ -384,9 +388,9 @@ class ShardedIndex:
                 else dict(d) for d in documents]
         matrix = None if vectors is None else _as_matrix(vectors)
         if matrix is not None and len(matrix) != len(rows):
-            raise _core.InvalidInputError(f"{len(rows)} documents but {len(matrix)} vectors")
+            raise InvalidInputError(f"{len(rows)} documents but {len(matrix)} vectors")
         if passages is not None and len(passages) != len(rows):
-            raise _core.InvalidInputError(f"{len(rows)} documents but passages for {len(passages)} documents")
+            raise InvalidInputError(f"{len(rows)} documents but passages for {len(passages)} documents")
         if matrix is None and self.vector_config and rows:
             # One encoder for every shard: the first shard's index loads the one its settings name.
             first = fanout.ops[0].index
@@ -435,5 +439,5 @@ def open_index(path: PathLike, *, writer: bool = False, ray: Optional[str] = Non
     if is_sharded(path):
         return ShardedIndex.open(path, writer=writer, ray=ray, timeout=timeout)
     if ray and ray != "none":
-        raise _core.InvalidInputError(f"{os.fspath(path)} is one index, not a sharded one: --ray does not apply")
+        raise InvalidInputError(f"{os.fspath(path)} is one index, not a sharded one: --ray does not apply")
     return Index.open(path, writer=writer)

@@ -35,11 +35,11 @@ import weakref
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Optional, Sequence
 
-from .._core import InvalidInputError, XlqeError
+from ...errors import InvalidInputError, ModelCorruptError, ModelError, ModelMissingError, WorkerFailed, XlqeError
 
 if TYPE_CHECKING:
-    from ..llm import Completion
     from ..prompts import Prompt
+    from .model import Completion
 
 __all__ = ["WorkerFailed", "WorkerModel", "GRACE_SECONDS", "LOAD_SECONDS"]
 
@@ -50,13 +50,9 @@ GRACE_SECONDS = 3.0
 LOAD_SECONDS = 120.0
 _HEADER = struct.Struct("<I")
 # What the child runs (not `-m`, which would import this module twice).
-_CHILD = "from xlqe_lite.expansion.worker import main; main()"
+_CHILD = "from xlqe_lite.expansion.llm.worker import main; main()"
 _LIVE: "weakref.WeakSet[WorkerModel]" = weakref.WeakSet()
 _SHARED: "weakref.WeakValueDictionary[tuple[str, int, int, Optional[bool]], WorkerModel]" = weakref.WeakValueDictionary()
-
-
-class WorkerFailed(XlqeError):
-    """The LLM worker died or hung; what it was asked is lost and the next call starts a new worker."""
 
 
 @atexit.register
@@ -143,12 +139,15 @@ class WorkerModel:
     def complete(self, prompt: "Prompt", *, max_tokens: int = 64, deadline: Optional[float] = None,
                  temperature: float = 0.0, seed: int = 0) -> "Completion":
         """As `LanguageModel.complete`, in the worker; `deadline` is a time.monotonic() value."""
-        return self._call("complete", deadline, prompt, max_tokens=max_tokens, temperature=temperature, seed=seed)
+        done: Completion = self._call("complete", deadline, prompt, max_tokens=max_tokens, temperature=temperature,
+                                      seed=seed)
+        return done
 
     def complete_many(self, prompts: Sequence["Prompt"], *, max_tokens: int = 64,
                       deadline: Optional[float] = None) -> list["Completion"]:
         """As `LanguageModel.complete_many` (batched decoding), in the worker."""
-        return self._call("complete_many", deadline, list(prompts), max_tokens=max_tokens)
+        done: list[Completion] = self._call("complete_many", deadline, list(prompts), max_tokens=max_tokens)
+        return done
 
     def ping(self) -> float:
         """A round trip to the worker that does no work (started if needed): seconds it took."""
@@ -271,8 +270,6 @@ class WorkerModel:
 
 def _rebuilt(value: tuple[str, str]) -> BaseException:
     """The worker's error as the host's exception class (the same message)."""
-    from ..models import ModelCorruptError, ModelError, ModelMissingError
-
     kind, message = value
     classes: dict[str, type[BaseException]] = {
         "InvalidInputError": InvalidInputError, "ModelCorruptError": ModelCorruptError,
@@ -288,7 +285,7 @@ def _rebuilt(value: tuple[str, str]) -> BaseException:
 
 def _serve(requests: BinaryIO, replies: BinaryIO) -> None:
     """Loads the model named by the first message, then answers requests until stdin closes."""
-    from ..llm import LanguageModel
+    from .model import LanguageModel
 
     try:
         path, threads, n_ctx, instruct = _read(requests.fileno())

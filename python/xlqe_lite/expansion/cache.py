@@ -20,11 +20,12 @@ import threading
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from .models import cache_root, sha256_file
+from ..fileio import sha256_file
+from ..paths import expansions_db
 
 
 def default_path() -> Path:
-    return cache_root() / "expansions.sqlite3"
+    return expansions_db()
 
 
 def cache_key(**parts: Any) -> str:
@@ -89,7 +90,7 @@ class ExpansionCache:
             row = self._db.execute("SELECT sha256 FROM model_hash WHERE path = ? AND size = ? AND mtime_ns = ?",
                                    (str(p), st.st_size, st.st_mtime_ns)).fetchone()
         if row:
-            return row[0]
+            return str(row[0])
         digest = sha256_file(p)
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO model_hash VALUES (?, ?, ?, ?)", (str(p), st.st_size, st.st_mtime_ns, digest))
@@ -97,7 +98,7 @@ class ExpansionCache:
 
     def __len__(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM expansion").fetchone()[0]
+            return int(self._db.execute("SELECT COUNT(*) FROM expansion").fetchone()[0])
 
     def close(self) -> None:
         with self._lock:

@@ -20,15 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from ._core import InvalidInputError
-from .expansion_clean import _cut_loops
-from .models import ModelCorruptError, ModelMissingError
+from ...errors import InvalidInputError, ModelCorruptError, ModelMissingError
+from ..clean import cut_loops
 
 if TYPE_CHECKING:
-    from .prompts import Prompt
+    from ..prompts import Prompt
 
 _LOADED: dict[tuple[str, int, int], "LanguageModel"] = {}
-_QUIET: list = []
+_QUIET: list[Any] = []
 
 
 @atexit.register
@@ -48,7 +47,7 @@ def _silence_llama_log() -> None:
 
     import llama_cpp
 
-    @llama_cpp.llama_log_callback
+    @llama_cpp.llama_log_callback  # type: ignore[untyped-decorator]  # llama-cpp-python's ctypes callback type
     def drop(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         return None
 
@@ -95,7 +94,7 @@ class LanguageModel:
         self._eos = {self._llm.token_eos(), *self._end_tokens()}
         # One llama.cpp context serves one generation at a time; searches from several threads queue here.
         self._lock = threading.Lock()
-        self._batcher: Any = None  # llm_batch.BatchDecoder, made on the first batched call
+        self._batcher: Any = None  # batch.BatchDecoder, made on the first batched call
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, threads: Optional[int] = None, n_ctx: int = 1024,
@@ -159,7 +158,7 @@ class LanguageModel:
             self._states.move_to_end(prefix)
             self._llm.load_state(state)
             return
-        self._llm.reset()
+        self._llm.reset()  # type: ignore[no-untyped-call]  # llama-cpp-python leaves reset() unannotated
         self._llm.eval(list(prefix))
         self._states[prefix] = self._llm.save_state()
         while len(self._states) > self._max_states:
@@ -205,10 +204,10 @@ class LanguageModel:
 
     def complete_many(self, prompts: Sequence["Prompt"], *, max_tokens: int = 64,
                       deadline: Optional[float] = None) -> list[Completion]:
-        """Greedy answers to several prompts, decoded together (llm_batch.py) when there are several and
+        """Greedy answers to several prompts, decoded together (batch.py) when there are several and
         each fits a batch slot; the rest are answered one by one. Each answer's `seconds` is the time from
         the call until it was done."""
-        from .llm_batch import GROUP, SLOT_TOKENS, BatchDecoder
+        from .batch import GROUP, SLOT_TOKENS, BatchDecoder
 
         with self._lock:
             t0 = time.monotonic()
@@ -273,6 +272,6 @@ class _Answer:
         if hit >= 0:
             self.text = self.text[:hit]
             return "stop"
-        if len(tokens) % 8 == 0 and len(_cut_loops(self.text)) < len(self.text.rstrip()) * 0.8:
+        if len(tokens) % 8 == 0 and len(cut_loops(self.text)) < len(self.text.rstrip()) * 0.8:
             return "loop"
         return None

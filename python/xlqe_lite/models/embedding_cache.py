@@ -10,25 +10,28 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Literal, Optional, Sequence
 
 import numpy as np
 
-from .models import cache_root
+from ..paths import embeddings_dir
+
+if TYPE_CHECKING:
+    from .encoder import Encoder
 
 
 def cache_dir() -> Path:
-    return cache_root() / "embeddings"
+    return embeddings_dir()
 
 
-def encoder_identity(encoder) -> str:
+def encoder_identity(encoder: Encoder) -> str:
     """What decides an encoder's vectors: its name, its ONNX file and its input settings."""
     cfg = encoder.config
     st = os.stat(cfg.onnx_path)
     return f"{encoder.name}|{cfg.sha256 or ''}|{st.st_size}|{st.st_mtime_ns}|{cfg.query_prefix}|{cfg.passage_prefix}|{cfg.max_length}"
 
 
-def encode_cached(encoder, texts: Sequence[str], kind: Literal["query", "passage"]) -> np.ndarray:
+def encode_cached(encoder: Encoder, texts: Sequence[str], kind: Literal["query", "passage"]) -> np.ndarray:
     """`encoder.encode(texts, kind)`, from the cache when these exact texts were embedded before."""
     h = hashlib.sha256()
     h.update(f"{encoder_identity(encoder)}\0{kind}\0".encode())
@@ -37,7 +40,7 @@ def encode_cached(encoder, texts: Sequence[str], kind: Literal["query", "passage
     path = cache_dir() / f"{h.hexdigest()}.npy"
     if path.exists():
         try:
-            cached = np.load(path)
+            cached = np.asarray(np.load(path))
             if cached.shape == (len(texts), encoder.dim):
                 return cached
         except (OSError, ValueError):
@@ -47,16 +50,16 @@ def encode_cached(encoder, texts: Sequence[str], kind: Literal["query", "passage
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
     np.save(tmp, vectors)
     os.replace(tmp, path)
-    return vectors
+    return np.asarray(vectors)
 
 
-def encode_documents_cached(encoder, texts: Sequence[str], passage_tokens: int, passage_stride: int) -> tuple[np.ndarray, list[np.ndarray]]:
+def encode_documents_cached(encoder: Encoder, texts: Sequence[str], passage_tokens: int, passage_stride: int) -> tuple[np.ndarray, list[np.ndarray]]:
     """`encoder.encode_documents(texts, ...)`, each part from the cache when embedded before."""
     return encoder.encode_documents(texts, passage_tokens, passage_stride,
                                     embed=lambda part: encode_cached(encoder, part, "passage"))
 
 
-def _document_path(encoder, text: str, passage_tokens: int, passage_stride: int) -> Path:
+def _document_path(encoder: Encoder, text: str, passage_tokens: int, passage_stride: int) -> Path:
     h = hashlib.sha256()
     h.update(f"{encoder_identity(encoder)}\0document\0{passage_tokens}\0{passage_stride}\0".encode())
     h.update(text.encode("utf-8", "surrogatepass"))
@@ -64,7 +67,7 @@ def _document_path(encoder, text: str, passage_tokens: int, passage_stride: int)
     return cache_dir() / "documents" / digest[:2] / f"{digest}.npz"
 
 
-def load_document_vectors(encoder, text: str, passage_tokens: int, passage_stride: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
+def load_document_vectors(encoder: Encoder, text: str, passage_tokens: int, passage_stride: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
     """A document's vector and passage vectors as `save_document_vectors` stored them for this encoder,
     text and window settings, or None. Syncing a folder uses this so that a moved, renamed or touched
     file is not embedded again."""
@@ -79,7 +82,7 @@ def load_document_vectors(encoder, text: str, passage_tokens: int, passage_strid
     return vector.astype(np.float32, copy=False), passages.astype(np.float32, copy=False)
 
 
-def save_document_vectors(encoder, text: str, passage_tokens: int, passage_stride: int, vector: np.ndarray,
+def save_document_vectors(encoder: Encoder, text: str, passage_tokens: int, passage_stride: int, vector: np.ndarray,
                           passages: np.ndarray) -> None:
     """Stores one document's vectors for `load_document_vectors` (written to a temporary file, then renamed)."""
     path = _document_path(encoder, text, passage_tokens, passage_stride)

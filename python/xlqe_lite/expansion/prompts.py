@@ -3,7 +3,7 @@ few-shot (an instruction and worked examples).
 
 The default model is a *base* model with no chat template, so every prompt is a completion prompt that
 ends where the model's answer begins; an instruction-tuned model gets the same text as a chat message
-(see llm.py). Short labelled lines ("German: ...") work better than prose with small models, and the
+(see llm/model.py). Short labelled lines ("German: ...") work better than prose with small models, and the
 paper this follows found elaborate prompts add little. The examples were written for this project (none
 comes from a benchmark) and exist in every language of EXAMPLE_QUESTIONS; a language without examples
 falls back to the zero-shot prompt.
@@ -14,15 +14,37 @@ Bump PROMPT_VERSION whenever a prompt's text changes: it is part of the expansio
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Optional, Union
+
+from ..options import Choice
 
 PROMPT_VERSION = 2
 
-Shots = Literal["zero", "few"]
+
+class Shots(Choice):
+    """Whether a prompt shows the model worked examples ("few") or none ("zero"); "auto" (for the
+    expander) picks by the query's length."""
+
+    AUTO = "auto"
+    ZERO = "zero"
+    FEW = "few"
+
+
+class Strategy(Choice):
+    """One expansion strategy; several run together as "a+b" (`expansion.parse_strategy`)."""
+
+    KEYWORDS = "keywords"
+    QUERY2DOC = "query2doc"
+    HYDE = "hyde"
+    TRANSLATE = "translate"
+    EXPAND_TRANSLATE = "expand-translate"
+    COT = "cot"
+    REPHRASE = "rephrase"
+
 
 # Strategies that write in the target language; the rest write in the query's language.
-CROSS_LINGUAL = ("translate", "expand-translate")
-STRATEGIES = ("keywords", "query2doc", "hyde", "translate", "expand-translate", "cot", "rephrase")
+CROSS_LINGUAL = (Strategy.TRANSLATE.value, Strategy.EXPAND_TRANSLATE.value)
+STRATEGIES = Strategy.choices()
 
 LANGUAGE_NAMES = {
     "en": "English", "es": "Spanish", "de": "German", "fr": "French", "it": "Italian", "pt": "Portuguese",
@@ -260,13 +282,17 @@ def has_examples(strategy: str, query_lang: Optional[str], target_lang: str) -> 
     return True  # English examples show the form; the answer follows the query
 
 
-def build_prompt(strategy: str, query: str, query_lang: Optional[str], target_lang: str, shots: Shots) -> Prompt:
-    """The prompt for one (strategy, query, target language). Few-shot falls back to zero-shot when the
-    languages have no examples."""
+def build_prompt(strategy: Union[Strategy, str], query: str, query_lang: Optional[str], target_lang: str,
+                 shots: Union[Shots, str]) -> Prompt:
+    """The prompt for one (strategy, query, target language); `shots` is zero or few. Few-shot falls back to
+    zero-shot when the languages have no examples."""
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; known: {', '.join(STRATEGIES)}")
-    if shots == "few" and not has_examples(strategy, query_lang, target_lang):
-        shots = "zero"
+    if shots not in (Shots.ZERO, Shots.FEW):
+        raise ValueError(f"build_prompt needs shots zero or few, got {shots!r} (the expander resolves auto)")
+    strategy, shots = Strategy(strategy), Shots(shots)
+    if shots == Shots.FEW and not has_examples(strategy, query_lang, target_lang):
+        shots = Shots.ZERO
     src = language_name(query_lang) if query_lang else "Question"
     tgt = language_name(target_lang)
     q = " ".join(query.split())

@@ -1,12 +1,4 @@
-"""`xlqe models ...` sub-commands: list, prepare, verify.
-
-Wire into the main parser with::
-
-    sub = parser.add_subparsers()
-    add_models_commands(sub)
-    args = parser.parse_args()
-    sys.exit(args.func(args))
-"""
+"""`xlqe models ...` sub-commands: list, prepare, verify (the work is in `xlqe_lite.models`)."""
 
 from __future__ import annotations
 
@@ -15,18 +7,18 @@ import sys
 import time
 from typing import Any
 
-from .llm_models import DEFAULT_LLM, LLM_MANIFEST, is_llm_prepared, llm_path, prepare_llm
-from .models import (
+from ..models.llm_registry import DEFAULT_LLM, LLM_MANIFEST, is_llm_prepared, llm_path, prepare_llm
+from ..models import (
     DEFAULT_MODEL,
     MANIFEST,
-    ModelError,
     is_prepared,
     list_models,
-    model_dir,
     prepare,
-    sha256_file,
     verify,
 )
+from ..errors import ModelError
+from ..fileio import sha256_file
+from ..paths import model_dir
 
 
 def _names(args: argparse.Namespace) -> list[str]:
@@ -122,11 +114,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return rc
 
 
-def add_models_commands(subparsers: Any) -> argparse.ArgumentParser:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register `models list|prepare|verify` on a parser.add_subparsers() object."""
-    p = subparsers.add_parser("models", help="list, prepare and verify the encoders and expansion LLMs")
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
-    sub = p.add_subparsers(title="models commands", metavar="{list,prepare,verify}")
+    parser: argparse.ArgumentParser = subparsers.add_parser("models", help="list, prepare and verify the encoders and expansion LLMs")
+
+    def usage(_: argparse.Namespace) -> int:
+        parser.print_help()
+        return 2
+
+    parser.set_defaults(func=usage)
+    sub = parser.add_subparsers(title="models commands", metavar="{list,prepare,verify}")
 
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--cache-dir", default=None, help="models cache (default: $XLQE_CACHE_DIR, "
@@ -150,19 +147,5 @@ def add_models_commands(subparsers: Any) -> argparse.ArgumentParser:
         else:
             sp.add_argument("--quick", action="store_true", help="checksums only, no model run")
         sp.set_defaults(func=func)
-    return p
+    return parser
 
-
-def main(argv: list[str] | None = None) -> int:
-    """Stand-alone entry point: python -m xlqe_lite.models_cli models list"""
-    parser = argparse.ArgumentParser(prog="xlqe")
-    add_models_commands(parser.add_subparsers())
-    args = parser.parse_args(argv)
-    if not hasattr(args, "func"):
-        parser.print_help()
-        return 2
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

