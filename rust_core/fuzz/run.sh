@@ -15,8 +15,13 @@ for target in analyzer segment_loader query; do
   if RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" "corpus/$target" -- -max_total_time="$seconds" -rss_limit_mb=2048 >"$log" 2>&1; then
     echo "fuzzed $target for ${seconds}s: $(grep -E '^Done' "$log" | tail -1)"
   else
-    echo "FUZZ FAILURE in $target (input saved under rust_core/fuzz/artifacts/$target):"
-    grep -E "panicked|ERROR|SUMMARY|==[0-9]+==" "$log" | head -20
+    if grep -qE "panicked|ERROR|SUMMARY|==[0-9]+==" "$log"; then
+      echo "FUZZ FAILURE in $target (input saved under rust_core/fuzz/artifacts/$target):"
+      grep -E "panicked|ERROR|SUMMARY|==[0-9]+==" "$log" | head -20
+    else  # no crash: the build (or cargo-fuzz itself) failed; say how
+      echo "FUZZ RUN FAILED for $target before fuzzing:"
+      tail -25 "$log"
+    fi
     status=1
   fi
   rm -f "$log"
