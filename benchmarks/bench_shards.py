@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -50,6 +50,29 @@ DEV_LANGS = ("ar", "de", "en", "es", "hi", "ru", "th", "tr", "zh")
 def emit(**row: Any) -> None:
     row.update(load=os.getloadavg()[0], machine=f"{os.cpu_count()} cpu {platform.machine()}")
     print(json.dumps(row), flush=True)
+
+
+def compare(step: str, cases: Sequence[tuple[Any, ...]], one: Callable[..., Any], four: Callable[..., Any],
+            nonempty: bool = False, **fields: Any) -> None:
+    """Runs every case on one index (`one`) and on the shards (`four`), k = 100, and emits how many of the
+    lists are not identical (`same_ranking`; with `nonempty` an empty list, and a sharded result's warnings,
+    count as not identical too) with the p50 latency of each side."""
+    mismatches = 0
+    times_one, times_four = [], []
+    for case in cases:
+        t = time.perf_counter()
+        want = one(*case)
+        times_one.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        got = four(*case)
+        times_four.append(time.perf_counter() - t)
+        differs = same_ranking(got, want, 100)
+        if differs or (nonempty and (not want or got.warnings)):
+            mismatches += 1
+            print(step, "mismatch:", case[0] if isinstance(case[0], str) else "vector", case[-1], differs, file=sys.stderr)
+    emit(step=step, **fields, lists=len(cases), mismatches=mismatches,
+         p50_ms_single=round(1000 * statistics.median(times_one), 2),
+         p50_ms_sharded_in_process=round(1000 * statistics.median(times_four), 2))
 
 
 def identity(args: argparse.Namespace) -> None:
@@ -76,23 +99,9 @@ def identity(args: argparse.Namespace) -> None:
         sharded.close()
         reader = ShardedIndex.open(root / "sharded")
         assert len(reader) == len(single) == args.docs
-        mismatches = compared = 0
-        times_one, times_four = [], []
-        for q in synthetic_queries(sample, args.queries):
-            for langs in (None, ["de"]):
-                t = time.perf_counter()
-                want = single.search(q, k=100, lang="en", langs=langs)
-                times_one.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                got = reader.search(q, k=100, lang="en", langs=langs)
-                times_four.append(time.perf_counter() - t)
-                compared += 1
-                if same_ranking(got, want, 100):
-                    mismatches += 1
-                    print("mismatch", q, langs, same_ranking(got, want, 100), file=sys.stderr)
-        emit(step="identity-bm25", docs=args.docs, shards=args.shards, lists=compared, mismatches=mismatches,
-             p50_ms_single=round(1000 * statistics.median(times_one), 2),
-             p50_ms_sharded_in_process=round(1000 * statistics.median(times_four), 2))
+        cases = [(q, langs) for q in synthetic_queries(sample, args.queries) for langs in (None, ["de"])]
+        compare("identity-bm25", cases, lambda q, langs: single.search(q, k=100, lang="en", langs=langs),
+                lambda q, langs: reader.search(q, k=100, lang="en", langs=langs), docs=args.docs, shards=args.shards)
         single.close()
         reader.close()
         if args.dense_docs:
@@ -117,13 +126,10 @@ def dense(root: Path, args: argparse.Namespace) -> None:
     sharded.close()
     reader = ShardedIndex.open(root / "dense-sharded")
     emit(step="identity-dense-build", docs=n, seconds=round(time.perf_counter() - t0, 1))
-    mismatches = 0
     queries = synthetic_vectors(args.dense_queries or args.queries, dims, seed=99)
-    for v in queries:
-        for langs in (None, ["fr"]):
-            if same_ranking(reader.search_vector(v, k=100, langs=langs), single.search_vector(v, k=100, langs=langs), 100):
-                mismatches += 1
-    emit(step="identity-dense-exact", docs=n, dims=dims, shards=args.shards, lists=2 * len(queries), mismatches=mismatches)
+    compare("identity-dense-exact", [(v, langs) for v in queries for langs in (None, ["fr"])],
+            lambda v, langs: single.search_vector(v, k=100, langs=langs),
+            lambda v, langs: reader.search_vector(v, k=100, langs=langs), docs=n, dims=dims, shards=args.shards)
     # Hybrid through the SearchEngine (per-language calibration, the default fusion), with the query vectors
     # given: the engine needs an encoder to allow dense modes, but a given vector is used as it is.
     from xlqe_lite.models.encoder import Encoder
@@ -131,23 +137,12 @@ def dense(root: Path, args: argparse.Namespace) -> None:
 
     encoder = Encoder.load("multilingual-e5-small", threads=1)
     one, four = SearchEngine(single, encoder), SearchEngine(reader, encoder)
-    mismatches = compared = 0
-    times_one, times_four = [], []
-    for q, v in zip(synthetic_queries(docs, len(queries), seed=5), queries):
-        for langs in (None, ["de"]):
-            t = time.perf_counter()
-            want = one.search(q, k=100, mode="hybrid", lang="en", langs=langs, query_vector=v)
-            times_one.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            got = four.search(q, k=100, mode="hybrid", lang="en", langs=langs, query_vector=v)
-            times_four.append(time.perf_counter() - t)
-            compared += 1
-            if not want or same_ranking(got, want, 100) or got.warnings:
-                mismatches += 1
-                print("hybrid mismatch", q, langs, same_ranking(got, want, 100), file=sys.stderr)
-    emit(step="identity-hybrid-exact", docs=n, dims=dims, shards=args.shards, lists=compared, mismatches=mismatches,
-         p50_ms_single=round(1000 * statistics.median(times_one), 2),
-         p50_ms_sharded_in_process=round(1000 * statistics.median(times_four), 2))
+    cases = [(q, v, langs) for q, v in zip(synthetic_queries(docs, len(queries), seed=5), queries)
+             for langs in (None, ["de"])]
+    compare("identity-hybrid-exact", cases,
+            lambda q, v, langs: one.search(q, k=100, mode="hybrid", lang="en", langs=langs, query_vector=v),
+            lambda q, v, langs: four.search(q, k=100, mode="hybrid", lang="en", langs=langs, query_vector=v),
+            nonempty=True, docs=n, dims=dims, shards=args.shards)
 
 
 def build(args: argparse.Namespace) -> None:
