@@ -252,8 +252,7 @@ impl VectorIndex {
         }
         let _slot = self.slots.take(); // held until usearch has returned its context
         let matches = if n < self.config.exact_below {
-            // Exact: rank everything, then filter; at this size that is cheaper than the graph walk.
-            self.index.exact_search(query, n).map_err(|e| usearch_err("searching vectors", e))?
+            self.exact_top(query, k, n, unfiltered, &keep)?
         } else if unfiltered {
             // Nothing to exclude: the plain graph walk, without a callback per visited node.
             self.index.search(query, k).map_err(|e| usearch_err("searching vectors", e))?
@@ -268,6 +267,21 @@ impl VectorIndex {
             .take(k)
             .map(|(key, d)| (*key, self.config.similarity(*d)))
             .collect())
+    }
+
+    /// Exact search (every vector scored): usearch keeps the best `count` in a bounded heap, so asking for
+    /// the `k` needed, not all `n`, skips a full sort of the index per query. With a filter the first
+    /// `count` may hold fewer than `k` accepted keys: then the search is repeated four times wider, up to
+    /// all `n`. The accepted keys come out in the same order either way, since every vector is scored.
+    fn exact_top(&self, query: &[f32], k: usize, n: usize, unfiltered: bool, keep: &impl Fn(u64) -> bool) -> Result<usearch::ffi::Matches> {
+        let mut count = if unfiltered { k.min(n) } else { k.saturating_mul(4).min(n) };
+        loop {
+            let matches = self.index.exact_search(query, count).map_err(|e| usearch_err("searching vectors", e))?;
+            if count >= n || matches.keys.iter().filter(|key| keep(**key)).count() >= k {
+                return Ok(matches);
+            }
+            count = count.saturating_mul(4).min(n);
+        }
     }
 
     /// Writes the index to `path` and fsyncs it; returns its size and checksum.
@@ -333,6 +347,24 @@ mod tests {
             let filtered = vi.search(&unit(&[1.0, 0.05, 0.0, 0.0]), 2, false, |k| k != 1).unwrap();
             assert_eq!(filtered.iter().map(|h| h.0).collect::<Vec<_>>(), [2, 3]);
         }
+    }
+
+    #[test]
+    fn exact_top_k_with_a_selective_filter_widens_until_it_has_k() {
+        // 500 vectors on a circle; the filter keeps one key in 50, so the first 4k exact neighbours hold
+        // at most one accepted key and the search must widen (to all 500) to find the best 3.
+        let mut vi = VectorIndex::new(VectorConfig::new(2)).unwrap();
+        for key in 0..500u64 {
+            let angle = key as f32 * 0.01;
+            vi.add(key, &[angle.cos(), angle.sin()]).unwrap();
+        }
+        let q = [1.0, 0.0];
+        let hits = vi.search(&q, 3, false, |key| key % 50 == 7).unwrap();
+        assert_eq!(hits.iter().map(|h| h.0).collect::<Vec<_>>(), [7, 57, 107]);
+        let all = vi.search(&q, 3, true, |_| true).unwrap();
+        assert_eq!(all.iter().map(|h| h.0).collect::<Vec<_>>(), [0, 1, 2]);
+        // More than the filter can give: every accepted key, best first.
+        assert_eq!(vi.search(&q, 20, false, |key| key % 50 == 7).unwrap().len(), 10);
     }
 
     #[test]
