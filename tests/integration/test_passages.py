@@ -14,7 +14,9 @@ from xlqe_lite import Index, InvalidInputError
 from xlqe_lite.models.encoder import DEFAULT_PASSAGE_STRIDE, DEFAULT_PASSAGE_TOKENS, Encoder
 from xlqe_lite.search import FusionConfig, SearchEngine
 
-from conftest import E5, SAMPLE, USE, run_xlqe
+from support.common import E5, SAMPLE, USE, run_xlqe
+
+pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +167,7 @@ def test_cli_indexes_passages_unless_told_not_to(tmp_path) -> None:
     assert Index.open(tmp_path / "with").passage_count > before
 
 
+@pytest.mark.bench
 def test_the_index_ranks_as_the_exact_mix_even_through_hnsw(tmp_path, enc: Encoder, bench: Path) -> None:
     rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
     vectors, passages = enc.encode_documents([r["text"] for r in rows])

@@ -17,10 +17,12 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import SAMPLE, run_xlqe
+from support.common import SAMPLE, run_xlqe
 from xlqe_lite.expansion import Expander
 from xlqe_lite.expansion.llm.worker import WorkerModel
 from xlqe_lite.search import SearchEngine
+
+pytestmark = pytest.mark.model
 
 QUERY = "How many points did the Panthers defense give up during the regular season of that year?"
 LANGS = ["de", "zh", "th", "ru"]
