@@ -108,8 +108,8 @@ def test_a_fact_past_512_tokens_is_found_through_its_passage(tmp_path, enc: Enco
     index.commit()
     reader = Index.open(tmp_path / "ix")
     assert reader.passage_count == sum(len(p) for p in passages) and len(passages[0]) > 20 and reader.verify() == []
-    assert reader.vector_config["passage_tokens"] == DEFAULT_PASSAGE_TOKENS
-    assert reader.vector_config["passage_stride"] == DEFAULT_PASSAGE_STRIDE
+    assert reader.vector_config.passage_tokens == DEFAULT_PASSAGE_TOKENS
+    assert reader.vector_config.passage_stride == DEFAULT_PASSAGE_STRIDE
     question = enc.encode_queries(["How many points did the Panthers defense give up?"])[0]
     with_passages = reader.search_vector(question, k=3)
     without = reader.search_vector(question, k=3, passage_weight=0.0)
@@ -156,7 +156,7 @@ def test_cli_indexes_passages_unless_told_not_to(tmp_path) -> None:
     with_passages, without = Index.open(tmp_path / "with"), Index.open(tmp_path / "without")
     assert with_passages.vector_count == without.vector_count == 90
     assert with_passages.passage_count > 5 * 90 and without.passage_count == 0
-    assert without.vector_config["passage_tokens"] == 0
+    assert without.vector_config.passage_tokens == 0
     # Adding to an existing index follows its own setting.
     extra = tmp_path / "extra.txt"
     extra.write_text(" ".join(["The Panthers defense gave up just 308 points."] * 20), encoding="utf-8")
