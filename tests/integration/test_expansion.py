@@ -177,6 +177,7 @@ def test_threads_share_one_model_safely(expander: Expander) -> None:
     assert together == alone and all(together)
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_target_languages_are_decoded_together_and_keep_their_examples(gemma: Path) -> None:
     """A query's target languages are one batch (llm_batch.py). Each slot keeps its prompt's examples, so
@@ -199,6 +200,7 @@ def test_target_languages_are_decoded_together_and_keep_their_examples(gemma: Pa
     assert 0 < batcher.tokens_read - read <= own_lines < sum(len(tokens) for tokens, _ in prompts) // 3
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) -> None:
     """From the same decoder state the same requests give the same answers; a prompt too long for a batch

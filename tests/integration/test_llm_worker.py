@@ -132,6 +132,7 @@ def test_a_hung_worker_is_stopped_at_the_budget(gemma: Path, index_dir: Path) ->
     assert expansions.warnings == [] and expansions[0].texts and worker.pid != pid
 
 
+@pytest.mark.slow
 def test_worker_answers_as_the_in_process_model(gemma: Path) -> None:
     """The same prompts give the same text through the worker as in this process (greedy decoding)."""
     kwargs: dict[str, Any] = dict(strategy="translate+keywords", shots="few", query_lang="en", target_langs=["de", "zh"])

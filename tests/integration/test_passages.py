@@ -167,6 +167,7 @@ def test_cli_indexes_passages_unless_told_not_to(tmp_path) -> None:
     assert Index.open(tmp_path / "with").passage_count > before
 
 
+@pytest.mark.slow
 @pytest.mark.bench
 def test_the_index_ranks_as_the_exact_mix_even_through_hnsw(tmp_path, enc: Encoder, bench: Path) -> None:
     rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -207,6 +207,7 @@ def test_watch_keeps_the_index_in_step_with_a_folder(tmp_path: Path) -> None:
         assert proc.alive()
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_expanded_search_goes_through_the_llm_worker(index_dir: Path, tmp_path: Path) -> None:
     # A cache of its own (models are prepared into it too), so the expansion is really generated here.
