@@ -56,7 +56,7 @@ demo: setup
 	$(VENV)/bin/xlqe search .demo-index "How many points did the Panthers defense give up during the regular season?" --lang zh,th,de --expand auto --budget 10 --explain -k 3
 	$(VENV)/bin/xlqe check .demo-index
 
-# The page's test (tests/test_server.py) drives Debian's Chromium through Playwright: no browser download.
+# The page's test (tests/integration/test_server.py) drives Debian's Chromium through Playwright: no browser download.
 # Noto CJK lets its screenshots show Chinese and Japanese. Skipped when both are there.
 browser:
 	@if [ ! -x /usr/bin/chromium ] || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then \

@@ -26,7 +26,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
-from server_process import ServerProcess  # noqa: E402
+from support.server_process import ServerProcess  # noqa: E402
 
 SAMPLE = REPO / "data" / "sample" / "xquad-sample.jsonl"
 

@@ -37,7 +37,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from shard_data import (same_ranking, synthetic_docs, synthetic_queries, synthetic_vectors,  # noqa: E402
+from support.shard_data import (same_ranking, synthetic_docs, synthetic_queries, synthetic_vectors,  # noqa: E402
                         xquad_docs, xquad_queries)
 
 from xlqe_lite import Index  # noqa: E402

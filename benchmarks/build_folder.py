@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 
-from docfiles import (chromium, html_page, write_docx, write_epub, write_markdown, write_odt,  # noqa: E402
+from support.docfiles import (chromium, html_page, write_docx, write_epub, write_markdown, write_odt,  # noqa: E402
                       write_pdf_chromium, write_pdf_story, write_rtf)
 
 REPO = Path(__file__).resolve().parent.parent

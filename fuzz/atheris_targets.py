@@ -7,7 +7,7 @@
 The Python package is instrumented, so the loader's branches (sources.py) guide the search; the Rust
 core is a black box here (cargo-fuzz covers it from the inside: rust_core/fuzz). Any exception other
 than the typed errors the API documents is a finding; libFuzzer saves the input as crash-*.
-The suite's bounded version of the same properties: tests/test_fuzz_properties.py.
+The suite's bounded version of the same properties: tests/unit/test_fuzz_properties.py.
 """
 
 from __future__ import annotations

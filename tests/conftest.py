@@ -1,20 +1,33 @@
-"""Shared fixtures: the bench data beside the checkout, the CLI as a subprocess, temporary index paths."""
+"""Fixtures every role's tests share: the bench data beside the checkout, the CLI as a subprocess, the
+prepared models and the encoders loaded from them.
+
+Markers (registered in pyproject.toml, `--strict-markers`): `model` (needs the real models), `bench` (needs
+the CLIR bench), `slow`. A test that asks for the `bench` fixture must be marked `bench`, and one that asks
+for a prepared model (`prepared`, `gemma`, an encoder) must be marked `model`: collection fails otherwise, so
+`-m "not model"` and `-m "not bench"` leave out what they say."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import json
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "data" / "sample" / "xquad-sample.jsonl"
+from support.common import E5, E5_Q4, USE, bench_dir, run_xlqe
+
+# The fixtures whose users must carry a marker, and which marker.
+_MARKED_FIXTURES = {"bench": "bench", "prepared": "model", "gemma": "model"}
 
 
-def bench_dir() -> Path:
-    return Path(os.environ.get("XLQE_BENCH", REPO.parent / "shared" / "bench"))
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = []
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        for fixture, marker in _MARKED_FIXTURES.items():
+            if fixture in names and item.get_closest_marker(marker) is None:
+                missing.append(f"{item.nodeid} uses the {fixture!r} fixture but is not marked {marker!r}")
+    if missing:
+        raise pytest.UsageError("\n".join(missing))
 
 
 @pytest.fixture(scope="session")
@@ -25,24 +38,9 @@ def bench() -> Path:
     return path
 
 
-def run_xlqe(*args: str, input: str | None = None, check: bool = False) -> subprocess.CompletedProcess[str]:
-    """Runs the real `xlqe` entry point in a subprocess, as a user would."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "xlqe_lite.cli", *args],
-        capture_output=True,
-        text=True,
-        input=input,
-        env={**os.environ, "NO_COLOR": "1"},
-        timeout=600,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(f"xlqe {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-E5 = "multilingual-e5-small"
-E5_Q4 = "multilingual-e5-small-q4"
-USE = "use-multilingual-v3"
+@pytest.fixture
+def xlqe():
+    return run_xlqe
 
 
 @pytest.fixture(scope="session")
@@ -61,11 +59,6 @@ def prepared() -> dict[str, Path]:
     return out
 
 
-@pytest.fixture
-def xlqe():
-    return run_xlqe
-
-
 @pytest.fixture(scope="session")
 def gemma() -> Path:
     """The default LLM's GGUF file, assembled from its PyPI chunk packages (a failure if they are missing)."""
@@ -76,3 +69,44 @@ def gemma() -> Path:
         return prepare_llm(DEFAULT_LLM)
     except ModelMissingError as e:
         pytest.fail(f"the default LLM's packages are not installed (run `make setup`): {e}")
+
+
+# -- encoders on the real models (integration/test_encoder.py, comparison/test_e5_reference.py) ------------
+
+@pytest.fixture(scope="session")
+def enc_int8(prepared: dict[str, Path]):
+    from xlqe_lite.models.encoder import Encoder
+
+    return Encoder.load(E5, threads=2)
+
+
+@pytest.fixture(scope="session")
+def enc_q4(prepared: dict[str, Path]):
+    from xlqe_lite.models.encoder import Encoder
+
+    return Encoder.load(E5_Q4, threads=2)
+
+
+@pytest.fixture(scope="session")
+def enc_use(prepared: dict[str, Path]):
+    from xlqe_lite.models.encoder import Encoder
+
+    return Encoder.load(USE, threads=2)
+
+
+def _first_lines(path: Path, n: int) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(next(f)) for _ in range(n)]
+
+
+@pytest.fixture(scope="session")
+def sentences(bench: Path) -> list[str]:
+    """3 XQuAD sentences in each of 9 languages + 2 Tatoeba pairs in 4 languages (the first lines of bench
+    files, read-only, not hand-picked)."""
+    out = []
+    for lang in ("en", "de", "es", "ru", "tr", "ar", "zh", "th", "hi"):
+        out += [r["text"] for r in _first_lines(bench / "xquad" / f"sentences.{lang}.jsonl", 3)]
+    for pair in ("deu", "jpn", "kor", "swh"):
+        for r in _first_lines(bench / "tatoeba" / f"{pair}-eng.jsonl", 2):
+            out += [r["src_text"], r["tgt_text"]]
+    return out

@@ -189,10 +189,10 @@ class Index:
         return self._core.is_writer
 
     @property
-    def vector_config(self) -> Optional[dict[str, Any]]:
-        """The vector settings, or None for a lexical-only index."""
+    def vector_config(self) -> Optional[VectorConfig]:
+        """The vector settings the index was created with (a `VectorConfig`), or None for a lexical-only index."""
         vectors = self._core.config["vectors"]
-        return dict(vectors) if isinstance(vectors, dict) else None
+        return VectorConfig.from_mapping(vectors) if isinstance(vectors, dict) else None
 
     @property
     def passage_count(self) -> int:

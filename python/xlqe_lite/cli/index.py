@@ -36,7 +36,8 @@ def open_for_sync(args: argparse.Namespace) -> tuple[Index, Union[Encoder, Calla
                                             ("--b", args.b is not None), ("--no-stem", args.no_stem),
                                             ("--no-stopwords", args.no_stopwords)) if given]
         index = Index.open(args.index_dir, writer=True)
-        model = (index.vector_config or {}).get("model")
+        vectors = index.vector_config
+        model = vectors.model if vectors else None
         if ignored:
             print(f"xlqe: warning: {', '.join(ignored)} ignored: {args.index_dir} exists and keeps its settings"
                   + (f" (encoder {model})" if model else ""), file=sys.stderr)

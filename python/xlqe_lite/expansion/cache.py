@@ -3,7 +3,8 @@
 Keys are a sha256 over everything that decides the output: the model file's sha256, the strategy, the
 prompt version, the generation parameters, the query, and the source and target languages. Values are
 the cleaned texts. The texts' embeddings are kept too, keyed by the encoder's identity and the text:
-a cached expansion would otherwise still cost an encoder run per query (~9 ms for three on 2 cores).
+a cached expansion would otherwise still cost an encoder run per query (BENCHMARKS.md, "Latency",
+cached embeddings).
 SQLite in WAL mode: safe across processes, and a lookup takes well under a millisecond.
 
 The cache lives in $XLQE_CACHE_DIR/expansions.sqlite3 or ~/.cache/xlqe-lite/expansions.sqlite3. It is

@@ -86,8 +86,8 @@ def clean_text(text: str, chunk: int = CLEAN_CHUNK) -> str:
 
     A long text is cleaned in pieces of about `chunk` characters, cut after a line break that no rule
     reaches across, and joined once: each rule over the whole text made a copy of it, and a 100 MB text
-    file (60 M characters, 121 MB as a str) peaked at 4 copies; in pieces it is the text, the cleaned
-    pieces and their join. The result is the same as cleaning the whole text at once."""
+    file peaked at 4 copies (BENCHMARKS.md, "Sync: ... peak RSS while indexing", a 100 MB text file); in
+    pieces it is the text, the cleaned pieces and their join. The result is the same as cleaning the whole text at once."""
     if len(text) <= chunk:
         return _clean_piece(text).strip()
     pieces, pos = [], 0

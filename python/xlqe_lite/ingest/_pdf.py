@@ -55,8 +55,9 @@ def _pages(pdf: Any, deadline: Deadline) -> Iterator[Part]:
             try:
                 text = textpage.get_text_range()
                 # Thai, Indic, Arabic, Hebrew...: PDFium's text needs repair, which costs 30-55 us a character
-                # (a 32-page Arabic PDF: 3.8 s); past half the time budget, pages keep PDFium's text, so that
-                # a long book is indexed (partly garbled) rather than refused for the time it took.
+                # (per file: BENCHMARKS.md, "A person's folder"); past half the time budget, pages keep
+                # PDFium's text, so that a long book is indexed (partly garbled) rather than refused for the
+                # time it took.
                 if SHAPED.search(text) and deadline.share_left() > REPAIR_BUDGET_SHARE:
                     text = repair_page_text(page.raw, textpage.raw)
             finally:

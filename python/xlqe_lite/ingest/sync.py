@@ -111,12 +111,12 @@ class Syncer:
         self.batch_size, self.batch_chars = batch_size, batch_chars
         self.events = events or Events()
         self.use_cache = embedding_cache
-        settings = index.vector_config or {}
+        settings = index.vector_config
         self.has_vectors = encoder is not None
         if settings and encoder is None:
             raise InvalidInputError("this index holds vectors: syncing it needs its encoder")
-        self.passage_tokens = int(settings.get("passage_tokens") or 0)
-        self.passage_stride = int(settings.get("passage_stride") or 0)
+        self.passage_tokens = int(settings.passage_tokens or 0) if settings else 0
+        self.passage_stride = int(settings.passage_stride or 0) if settings else 0
         self._pending: list[_Pending] = []
         self._pending_chars = 0
         self._since_commit = 0

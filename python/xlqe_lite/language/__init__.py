@@ -27,9 +27,10 @@ from typing import Iterable, Optional
 from .._core import analyze, detect_language, dominant_script, language_script
 
 # The languages a query is guessed among, with those its index holds: the ones xlqe analyses with rules
-# of their own (stemmers, segmenters). On XQuAD dev's 7,344 questions this lifts right guesses from 83%
-# to 94% (unknown 17% -> 6%, wrong 0.4% -> 0.3%): whatlang's 69 languages include close neighbours
-# (Afrikaans, Ukrainian) that fit a short question's trigrams as well as its real language.
+# of their own (stemmers, segmenters). On XQuAD dev's questions this gives more right guesses and fewer
+# unknown ones, without more wrong ones (BENCHMARKS.md, "Language identification"): whatlang's 69 languages
+# include close neighbours (Afrikaans, Ukrainian) that fit a short question's trigrams as well as its real
+# language.
 QUERY_LANGUAGES = frozenset("ar da de el en es fi fr hi hu it ja ko nl no pt ro ru sv ta th tr zh".split())
 
 # A Han / kana / hangul character against a Latin letter (an English word is ~5 letters, a Chinese word ~1.7

@@ -44,11 +44,11 @@ MAX_CHARS_PER_TOKEN = 16
 # Upper bound on padded tokens per batch: attention materialises
 # batch x heads x seq x seq floats, so long texts get smaller batches.
 DEFAULT_MAX_BATCH_TOKENS = 8192
-# With low_memory (indexing), also at most this many batch x seq x seq: e5-small embedding 96 bench
-# paragraphs peaked 280 MB over the loaded model with the token budget alone (batches of 16 x 512) and
-# 55 MB with this (512 tokens: one text per batch, 128: 16), no slower (long batches are memory-bound).
-# Vectors move by up to 6e-3 (cosine >= 0.9995 to the default batching): the int8 model quantises its
-# activations per batch, so batch composition changes them a little. Searches keep the default batching.
+# With low_memory (indexing), also at most this many batch x seq x seq (512 tokens: one text per batch,
+# 128: 16): the token budget alone lets 16 texts of 512 tokens run at once, and their attention is the
+# indexing peak; long batches are memory-bound, so the bound costs no time. The int8 model quantises its
+# activations per batch, so batch composition moves vectors a little: searches keep the default batching.
+# Peaks, times and how far vectors move: BENCHMARKS.md, "Sync: ... peak RSS while indexing".
 LOW_MEMORY_BATCH_ATTENTION = 1 << 18
 
 
@@ -71,8 +71,8 @@ def _ort_session(cfg: ModelConfig, threads: int, low_memory: bool = False) -> An
     so = ort.SessionOptions()
     if low_memory:
         # Every batch has its own shape; ORT's arena and per-shape memory patterns keep the largest
-        # allocations of all of them. Off, e5-small embedding 50 paragraphs and their windows peaked at
-        # 801 MB instead of 1,048 MB (about 10% slower). Indexing uses this; query encoding does not.
+        # allocations of all of them. Off, indexing peaks much lower for a little speed (BENCHMARKS.md,
+        # "Sync: ... peak RSS while indexing", onnxruntime's arena). Indexing uses this; query encoding does not.
         so.enable_cpu_mem_arena = False
         so.enable_mem_pattern = False
     so.intra_op_num_threads = max(1, int(threads))
@@ -276,7 +276,8 @@ class Encoder:
         """The character offsets of every token of a text, from the truncating tokenizer's encoding: the
         tokens past `max_length` are in its overflowing encodings, in order (stride 0), with offsets in the
         same text. A second, non-truncating copy of the tokenizer did this before, but a copy of the
-        multilingual-e5 tokenizer (250,000 pieces) holds about 300 MB."""
+        multilingual-e5 tokenizer (250,000 pieces) is most of the loaded model's memory (BENCHMARKS.md,
+        "Sync: ... peak RSS while indexing", the tokenizer, twice)."""
         offsets = list(encoding.offsets)
         for more in encoding.overflowing:
             offsets.extend(more.offsets)

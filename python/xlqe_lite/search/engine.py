@@ -51,9 +51,10 @@ class SearchEngine:
     def __init__(self, index: Union[Index, "ShardedIndex"], encoder: Optional["Encoder"] = None,
                  fusion: FusionConfig = FusionConfig(), expander: Optional["Expander"] = None,
                  pivot_lang: Optional[str] = "en") -> None:
-        if index.vector_config and encoder is not None and encoder.dim != index.vector_config["dims"]:
+        vectors = index.vector_config
+        if vectors and encoder is not None and encoder.dim != vectors.dims:
             raise InvalidInputError(f"encoder {encoder.name} makes {encoder.dim}-dimensional vectors; "
-                                    f"the index holds {index.vector_config['dims']}-dimensional ones")
+                                    f"the index holds {vectors.dims}-dimensional ones")
         self.index, self.encoder, self.fusion, self.expander = index, encoder, fusion, expander
         # Expansions are also written in this language when the query is in another: a small model
         # translates into English best, and the English view helps the dense side whatever the
@@ -71,8 +72,9 @@ class SearchEngine:
 
         index = open_index(path, ray=ray)
         encoder = None
-        name = model or (index.vector_config or {}).get("model")
-        if index.vector_config and name:
+        vectors = index.vector_config
+        name = model or (vectors.model if vectors else None)
+        if vectors and name:
             from ..models.encoder import Encoder
 
             encoder = Encoder.load(name, threads=threads or os.cpu_count() or 1)

@@ -187,8 +187,8 @@ class ResidentEngine:
             "generation": index.generation,
             "documents": len(index),
             "languages": dict(index.languages()),
-            "model": None if not vectors else {"encoder": vectors.get("model") or (encoder.name if encoder else None),
-                                               "dims": vectors.get("dims"), "vectors": index.vector_count,
+            "model": None if not vectors else {"encoder": vectors.model or (encoder.name if encoder else None),
+                                               "dims": vectors.dims, "vectors": index.vector_count,
                                                "passages": index.passage_count},
             "llm": getattr(expander, "model_name", None),
             "modes": [m for m in MODES if m == "bm25" or engine.has_dense],
@@ -225,8 +225,8 @@ class ResidentEngine:
             return writer.add_many(docs)
         if encoder is None:
             raise InvalidInputError("this index holds vectors but the server has no encoder loaded for it")
-        vectors, passages = encoder.encode_documents([d.text for d in docs], settings.get("passage_tokens", 0),
-                                                     settings.get("passage_stride", 0))
+        vectors, passages = encoder.encode_documents([d.text for d in docs], settings.passage_tokens or 0,
+                                                     settings.passage_stride or 0)
         return writer.add_many(docs, vectors=vectors, passages=passages)
 
     def add_documents(self, docs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

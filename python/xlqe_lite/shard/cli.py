@@ -79,7 +79,8 @@ def _sync_in_process(args: argparse.Namespace, created: bool) -> int:
         if args.shards and args.shards != index.shards:
             index.close()
             raise InvalidInputError(f"{args.index_dir} has {index.shards} shards, not {args.shards}")
-    model = (index.vector_config or {}).get("model")
+    vectors = index.vector_config
+    model = vectors.model if vectors else None
     encoder: Any = None
     if model:
         from ..models.encoder import Encoder

@@ -178,9 +178,9 @@ class ShardedIndex:
         return self._writer
 
     @property
-    def vector_config(self) -> Optional[dict[str, Any]]:
+    def vector_config(self) -> Optional[VectorConfig]:
         vectors = self.config.get("vectors")
-        return dict(vectors) if vectors else None
+        return VectorConfig.from_mapping(vectors) if vectors else None
 
     @property
     def passage_count(self) -> int:

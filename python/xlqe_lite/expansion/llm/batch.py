@@ -21,7 +21,8 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 # Sequences decoded together, and the tokens one of them may hold (prompt and answer). The KV buffer
-# holds GROUP * SLOT_TOKENS tokens: with Gemma 3 270M the context adds 91 MB resident (measured).
+# holds GROUP * SLOT_TOKENS tokens (what that context adds resident with Gemma 3 270M: BENCHMARKS.md,
+# "Latency", slots that keep their examples).
 GROUP = 8
 SLOTS = 2 * GROUP
 SLOT_TOKENS = 512

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from docfiles import (chromium, html_page, write_docx, write_epub, write_markdown, write_odt, write_pdf_chromium,
+from support.docfiles import (chromium, html_page, write_docx, write_epub, write_markdown, write_odt, write_pdf_chromium,
                       write_pdf_pages, write_pdf_story, write_rtf)
 from xlqe_lite import InvalidInputError
 from xlqe_lite.ingest import FORMATS, Extracted, ExtractionError, detect_format, extract

@@ -21,7 +21,11 @@ import pytest
 from xlqe_lite import Index
 from xlqe_lite.ingest.sources import DEFAULT_MAX_BYTES, Skipped, iter_documents
 
-WORKER = Path(__file__).with_name("scale_worker.py")
+from support import scale_worker
+
+pytestmark = pytest.mark.slow
+
+WORKER = Path(scale_worker.__file__)
 HUGE_MB = 100
 TINY_COUNT = 1_000_000
 # Bounds: about 1.3x to 1.5x the measured peaks, so a regression in copying shows, noise does not.

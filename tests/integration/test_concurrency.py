@@ -20,7 +20,7 @@ from xlqe_lite import Index, InvalidInputError
 from xlqe_lite.models.encoder import Encoder
 from xlqe_lite.search import SearchEngine
 
-from conftest import E5, SAMPLE
+from support.common import E5, SAMPLE
 
 THREADS = 8
 DOCS = 36
@@ -59,6 +59,7 @@ def answer(engine: SearchEngine, i: int, vectors: Any, mode: str = "hybrid") -> 
     return [(h.id, h.score, h.snippet) for h in hits]
 
 
+@pytest.mark.model
 def test_eight_threads_share_one_engine(sample_index: Path, enc: Encoder) -> None:
     engine = SearchEngine(Index.open(sample_index), enc)
     assert engine.index.passage_count > 0 and engine.index.vector_count == DOCS
@@ -109,6 +110,7 @@ def copy_index(source: Path, path: Path) -> Path:
     return path
 
 
+@pytest.mark.model
 def test_reload_picks_up_a_commit_from_another_process_while_threads_search(tmp_path: Path, sample_index: Path,
                                                                           enc: Encoder) -> None:
     path = copy_index(sample_index, tmp_path / "ix")
@@ -150,6 +152,7 @@ def test_reload_picks_up_a_commit_from_another_process_while_threads_search(tmp_
     assert engine.index.verify() == []
 
 
+@pytest.mark.model
 def test_add_without_a_vector_embeds_the_text_with_the_index_encoder(tmp_path: Path, sample_index: Path,
                                                                     enc: Encoder) -> None:
     index = Index.open(copy_index(sample_index, tmp_path / "ix"), writer=True)

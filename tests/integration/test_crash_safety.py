@@ -14,10 +14,13 @@ import time
 from pathlib import Path
 
 import pytest
-from crash_writer import PASSAGES, VECTOR_SETTINGS, expected_ids, expected_text, has_passages, passages_of, vector_of
+from support import crash_writer
+from support.crash_writer import PASSAGES, VECTOR_SETTINGS, expected_ids, expected_text, has_passages, passages_of, vector_of
 
-from conftest import run_xlqe
+from support.common import run_xlqe
 from xlqe_lite import Index
+
+pytestmark = pytest.mark.slow
 
 TRIALS = {"lexical": 100, "vectors": 60}
 # How long after "ready" a kill may come: a commit with vectors writes megabytes, so it gets longer.
@@ -53,7 +56,7 @@ def test_kill_during_writes_and_commits_keeps_the_last_commit(tmp_path: Path, ki
     path = tmp_path / "ix"
     Index.create(path, vectors=VECTOR_SETTINGS if vectors else None).close()
     rng = random.Random(2026)
-    writer = Path(__file__).with_name("crash_writer.py")
+    writer = Path(crash_writer.__file__)
     recovered = []
     interrupted: set[str] = set()
     for trial in range(TRIALS[kind]):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from xlqe_lite import Index, InvalidInputError
+from xlqe_lite.index_config import Storage, VectorConfig
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:
@@ -22,7 +23,11 @@ def test_vector_search_matches_exact_search(tmp_path, storage: str, exact_below:
     index.add_many(({"id": f"d{i}", "text": f"doc {i}", "lang": "en" if i % 2 else "de"} for i in range(2000)), vectors=vectors)
     index.commit()
     reader = Index.open(tmp_path / "ix")
-    assert reader.vector_count == 2000 and reader.vector_config["storage"] == storage
+    assert reader.vector_count == 2000
+    # The settings come back typed, as they were given (the core's defaults filled in).
+    settings = reader.vector_config
+    assert isinstance(settings, VectorConfig) and settings.dims == 32 and settings.exact_below == exact_below
+    assert settings.storage is Storage(storage) and settings.expansion_search == 128
     queries = _unit(rng.normal(size=(50, 32)))
     truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
     recall = np.mean([len({f"d{j}" for j in truth[q]} & {h.id for h in reader.search_vector(queries[q], k=10)}) / 10
@@ -45,3 +50,6 @@ def test_vector_input_errors(tmp_path) -> None:
         Index.create(tmp_path / "other", vectors={"dims": 4, "storage": "f8"})
     with pytest.raises(InvalidInputError, match="no vectors"):
         Index.create(tmp_path / "plain").add("a", "x", vector=np.ones(4))
+    lexical = Index.create(tmp_path / "lexical")
+    assert lexical.vector_config is None
+    lexical.close()

@@ -6,6 +6,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.bench
+
 
 def test_eval_bm25_matches_reference_evaluator(xlqe, bench, tmp_path) -> None:
     run, out = tmp_path / "bm25.run", tmp_path / "bm25.json"

@@ -10,6 +10,8 @@ import pytest
 
 from xlqe_lite import Index, analyze
 
+pytestmark = pytest.mark.bench
+
 PLAIN = {"stem": False, "stopwords": False}
 
 

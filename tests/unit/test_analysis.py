@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from xlqe_lite import InvalidInputError, analyze, detect_language, normalize_lang
 
-GOLDEN = json.loads((Path(__file__).parent / "golden" / "analyzer.json").read_text(encoding="utf-8"))
+from support.common import GOLDEN_DIR
+
+GOLDEN = json.loads((GOLDEN_DIR / "analyzer.json").read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize("case", GOLDEN, ids=[c["name"] for c in GOLDEN])

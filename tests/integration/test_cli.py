@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
-from conftest import SAMPLE
+import pytest
+
+from support.common import SAMPLE
 
 
 def _check(xlqe, index_dir) -> dict:
@@ -18,6 +20,7 @@ def test_every_command_has_help(xlqe) -> None:
         assert proc.returncode == 0 and "usage: xlqe" in proc.stdout
 
 
+@pytest.mark.model
 def test_index_folder_skips_bad_files_and_keeps_the_rest(xlqe, tmp_path) -> None:
     src = tmp_path / "docs"
     (src / "sub").mkdir(parents=True)
@@ -45,6 +48,7 @@ def test_index_folder_skips_bad_files_and_keeps_the_rest(xlqe, tmp_path) -> None
     assert [h["lang"] for h in de_only] == ["de"]
 
 
+@pytest.mark.model
 def test_jsonl_sample_and_human_output(xlqe, tmp_path) -> None:
     index_dir = tmp_path / "ix"
     xlqe("index", str(index_dir), str(SAMPLE), check=True)
@@ -58,6 +62,7 @@ def test_jsonl_sample_and_human_output(xlqe, tmp_path) -> None:
     assert _check(xlqe, index_dir)["documents"] == 90
 
 
+@pytest.mark.model
 def test_bad_queries_fail_clearly_without_damage(xlqe, tmp_path) -> None:
     index_dir = tmp_path / "ix"
     xlqe("index", str(index_dir), str(SAMPLE), check=True)
@@ -75,6 +80,7 @@ def test_bad_queries_fail_clearly_without_damage(xlqe, tmp_path) -> None:
     assert report["ok"] and report["documents"] == 90
 
 
+@pytest.mark.model
 def test_missing_corrupt_and_foreign_indexes(xlqe, tmp_path) -> None:
     missing = xlqe("search", str(tmp_path / "nothing"), "query")
     assert missing.returncode != 0 and "index not found" in missing.stderr
@@ -110,13 +116,11 @@ import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 
-import pytest  # noqa: E402
-
 
 @pytest.fixture(scope="module")
 def small_index(tmp_path_factory) -> object:
     path = tmp_path_factory.mktemp("hygiene") / "ix"
-    from conftest import run_xlqe
+    from support.common import run_xlqe
 
     run_xlqe("index", str(path), str(SAMPLE), "--no-vectors", check=True)
     return path

@@ -1,5 +1,5 @@
 """Writers of real document files (PDF, DOCX, ODT, EPUB, HTML, RTF, Markdown, text) with the libraries that
-make them in the wild: reportlab, python-docx, odfpy, zipfile. Used by tests/test_extract.py and by
+make them in the wild: reportlab, python-docx, odfpy, zipfile. Used by tests/unit/test_extract.py and by
 benchmarks/build_folder.py."""
 
 from __future__ import annotations

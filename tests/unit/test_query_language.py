@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from xlqe_lite import Index, SearchEngine
 from xlqe_lite.language import SURE, guess_query_language, script_shares
 from xlqe_lite.language import QUERY_LANGUAGES
@@ -17,6 +19,7 @@ def test_han_with_a_latin_name_is_chinese() -> None:
     assert script_shares("北京大学在 Beijing")["Hani"] > 0.5 > script_shares("北京 Beijing University")["Hani"]
 
 
+@pytest.mark.bench
 def test_short_english_questions_are_english_and_sure(bench) -> None:
     """The bench's English dev questions of at most six words: nearly all surely English, hardly any surely wrong."""
     rows = [json.loads(line) for line in (bench / "xquad" / "queries.en.jsonl").open(encoding="utf-8")]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_xlqe
+from support.common import run_xlqe
 
 STORIES = {
     "en/panthers.txt": "The Panthers defense led the league with twenty-four interceptions during the season.",
@@ -126,6 +126,7 @@ def test_ls_and_rm(tmp_path) -> None:
     assert {Path(i).name for i in _ls(index_dir)} == {"wetter.txt", "viaje.txt"}
 
 
+@pytest.mark.model
 def test_resync_with_vectors_embeds_only_what_changed(tmp_path, prepared, monkeypatch) -> None:
     monkeypatch.setenv("XLQE_CACHE_DIR", str(tmp_path / "cache"))
     sentences = [f"Sentence {i} of a long chronicle about the harbour of Hamburg and its ships." for i in range(60)]

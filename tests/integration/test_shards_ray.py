@@ -13,11 +13,13 @@ from typing import Any
 
 import pytest
 import ray  # in the lock: a missing ray is a broken set-up, and this import says so
-from conftest import E5, SAMPLE, run_xlqe
-from shard_data import xquad_docs, xquad_queries
+from support.common import E5, SAMPLE, run_xlqe
+from support.shard_data import xquad_docs, xquad_queries
 
 from xlqe_lite.search import SearchEngine
 from xlqe_lite.shard import ShardedIndex, open_index, shard_of
+
+pytestmark = pytest.mark.slow
 
 
 
@@ -43,6 +45,8 @@ def dev_index(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -
     return str(root / "ix"), encoder
 
 
+@pytest.mark.bench
+@pytest.mark.model
 def test_ray_fanout_gives_the_in_process_lists(cluster: str, dev_index: tuple[str, Any], bench: Path) -> None:
     path, encoder = dev_index
     local = SearchEngine(ShardedIndex.open(path), encoder)
@@ -63,6 +67,8 @@ def test_ray_fanout_gives_the_in_process_lists(cluster: str, dev_index: tuple[st
     remote.index.close()
 
 
+@pytest.mark.bench
+@pytest.mark.model
 def test_a_shard_actor_killed_mid_query_costs_only_its_results(cluster: str, dev_index: tuple[str, Any]) -> None:
     path, _ = dev_index
     index = ShardedIndex.open(path, ray=cluster, timeout=20.0)
@@ -87,6 +93,8 @@ def test_a_shard_actor_killed_mid_query_costs_only_its_results(cluster: str, dev
     index.close()
 
 
+@pytest.mark.bench
+@pytest.mark.model
 def test_a_stalled_shard_is_left_out_after_the_timeout(cluster: str, dev_index: tuple[str, Any]) -> None:
     path, _ = dev_index
     index = ShardedIndex.open(path, ray=cluster, timeout=1.0)
@@ -105,6 +113,7 @@ def test_a_stalled_shard_is_left_out_after_the_timeout(cluster: str, dev_index: 
     index.close()
 
 
+@pytest.mark.model
 def test_ray_data_build_from_jsonl_and_files(cluster: str, tmp_path: Path) -> None:
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -154,6 +163,7 @@ def test_a_failed_first_build_leaves_nothing(cluster: str, tmp_path: Path) -> No
     assert proc.returncode == 1 and "needs --shards" in proc.stderr and not (tmp_path / "ix").exists()
 
 
+@pytest.mark.bench
 def test_eval_on_ray_shards_gives_the_in_process_figures(cluster: str, bench: Path, tmp_path: Path) -> None:
     args = ["eval", "--bench", str(bench), "--mode", "bm25", "--langs", "de,en", "--max-queries", "40", "--quiet",
             "--shards", "4"]

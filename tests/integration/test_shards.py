@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import E5, run_xlqe
-from shard_data import (close_ranking, same_ranking, synthetic_docs, synthetic_queries, synthetic_vectors, xquad_docs,
+from support.common import E5, run_xlqe
+from support.shard_data import (close_ranking, same_ranking, synthetic_docs, synthetic_queries, synthetic_vectors, xquad_docs,
                         xquad_queries)
 
 from xlqe_lite import Index, IndexCorruptError, InvalidInputError
@@ -55,6 +55,7 @@ def dev_bm25(tmp_path_factory: pytest.TempPathFactory, bench: Path) -> tuple[Ind
     return single, ShardedIndex.open(root / "sharded")
 
 
+@pytest.mark.bench
 def test_bm25_on_the_dev_corpora_equals_one_index(dev_bm25: tuple[Index, ShardedIndex], bench: Path) -> None:
     single, sharded = dev_bm25
     assert len(sharded) == len(single) == 9 * 240
@@ -70,6 +71,7 @@ def test_bm25_on_the_dev_corpora_equals_one_index(dev_bm25: tuple[Index, Sharded
     assert compared > 1500
 
 
+@pytest.mark.bench
 def test_term_search_equals_one_index(dev_bm25: tuple[Index, ShardedIndex]) -> None:
     single, sharded = dev_bm25
     terms = sharded.analyze_query("Panthers Verteidigung Punkte", "de", "de") + [("308", 0.5)]
@@ -108,6 +110,7 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory, prepared) -> tuple[Any, 
             SearchEngine(ShardedIndex.open(root / "dense-sharded"), encoder), docs)
 
 
+@pytest.mark.model
 def test_synthetic_bm25_dense_and_hybrid_equal_one_index(synthetic: tuple[Any, ...]) -> None:
     single, sharded, one, four, docs = synthetic
     assert len(sharded) == len(single) == 20_000 and four.index.vector_count == one.index.vector_count == 5_000
@@ -141,6 +144,8 @@ def dev_dense(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -
     return SearchEngine(single, encoder), SearchEngine(ShardedIndex.open(root / "sharded"), encoder)
 
 
+@pytest.mark.bench
+@pytest.mark.model
 def test_dev_dense_and_hybrid_with_passages_equal_one_index(dev_dense: tuple[SearchEngine, SearchEngine], bench: Path) -> None:
     """With passage windows a document's dense score mixes its own similarity and its best window's. The
     searches only choose the candidates; every score is computed from the stored vectors, so it does not
@@ -228,6 +233,7 @@ def test_cli_indexes_searches_checks_and_removes_in_process(tmp_path: Path) -> N
     assert proc.returncode == 1 and "not a sharded one" in proc.stderr
 
 
+@pytest.mark.bench
 def test_eval_on_four_shards_equals_one_index_for_bm25(xlqe_eval_args: list[str], tmp_path: Path) -> None:
     def ndcg(extra: list[str]) -> dict:
         out = tmp_path / f"r{len(extra)}.json"
@@ -249,7 +255,7 @@ def xlqe_eval_args(bench: Path) -> list[str]:
 
 def test_serve_reads_and_writes_a_sharded_index(tmp_path: Path) -> None:
     import httpx
-    from server_process import ServerProcess
+    from support.server_process import ServerProcess
 
     path = tmp_path / "ix"
     with ShardedIndex.create(path, 3) as index:

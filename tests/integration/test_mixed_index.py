@@ -84,6 +84,8 @@ def _ranks(engine: SearchEngine, questions: list[tuple[str, str]], mode: str) ->
     return ranks
 
 
+@pytest.mark.bench
+@pytest.mark.model
 @pytest.mark.parametrize("mode", ["hybrid", "dense"])
 def test_the_answer_in_another_language_outranks_noise_in_the_query_language(mixed, mode: str) -> None:
     index, encoder, questions = mixed
@@ -101,6 +103,8 @@ def test_the_answer_in_another_language_outranks_noise_in_the_query_language(mix
     assert share(calibrated, 1) >= share(pooled, 1) + 0.3, (calibrated, pooled)
 
 
+@pytest.mark.bench
+@pytest.mark.model
 def test_an_index_of_one_language_ranks_as_before(mixed, tmp_path: Path) -> None:
     """Per-language calibration is a monotone map of one language's fused list: same order, same scores."""
     index, encoder, questions = mixed
@@ -112,6 +116,8 @@ def test_an_index_of_one_language_ranks_as_before(mixed, tmp_path: Path) -> None
         assert [(h.id, round(h.score, 6)) for h in a] == [(h.id, round(h.score, 6)) for h in b]
 
 
+@pytest.mark.bench
+@pytest.mark.model
 def test_explain_says_how_the_languages_were_merged(mixed) -> None:
     index, encoder, questions = mixed
     hit = SearchEngine(index, encoder).search(questions[0][1], k=3, explain=True)[0]

@@ -14,7 +14,9 @@ from xlqe_lite import Index, InvalidInputError
 from xlqe_lite.models.encoder import DEFAULT_PASSAGE_STRIDE, DEFAULT_PASSAGE_TOKENS, Encoder
 from xlqe_lite.search import FusionConfig, SearchEngine
 
-from conftest import E5, SAMPLE, USE, run_xlqe
+from support.common import E5, SAMPLE, USE, run_xlqe
+
+pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +108,8 @@ def test_a_fact_past_512_tokens_is_found_through_its_passage(tmp_path, enc: Enco
     index.commit()
     reader = Index.open(tmp_path / "ix")
     assert reader.passage_count == sum(len(p) for p in passages) and len(passages[0]) > 20 and reader.verify() == []
-    assert reader.vector_config["passage_tokens"] == DEFAULT_PASSAGE_TOKENS
-    assert reader.vector_config["passage_stride"] == DEFAULT_PASSAGE_STRIDE
+    assert reader.vector_config.passage_tokens == DEFAULT_PASSAGE_TOKENS
+    assert reader.vector_config.passage_stride == DEFAULT_PASSAGE_STRIDE
     question = enc.encode_queries(["How many points did the Panthers defense give up?"])[0]
     with_passages = reader.search_vector(question, k=3)
     without = reader.search_vector(question, k=3, passage_weight=0.0)
@@ -154,7 +156,7 @@ def test_cli_indexes_passages_unless_told_not_to(tmp_path) -> None:
     with_passages, without = Index.open(tmp_path / "with"), Index.open(tmp_path / "without")
     assert with_passages.vector_count == without.vector_count == 90
     assert with_passages.passage_count > 5 * 90 and without.passage_count == 0
-    assert without.vector_config["passage_tokens"] == 0
+    assert without.vector_config.passage_tokens == 0
     # Adding to an existing index follows its own setting.
     extra = tmp_path / "extra.txt"
     extra.write_text(" ".join(["The Panthers defense gave up just 308 points."] * 20), encoding="utf-8")
@@ -165,6 +167,8 @@ def test_cli_indexes_passages_unless_told_not_to(tmp_path) -> None:
     assert Index.open(tmp_path / "with").passage_count > before
 
 
+@pytest.mark.slow
+@pytest.mark.bench
 def test_the_index_ranks_as_the_exact_mix_even_through_hnsw(tmp_path, enc: Encoder, bench: Path) -> None:
     rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines() if line.strip()]
     vectors, passages = enc.encode_documents([r["text"] for r in rows])

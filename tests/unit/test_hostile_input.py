@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from conftest import SAMPLE
+from support.common import SAMPLE
 
 from xlqe_lite import FormatVersionError, Index, IndexCorruptError, InvalidInputError, XlqeError
 

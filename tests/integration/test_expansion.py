@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE, run_xlqe
+from support.common import SAMPLE, run_xlqe
 from xlqe_lite import XlqeError
 from xlqe_lite._core import InvalidInputError, dominant_script
 from xlqe_lite.expansion import Expander, query_length
@@ -111,6 +111,7 @@ def expander(gemma: Path, tmp_path: Path) -> Expander:
     return Expander(cache=tmp_path / "cache.sqlite3")
 
 
+@pytest.mark.model
 def test_prepared_model_is_the_published_file(gemma: Path) -> None:
     from xlqe_lite.fileio import sha256_file
 
@@ -118,6 +119,7 @@ def test_prepared_model_is_the_published_file(gemma: Path) -> None:
     assert sha256_file(gemma) == LLM_MANIFEST[DEFAULT_LLM].sha256
 
 
+@pytest.mark.model
 def test_translation_lands_in_the_target_languages_and_scripts(expander: Expander) -> None:
     out = expander.expand("Where is the nearest hospital?", strategy="translate", shots="few", query_lang="en",
                           target_langs=["de", "zh", "en"])
@@ -129,6 +131,7 @@ def test_translation_lands_in_the_target_languages_and_scripts(expander: Expande
     assert all(not e.cached and e.complete for e in out)
 
 
+@pytest.mark.model
 def test_expansion_is_deterministic_and_cached(expander: Expander, tmp_path: Path) -> None:
     query = "Who built the first railway in Germany?"
     first = expander.expand(query, strategy="translate+keywords", shots="few", query_lang="en", target_langs=["ru"])
@@ -147,6 +150,7 @@ def test_expansion_is_deterministic_and_cached(expander: Expander, tmp_path: Pat
     assert not expander.expand(query, strategy="translate", shots="zero", query_lang="en", target_langs=["ru"])[0].cached
 
 
+@pytest.mark.model
 @pytest.mark.parametrize("strategy", ["query2doc", "hyde", "expand-translate", "cot", "rephrase"])
 def test_generative_strategies_write_clean_text(expander: Expander, strategy: str) -> None:
     out = expander.expand("Why is the sky blue?", strategy=strategy, shots="few", query_lang="en", target_langs=["es"])
@@ -160,6 +164,7 @@ def test_generative_strategies_write_clean_text(expander: Expander, strategy: st
         assert len(e.texts) >= 1  # up to three samples, duplicates dropped
 
 
+@pytest.mark.model
 def test_threads_share_one_model_safely(expander: Expander) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -172,6 +177,8 @@ def test_threads_share_one_model_safely(expander: Expander) -> None:
     assert together == alone and all(together)
 
 
+@pytest.mark.slow
+@pytest.mark.model
 def test_target_languages_are_decoded_together_and_keep_their_examples(gemma: Path) -> None:
     """A query's target languages are one batch (llm_batch.py). Each slot keeps its prompt's examples, so
     the next few-shot query reads only its own lines, even after a zero-shot query in between."""
@@ -193,6 +200,8 @@ def test_target_languages_are_decoded_together_and_keep_their_examples(gemma: Pa
     assert 0 < batcher.tokens_read - read <= own_lines < sum(len(tokens) for tokens, _ in prompts) // 3
 
 
+@pytest.mark.slow
+@pytest.mark.model
 def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) -> None:
     """From the same decoder state the same requests give the same answers; a prompt too long for a batch
     slot is answered on its own, in its place."""
@@ -221,6 +230,7 @@ def test_batched_decoding_is_reproducible_and_answers_every_prompt(gemma: Path) 
     assert alone.text == answers[1].text
 
 
+@pytest.mark.model
 def test_a_failed_batch_is_answered_one_by_one(gemma: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from xlqe_lite.expansion.llm.batch import BatchDecoder
 
@@ -235,6 +245,7 @@ def test_a_failed_batch_is_answered_one_by_one(gemma: Path, monkeypatch: pytest.
     assert [c.text for c in model.complete_many(prompts, max_tokens=48)] == expected
 
 
+@pytest.mark.model
 def test_time_budget_stops_generation_and_is_not_cached(expander: Expander) -> None:
     expander.load()  # start the worker first: the budget is for generation
     out = expander.expand("Describe the history of the Roman Empire in detail.", strategy="query2doc+translate",
@@ -249,12 +260,14 @@ def test_time_budget_stops_generation_and_is_not_cached(expander: Expander) -> N
     assert again[0].complete and not again[0].cached and len(expander.cache) == 1
 
 
+@pytest.mark.model
 def test_auto_uses_zero_shot_for_short_queries_and_few_shot_for_long_ones(expander: Expander) -> None:
     assert expander.choose("Who won?") == (["translate"], "zero")
     assert expander.choose("How many points did the Panthers defense give up in the regular season?") == (["translate"], "few")
     assert expander.choose("x", "keywords+translate", "few") == (["keywords", "translate"], "few")
 
 
+@pytest.mark.model
 def test_bad_queries_and_models_give_clear_errors(gemma: Path, tmp_path: Path) -> None:
     ex = Expander(cache=False)
     with pytest.raises(InvalidInputError, match="empty"):
@@ -301,6 +314,7 @@ def sample_engine(tmp_path_factory, gemma: Path):
     return SearchEngine.open(index_dir, expander=Expander(cache=cache))
 
 
+@pytest.mark.model
 def test_search_with_expansion_adds_a_lexical_list_per_target_language(sample_engine) -> None:
     query = "How many points did the Panthers defense give up?"
     hits = sample_engine.search(query, k=5, lang="en", langs=["zh", "de"], expand="translate", explain=True)
@@ -314,6 +328,7 @@ def test_search_with_expansion_adds_a_lexical_list_per_target_language(sample_en
     assert top.get("zh") == "xq-p000.zh" or top.get("de") == "xq-p000.de"
 
 
+@pytest.mark.model
 def test_cached_expansions_keep_their_embeddings(sample_engine) -> None:
     """A query asked again reads its expansions and their embeddings from the cache: the encoder runs
     for the query alone, and the ranking is the one the first search gave."""
@@ -346,6 +361,7 @@ def test_cached_expansions_keep_their_embeddings(sample_engine) -> None:
     assert [h.id for h in again] == [h.id for h in first]
 
 
+@pytest.mark.model
 def test_expansion_targets_are_the_index_languages(sample_engine) -> None:
     targets = sample_engine.expansion_targets("en")
     assert "en" not in targets and {"zh", "de", "th"} <= set(targets)
@@ -355,6 +371,7 @@ def test_expansion_targets_are_the_index_languages(sample_engine) -> None:
     assert len(sample_engine.expansion_targets("en", max_langs=3)) == 3
 
 
+@pytest.mark.model
 def test_cli_search_expand_json(tmp_path: Path, gemma: Path) -> None:
     index_dir = tmp_path / "index"
     run_xlqe("index", str(index_dir), str(SAMPLE), check=True)
@@ -373,6 +390,8 @@ def test_cli_search_expand_json(tmp_path: Path, gemma: Path) -> None:
     assert proc.returncode == 2 and "unknown LLM" in proc.stderr and "gemma-3-270m" in proc.stderr
 
 
+@pytest.mark.bench
+@pytest.mark.model
 def test_cli_eval_with_expansion(tmp_path: Path, bench: Path, gemma: Path) -> None:
     run = tmp_path / "x.run"
     proc = run_xlqe("eval", "--bench", str(bench), "--mode", "hybrid", "--langs", "en,zh", "--pairs", "cross",

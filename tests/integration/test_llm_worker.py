@@ -17,10 +17,12 @@ from typing import Any, Callable
 
 import pytest
 
-from conftest import SAMPLE, run_xlqe
+from support.common import SAMPLE, run_xlqe
 from xlqe_lite.expansion import Expander
 from xlqe_lite.expansion.llm.worker import WorkerModel
 from xlqe_lite.search import SearchEngine
+
+pytestmark = pytest.mark.model
 
 QUERY = "How many points did the Panthers defense give up during the regular season of that year?"
 LANGS = ["de", "zh", "th", "ru"]
@@ -130,6 +132,7 @@ def test_a_hung_worker_is_stopped_at_the_budget(gemma: Path, index_dir: Path) ->
     assert expansions.warnings == [] and expansions[0].texts and worker.pid != pid
 
 
+@pytest.mark.slow
 def test_worker_answers_as_the_in_process_model(gemma: Path) -> None:
     """The same prompts give the same text through the worker as in this process (greedy decoding)."""
     kwargs: dict[str, Any] = dict(strategy="translate+keywords", shots="few", query_lang="en", target_langs=["de", "zh"])

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "python" / "xlqe_lite"
+from support.common import REPO
+
+PACKAGE = REPO / "python" / "xlqe_lite"
 NAME = "xlqe_lite"
 MAX_LINES = 500
 # Modules allowed past MAX_LINES, each with the reason it is still one concept.

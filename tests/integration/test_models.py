@@ -25,7 +25,9 @@ from xlqe_lite.errors import ModelCorruptError, ModelError, ModelMissingError  #
 from xlqe_lite.models import SourceFile  # noqa: E402
 from xlqe_lite.cli.models import add_parser as add_models_commands  # noqa: E402
 
-from conftest import E5, E5_Q4, USE  # noqa: E402
+from support.common import E5, E5_Q4, USE, REPO  # noqa: E402
+
+pytestmark = pytest.mark.model
 
 
 def _copy_prepared(src: Path, cache: Path, name: str) -> Path:
@@ -66,7 +68,7 @@ def test_cache_dir_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert paths.model_dir() == Path.home() / ".cache" / "xlqe-lite" / "models"
     # never inside the source tree
-    assert Path(__file__).resolve().parents[1] not in paths.model_dir().resolve().parents
+    assert REPO not in paths.model_dir().resolve().parents
 
 
 # ---------------------------------------------------------------- sources
