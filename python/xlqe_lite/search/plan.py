@@ -5,7 +5,7 @@ expansions that passed the similarity screen with their trust) into a `QueryPlan
 lists (with the per-language lexical weights and the expansions' terms), the dense list with passages, fuses
 them on document keys, merges the languages of a mixed index on their own scales, and cuts snippets; Python
 turns the hits it returns into `Hit`s. The hits come back as tuples in `Hit`'s field order, so a plain hit is
-one `Hit(*t)` (a pyclass would cost an attribute read per field here, for nothing the caller sees).
+one `Hit._make(t)` (a pyclass would cost an attribute read per field here, for nothing the caller sees).
 
 The lists route of `SearchEngine` (the same arithmetic in Python over `Index.search`, `search_terms`,
 `search_vector` and `_core.fuse`) stays for a sharded index, whose lists need the shards' global statistics,
@@ -50,7 +50,7 @@ def retrieve(core: "LexicalIndex", settings: FusionSettings, method: str, query:
                      explain=explain, snippet_chars=snippet_chars)
     found = core.retrieve(plan)
     if not explain:
-        return [Hit(*h) for h in found]
+        return [Hit._make(h) for h in found]  # explanation data is None without explain
     return [_explained(h, query_lang, method) for h in found]
 
 
