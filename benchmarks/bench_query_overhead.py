@@ -104,7 +104,9 @@ def measure(args: argparse.Namespace) -> None:
         profiler.disable()
         core = core_seconds(pstats.Stats(profiler)) / len(texts)
         wall_ms = 1000 * statistics.median(wall)
-        print(json.dumps({"checkout": str(REPO), "snippets": snippets, "queries": len(texts),
+        import xlqe_lite
+
+        print(json.dumps({"package": str(Path(xlqe_lite.__file__).parent), "snippets": snippets, "queries": len(texts),
                           "wall_ms": round(wall_ms, 3), "core_ms": round(1000 * core, 3),
                           "python_ms": round(wall_ms - 1000 * core, 3)}), flush=True)
 
@@ -122,7 +124,7 @@ def main() -> None:
     if args.measure:
         return measure(args)
 
-    if not (args.index / "MANIFEST").exists() and not any(args.index.glob("*")):
+    if not (args.index / "xlqe.manifest").exists() and not any(args.index.glob("*")):
         build_index(args.index, sys.executable)
     queries = args.index.parent / f"{args.index.name}.queries.json"
     if not queries.exists():
@@ -132,9 +134,9 @@ def main() -> None:
     for _ in range(args.rounds if args.compare_with else 1):
         for checkout in checkouts:
             python = checkout / ".venv" / "bin" / "python"
-            out = subprocess.run([str(python), str(checkout / "benchmarks" / Path(__file__).name) if
-                                  (checkout / "benchmarks" / Path(__file__).name).exists() else __file__,
-                                  "--measure", "--index", str(args.index), "--queries", str(queries),
+            # This file's measurement under each checkout's interpreter (whose package is that checkout's), so
+            # every checkout is timed by the same code.
+            out = subprocess.run([str(python), __file__, "--measure", "--index", str(args.index), "--queries", str(queries),
                                   "--repeats", str(args.repeats)],
                                  check=True, capture_output=True, text=True, cwd=checkout).stdout
             rows[str(checkout)] += [json.loads(line) for line in out.splitlines() if line.startswith("{")]

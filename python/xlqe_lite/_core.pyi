@@ -15,6 +15,8 @@ __all__ = [
     "LexicalIndex",
     "StorageError",
     "XlqeError",
+    "FusionSettings",
+    "QueryPlan",
     "__version__",
     "analyze",
     "detect_language",
@@ -32,6 +34,12 @@ __version__: str
 
 _Path = Union[str, PathLike[str]]
 _HitTuple = tuple[str, float, Optional[str], int]
+# What `LexicalIndex.retrieve` returns per hit (rust_core/src/python/query.rs), in `index.Hit`'s field order:
+# (id, score, lang, key, snippet, highlights, explanation data, place).
+_ListEntry = tuple[int, float, float]
+_RawExplanation = tuple[Optional[str], list[tuple[str, Optional[_ListEntry]]], Optional[tuple[Optional[str], float, float]]]
+_RetrievedHit = tuple[str, float, Optional[str], int, Optional[str], tuple[tuple[int, int], ...],
+                      Optional[_RawExplanation], Optional[dict[str, Any]]]
 
 from .errors import FormatVersionError as FormatVersionError
 from .errors import IndexCorruptError as IndexCorruptError
@@ -129,9 +137,49 @@ class LexicalIndex:
         self, id: str, query: str, max_chars: int = 200, within: Optional[tuple[int, int]] = None
     ) -> Optional[tuple[str, list[tuple[int, int]]]]: ...
     def best_passage(self, id: str, query: npt.NDArray[np.float32]) -> Optional[tuple[int, float]]: ...
+    def retrieve(self, plan: QueryPlan) -> list[_RetrievedHit]: ...
     def languages(self) -> list[tuple[str, int]]: ...
     def ids(self) -> list[str]: ...
     def verify(self) -> list[str]: ...
+
+# One query's whole retrieval (rust_core/src/python/query.rs, rust_core/src/query/).
+@final
+class FusionSettings:
+    def __new__(
+        cls,
+        *,
+        method: str,
+        rrf_k: float,
+        same_language: float,
+        same_script: float,
+        other_script: float,
+        dense: float,
+        passage_weight: float,
+        expansion_lexical: float,
+        expansion_term_mass: float,
+        depth: int,
+        pooled: bool,
+        calibration_heads: Sequence[int],
+        calibrate_on_dense: bool,
+        min_calibration: int,
+    ) -> FusionSettings: ...
+
+@final
+class QueryPlan:
+    def __new__(
+        cls,
+        query: str,
+        fusion: FusionSettings,
+        *,
+        k: int = 10,
+        mode: str = "hybrid",
+        query_lang: Optional[str] = None,
+        langs: Optional[Sequence[str]] = None,
+        vector: Optional[npt.NDArray[np.float32]] = None,
+        expansions: Sequence[tuple[Optional[str], Sequence[tuple[str, float]]]] = ...,
+        explain: bool = False,
+        snippet_chars: Optional[int] = None,
+    ) -> QueryPlan: ...
 
 # Global-statistics BM25 for sharded indexes (rust_core/src/python/global.rs).
 _Stats = tuple[int, int, dict[str, int]]

@@ -8,9 +8,10 @@
 //! - [`storage`]: the index directory, its binary segment format and atomic commits.
 //! - [`index`]: the document index users open, add to, search and commit.
 //! - [`fusion`], [`snippet`]: merging ranked lists, and query-biased snippets.
+//! - [`query`]: a query's whole retrieval (lists, fusion, per-language merge, snippets) in one call.
 //!
 //! Dependencies point one way: `config`, `error`, `lang` at the bottom; `index` on top of `analysis`,
-//! `lexical`, `vector` and `storage`; the Python bindings (feature `python`) on top of everything.
+//! `lexical`, `vector` and `storage`; `query` on top of `index`; the Python bindings (feature `python`) on top of everything.
 
 pub mod analysis;
 pub mod config;
@@ -20,6 +21,7 @@ pub mod fusion;
 pub mod index;
 pub mod lang;
 pub mod lexical;
+pub mod query;
 pub mod script;
 pub mod snippet;
 pub mod storage;

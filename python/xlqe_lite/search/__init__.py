@@ -1,6 +1,7 @@
 """Search: the engine that reads an index's lexical and dense lists, fuses them and explains its hits.
 
     engine        `SearchEngine` (open an index with its encoder, search, expand)
+    plan          a query's retrieval on a plain `Index` as one call into the core (`LexicalIndex.retrieve`)
     config        `FusionConfig` and the typed options `Mode`, `FusionMethod`, `Calibration`, `CalibrateOn`
     fusion        `calibrated_merge`: the languages of a mixed index merged on a common scale
     explanation   `Explanation`: each list's rank, score and weight for a hit (`explain=True`)

@@ -21,14 +21,16 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 from .._core import dominant_script, fuse, language_script, normalize_lang
 from ..errors import InvalidInputError
-from ..index import Hit, Index, PathLike
+from ..index import Hit, Index, PathLike, _as_vector
 from ..language import QUERY_LANGUAGES, QueryLanguage, guess_query_language
 from .config import DEFAULT_K, Calibration, CalibrateOn, FusionConfig, Mode
 from .explanation import Calibration as CalibrationOf
 from .explanation import DENSE, LEXICAL, ExpansionText, Explanation, ListEntry, expansion_list
 from .fusion import calibrated_merge
+from .plan import fusion_settings, retrieve
 
 if TYPE_CHECKING:
+    from .._core import FusionSettings
     from ..expansion import Expander, Expansion, Expansions
     from ..filters import Filter
     from ..models.encoder import Encoder
@@ -60,6 +62,7 @@ class SearchEngine:
         # translates into English best, and the English view helps the dense side whatever the
         # documents' languages (measured: BENCHMARKS.md).
         self.pivot_lang = pivot_lang
+        self._settings_of: Optional[tuple[FusionConfig, "FusionSettings"]] = None
 
     @classmethod
     def open(cls, path: PathLike, *, model: Optional[str] = None, threads: Optional[int] = None,
@@ -176,7 +179,22 @@ class SearchEngine:
                 query_vector = self._embed(query)
             usable, expansion_vectors, trust = self._screen(query_vector, usable)
         vector_used = None
-        if mode == "bm25" and not usable:
+        if isinstance(self.index, Index) and where is None:
+            # One call into the core does the retrieval (search/plan.py); the lists route below stays for a
+            # sharded index (its lists need the shards' global BM25 statistics) and for `where=` filters
+            # (applied in Python by `Index` to each list, by ever deeper fetches).
+            vector = None
+            if mode != "bm25":
+                vector = self._embed(query) if query_vector is None else query_vector
+                vector = _as_vector(self._with_expansions(vector, expansion_vectors,
+                                                          [trust[t] for e in usable for t in e.texts]))
+            if k < 0:
+                raise InvalidInputError("k must be >= 0")
+            hits = retrieve(self.index._core, self._settings(), str(self.fusion.method), query, k=k, mode=mode,
+                            query_lang=query_lang, langs=langs, vector=vector, expansions=usable, trust=trust,
+                            explain=explain, snippet_chars=snippet_chars if snippets else None)
+            snippets = False  # cut by the core
+        elif mode == "bm25" and not usable:
             hits = self.index.search(query, k=k, lang=query_lang, langs=langs, where=where)
         elif mode == "dense" and not usable and (self.fusion.calibration == Calibration.POOLED or len(self._groups(langs)[1]) <= 1):
             vector = self._embed(query) if query_vector is None else query_vector
@@ -210,6 +228,12 @@ class SearchEngine:
         if drain_warnings is not None:
             warnings.extend(drain_warnings())
         return SearchResults(hits, warnings)
+
+    def _settings(self) -> "FusionSettings":
+        """The core's copy of `self.fusion`, made again only when `fusion` is replaced."""
+        if self._settings_of is None or self._settings_of[0] is not self.fusion:
+            self._settings_of = (self.fusion, fusion_settings(self.fusion))
+        return self._settings_of[1]
 
     def _embed(self, query: str) -> Any:
         assert self.encoder is not None

@@ -137,8 +137,17 @@ impl Index {
         (0..self.n_total()).filter(|&d| !self.deleted[d]).map(|d| self.id_of(d).to_string()).collect()
     }
 
-    /// Languages of the live documents, with counts, most frequent first.
+    /// Languages of the live documents, with counts, most frequent first. Counted at each commit (and
+    /// open); only a writer's uncommitted changes make it count again.
     pub fn languages(&self) -> Vec<(String, usize)> {
+        if self.dirty {
+            self.count_languages()
+        } else {
+            self.committed_languages.clone()
+        }
+    }
+
+    pub(super) fn count_languages(&self) -> Vec<(String, usize)> {
         let mut counts: HashMap<u16, usize> = HashMap::new();
         for d in 0..self.n_total() {
             if !self.deleted[d] {

@@ -51,6 +51,9 @@ pub struct Index {
     deleted: Vec<bool>,
     deleted_count: usize,
     langs: Vec<String>,
+    /// The committed documents per language (what [`Index::languages`] answers while nothing is pending),
+    /// counted once per commit rather than by a scan per query.
+    committed_languages: Vec<(String, usize)>,
     live_len_total: u64,
     next_key: u64,
     dirty: bool,
@@ -93,6 +96,7 @@ impl Index {
             deleted: Vec::new(),
             deleted_count: 0,
             langs: Vec::new(),
+            committed_languages: Vec::new(),
             live_len_total: 0,
             next_key: 0,
             dirty: false,
@@ -157,6 +161,7 @@ impl Index {
         self.deleted = vec![false; self.base.n_docs()];
         self.deleted_count = 0;
         self.langs = self.base.langs();
+        self.committed_languages = self.count_languages();
         self.live_len_total = self.base.doc_lens().iter().map(|&l| l as u64).sum();
         self.next_key = self.manifest.next_key;
         self.dirty = false;

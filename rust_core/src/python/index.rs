@@ -1,19 +1,19 @@
 //! The `LexicalIndex` class: one open index (a reader, or the writer), its documents, searches and
 //! commits. Hits cross as (id, score, lang, key) tuples.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::RwLock;
 
 use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 
 use super::config::{config_dict, vector_config};
 use super::errors::{to_py, InvalidInputError, XlqeError};
+use super::query::{retrieved_tuple, PyQueryPlan};
 use crate::config::{AnalyzerConfig, IndexConfig};
 use crate::index::{Document, Index};
-use crate::snippet::make_snippet;
+use crate::query::snippets::{char_ranges, snippet_of};
 
 pub(super) type HitTuple = (String, f32, Option<String>, u64);
 
@@ -45,11 +45,6 @@ fn passage_rows<'a>(passages: &'a Option<PyReadonlyArray2<'_, f32>>) -> PyResult
 
 pub(super) fn hits(h: Vec<crate::Hit>) -> Vec<HitTuple> {
     h.into_iter().map(|h| (h.id, h.score, h.lang, h.key)).collect()
-}
-
-/// Byte offset in `s` to a Python (code point) index.
-fn char_index(s: &str, byte: usize) -> usize {
-    s[..byte].chars().count()
 }
 
 #[pymethods]
@@ -294,21 +289,20 @@ impl PyLexicalIndex {
     fn snippet(&self, py: Python<'_>, id: &str, query: &str, max_chars: usize, within: Option<(usize, usize)>) -> PyResult<Option<(String, Vec<(usize, usize)>)>> {
         py.detach(|| {
             self.with(|ix| {
-                let Some(mut doc) = ix.get(id) else { return Ok(None) };
-                if let Some((start, end)) = within {
-                    let byte = |c: usize| doc.text.char_indices().nth(c).map_or(doc.text.len(), |(b, _)| b);
-                    let (a, b) = (byte(start), byte(end.max(start)));
-                    doc.text = doc.text[a..b].to_string();
-                }
-                let terms: HashSet<String> = ix
-                    .analyze_query(query, doc.lang.as_deref(), None)
-                    .map(|t| t.into_iter().map(|(t, _)| t).collect())
-                    .unwrap_or_default();
-                let s = make_snippet(ix.analyzer(), &doc.text, doc.lang.as_deref(), &terms, max_chars);
-                let ranges = s.highlights.iter().map(|&(a, b)| (char_index(&s.text, a), char_index(&s.text, b))).collect();
+                let Some(doc) = ix.get(id) else { return Ok(None) };
+                let s = snippet_of(ix, &doc, query, max_chars, within);
+                let ranges = char_ranges(&s);
                 Ok(Some((s.text, ranges)))
             })
         })
+    }
+
+    /// A query's whole retrieval in one call (see `QueryPlan`): its hits, best first, each
+    /// (id, score, lang, key, snippet, highlights, explanation data or None, place or None).
+    fn retrieve<'py>(&self, py: Python<'py>, plan: &Bound<'py, PyQueryPlan>) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let plan = plan.get();
+        let found = py.detach(|| self.with(|ix| crate::query::retrieve(ix, &plan.inner)))?;
+        found.into_iter().map(|h| retrieved_tuple(py, h)).collect()
     }
 
     /// [(language, live documents)], most frequent first.

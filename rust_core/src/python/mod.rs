@@ -7,7 +7,8 @@
 //! - [`config`]: index settings to and from Python dicts (serde, via `pythonize`);
 //! - [`index`]: the `LexicalIndex` class;
 //! - [`global`]: search with a sharded index's collection statistics;
-//! - [`fusion`]: fusion of ranked lists.
+//! - [`fusion`]: fusion of ranked lists;
+//! - [`query`]: the plan of one query's whole retrieval (`LexicalIndex.retrieve`) and its hits.
 
 use pyo3::prelude::*;
 
@@ -17,6 +18,7 @@ mod errors;
 mod fusion;
 mod global;
 mod index;
+mod query;
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -24,6 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     analysis::register(m)?;
     fusion::register(m)?;
     index::register(m)?;
+    query::register(m)?;
     global::register(m)?;
     errors::register(m)?;
     Ok(())
