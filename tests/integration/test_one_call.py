@@ -20,6 +20,8 @@ from xlqe_lite.index import Hit, Index
 from xlqe_lite.ingest.sync import passage_offsets
 from xlqe_lite.search import FusionConfig, SearchEngine
 
+pytestmark = [pytest.mark.model, pytest.mark.bench]
+
 LANGS = ("en", "de", "zh")
 
 
