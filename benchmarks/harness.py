@@ -3,7 +3,7 @@
     python benchmarks/harness.py [--quick] [--suites lexical,vectors,encoder] [--out .bench-out/results.json]
 
 Each suite is a `records(quick)` function in an existing benchmark script (bench_lexical.py,
-bench_vectors.py, bench_encoder.py); it runs xlqe and its peers in the same run, on the same documents and
+bench_vectors.py, bench_encoder.py, bench_expansion.py); it runs xlqe and its peers in the same run, on the same documents and
 queries, and returns records of one schema:
 
     {suite, dataset, figure, engine, value, unit, peer, ratio, command, commit, machine, date}
@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 # suite name -> module whose records(quick) runs it. Order: cheapest first.
-SUITES = {"lexical": "bench_lexical", "vectors": "bench_vectors", "encoder": "bench_encoder"}
+SUITES = {"lexical": "bench_lexical", "vectors": "bench_vectors", "encoder": "bench_encoder",
+          "latency": "bench_mixed_latency", "expansion": "bench_expansion"}
 LOWER_IS_BETTER_UNITS = ("s", "ms", "us", "bytes", "MB", "B/vector", "1-cos")
 
 
