@@ -41,7 +41,7 @@ LOWER_IS_BETTER_UNITS = ("s", "ms", "us", "bytes", "MB", "B/vector", "1-cos")
 
 def higher_is_better(unit: str) -> bool:
     """Throughputs (per second) and recall are better higher; times and sizes lower."""
-    if unit.endswith("/s") or unit in ("recall", "ratio"):
+    if unit.endswith("/s") or unit in ("recall", "nDCG@10", "ratio"):
         return True
     if unit in LOWER_IS_BETTER_UNITS:
         return False
