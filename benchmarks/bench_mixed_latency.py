@@ -28,8 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_lexical import BENCH, build_synthetic  # noqa: E402
 
 
-def prepare(n_docs: int, n_queries: int, encoder_name: str) -> tuple:
-    """The documents, their derived vectors, the queries and their real embeddings (see the docstring)."""
+def prepare(n_docs: int, n_queries: int, encoder_name: str, sample: int = 400, paragraphs: int | None = None) -> tuple:
+    """The documents, their derived vectors, the queries and their real embeddings (see the docstring).
+    `sample` questions per language are embedded (the tuning sample's 400 by default, cached), `paragraphs`
+    per language seed the document vectors (all by default)."""
     import json
 
     from xlqe_lite.models.embedding_cache import encode_cached
@@ -39,8 +41,8 @@ def prepare(n_docs: int, n_queries: int, encoder_name: str) -> tuple:
     encoder = Encoder.load(encoder_name, threads=1)
     data = json.loads(build_synthetic(n_docs, n_queries).read_text(encoding="utf-8"))
     # Real paragraph embeddings per language: the pooled XQuAD index's, as `xlqe eval --pooled` embeds them (cached).
-    bench = XquadBench.load(str(BENCH), "paragraph", sample=400)
-    docs = [doc for d in bench.langs for doc in bench.corpora[d]]
+    bench = XquadBench.load(str(BENCH), "paragraph", sample=sample)
+    docs = [doc for d in bench.langs for doc in bench.corpora[d][:paragraphs]]
     pooled = encode_cached(encoder, [t for _, t in docs], "passage")
     doc_langs = np.array([lang_of(i) for i, _ in docs])
     seeds: dict[str, np.ndarray] = {l: pooled[doc_langs == l] for l in bench.langs}
@@ -84,14 +86,16 @@ def latencies(engine, queries, qvec, warm: int = 20, **kw) -> list[float]:
 def records(quick: bool) -> list[dict]:
     """The harness's end-to-end query latency per mode (bm25, dense, hybrid; no expansion; the vector given,
     so the encoder's time is not in it), median ms over the queries, on the mixed-language index. Full:
-    100,000 documents, 300 queries; quick: 10,000 documents, 90 queries. No peer runs these (the engine's
+    100,000 documents, 300 queries; quick: 10,000 documents, 90 queries (only 30 paragraphs per language embedded
+    to seed the document vectors, so a cold embedding cache costs seconds, not minutes). No peer runs these (the engine's
     whole query path has no like-for-like peer); the records carry xlqe's figures only."""
     from harness import measurement
     from xlqe_lite import Index
     from xlqe_lite.search import SearchEngine
 
     n_docs, n_queries = (10_000, 90) if quick else (100_000, 300)
-    encoder, data, vectors, queries, qvec, _ = prepare(n_docs, n_queries, "multilingual-e5-small")
+    sample, paragraphs = (10, 30) if quick else (400, None)
+    encoder, data, vectors, queries, qvec, _ = prepare(n_docs, n_queries, "multilingual-e5-small", sample, paragraphs)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ix = Index.create(os.path.join(tmp, "mixed"), vectors={"dims": encoder.dim, "metric": "ip"})
