@@ -204,11 +204,11 @@ def records(quick: bool) -> list[dict[str, Any]]:
     """The harness's encoder suite: the shipped multilingual-e5-small (int8) through Encoder against the plain
     onnxruntime loop on the same ONNX file (batches of 32, unsorted and sorted), 2 threads, tokenisation
     inside the timing, interleaved per chunk (`interleaved`: best of 2 per chunk, summed). Full: 5,000
-    sentences in chunks of 1,000; quick: 600 in chunks of 200."""
+    sentences in chunks of 1,000; quick: 300 in chunks of 100."""
     from harness import measurement
     from tokenizers import Tokenizer
 
-    n, chunk = (600, 200) if quick else (5000, 1000)
+    n, chunk = (300, 100) if quick else (5000, 1000)
     texts = load_sentences(n)
     e5_dir = models.prepare("multilingual-e5-small")
     tok = Tokenizer.from_file(str(e5_dir / "tokenizer.json"))

@@ -147,7 +147,8 @@ def measure(n: int, n_queries: int, storages: list[str], efs: list[int], rounds:
                 for engine, figs in interleave(runs, rounds).items():
                     rows.append({"engine": engine, "storage": storage, "ef": ef, "build_s": built[engine][0],
                                  "bytes_per_vector": built[engine][1], **figs})
-            del reader, ix
+            reader.close()
+            ix.close()
     return rows
 
 
