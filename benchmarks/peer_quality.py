@@ -92,30 +92,39 @@ def bm25s_lists(corpora: dict[str, list[dict]], queries: list[dict]) -> dict[str
     return out
 
 
-def dense_lists(corpora: dict[str, list[dict]], queries: list[dict], with_windows: bool, embed: Any,
-                tok: Any) -> dict[str, dict[str, list[tuple[str, float]]]]:
+def dense_lists(corpora: dict[str, list[dict]], queries: list[dict], embed: Any,
+                tok: Any) -> tuple[dict[str, dict[str, list[tuple[str, float]]]], dict[str, dict[str, list[tuple[str, float]]]]]:
+    """(without windows, with windows): qid -> corpus language -> [(docid, cosine)] best first. Each text is
+    embedded once."""
     qv = embed([q["text"] for q in queries], "query: ")
-    out: dict[str, dict[str, list[tuple[str, float]]]] = {q["id"]: {} for q in queries}
+    plain: dict[str, dict[str, list[tuple[str, float]]]] = {q["id"]: {} for q in queries}
+    windowed: dict[str, dict[str, list[tuple[str, float]]]] = {q["id"]: {} for q in queries}
     for lang, docs in corpora.items():
         dv = embed([d["text"] for d in docs], "passage: ")
-        scores = qv @ dv.T
-        if with_windows:
-            parts = [windows(tok, d["text"]) for d in docs]
-            flat = [w for p in parts for w in p]
-            if flat:
-                wv = embed(flat, "passage: ")
-                owner = np.repeat(np.arange(len(docs)), [len(p) for p in parts])
-                ws = qv @ wv.T
-                for j in range(len(docs)):
-                    mask = owner == j
-                    if mask.any():
-                        scores[:, j] = np.maximum(scores[:, j], ws[:, mask].max(axis=1))
-        k = min(DEPTH, len(docs))
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        for qi, q in enumerate(queries):
-            order = top[qi][np.argsort(-scores[qi, top[qi]])]
-            out[q["id"]][lang] = [(docs[int(j)]["id"], float(scores[qi, j])) for j in order]
-    return out
+        base = qv @ dv.T
+        top_k(plain, queries, docs, base)
+        scores = base.copy()
+        parts = [windows(tok, d["text"]) for d in docs]
+        flat = [w for p in parts for w in p]
+        if flat:
+            wv = embed(flat, "passage: ")
+            owner = np.repeat(np.arange(len(docs)), [len(p) for p in parts])
+            ws = qv @ wv.T
+            for j in range(len(docs)):
+                mask = owner == j
+                if mask.any():
+                    scores[:, j] = np.maximum(scores[:, j], ws[:, mask].max(axis=1))
+        top_k(windowed, queries, docs, scores)
+    return plain, windowed
+
+
+def top_k(out: dict, queries: list[dict], docs: list[dict], scores: np.ndarray) -> None:
+    lang = docs[0]["id"].rsplit(".", 1)[-1]
+    k = min(DEPTH, len(docs))
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    for qi, q in enumerate(queries):
+        order = top[qi][np.argsort(-scores[qi, top[qi]])]
+        out[q["id"]][lang] = [(docs[int(j)]["id"], float(scores[qi, j])) for j in order]
 
 
 def rrf(a: dict, b: dict, k: int = 60) -> dict[str, dict[str, list[tuple[str, float]]]]:
@@ -146,6 +155,7 @@ def score(evaluate: Any, qrels: dict, lists: dict, tmp: str) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--max-queries", type=int, default=0, help="questions per language (0: all)")
+    ap.add_argument("--langs", default=",".join(LANGS), help="languages (queries and corpora) to run")
     ap.add_argument("--out", default=str(REPO / ".bench-out" / "quality.json"))
     a = ap.parse_args()
     from bench_encoder import plain_loop, plain_session
@@ -157,9 +167,10 @@ def main() -> int:
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     evaluate = load_evaluate()
     qrels = evaluate.read_qrels([str(BENCH / "xquad" / "qrels.paragraph.tsv")])
-    corpora = {lang: _jsonl(BENCH / "xquad" / f"corpus.{lang}.jsonl") for lang in LANGS}
+    langs = a.langs.split(",")
+    corpora = {lang: _jsonl(BENCH / "xquad" / f"corpus.{lang}.jsonl") for lang in langs}
     queries = []
-    for lang in LANGS:
+    for lang in langs:
         qs = _jsonl(BENCH / "xquad" / f"queries.{lang}.jsonl")
         queries += qs[: a.max_queries] if a.max_queries else qs
     e5_dir = models.prepare("multilingual-e5-small")
@@ -172,12 +183,11 @@ def main() -> int:
         return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
     lists = {"bm25s": bm25s_lists(corpora, queries)}
-    lists["e5-exact"] = dense_lists(corpora, queries, False, embed, tok)
-    lists["e5-exact+windows"] = dense_lists(corpora, queries, True, embed, tok)
+    lists["e5-exact"], lists["e5-exact+windows"] = dense_lists(corpora, queries, embed, tok)
     lists["rrf(bm25s, e5-exact)"] = rrf(lists["bm25s"], lists["e5-exact"])
     lists["rrf(bm25s, e5-exact+windows)"] = rrf(lists["bm25s"], lists["e5-exact+windows"])
     per_lang = a.max_queries or 816
-    dataset = f"XQuAD paragraphs, per-language corpora, {per_lang} queries per language"
+    dataset = f"XQuAD paragraphs, per-language corpora ({len(langs)} languages), {per_lang} queries per language"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for peer, lst in lists.items():
@@ -187,7 +197,8 @@ def main() -> int:
                     rows.append(measurement(dataset, f"{metric}, {group} macro ({res['macro'][group]['pairs']} pairs)",
                                             peer, res["macro"][group][metric], "recall" if metric == "Recall@100" else "nDCG@10"))
                     print(f"{peer:30s} {group:5s} {metric:10s} {res['macro'][group][metric]:.4f}")
-    command = "python benchmarks/peer_quality.py" + (f" --max-queries {a.max_queries}" if a.max_queries else "")
+    command = "python benchmarks/peer_quality.py" + (f" --max-queries {a.max_queries}" if a.max_queries else "") + (
+        f" --langs {a.langs}" if langs != LANGS else "")
     records = complete("quality", rows, command, git_commit(), machine(load_start, os.getloadavg()), date)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(records, indent=1, ensure_ascii=False), encoding="utf-8")
