@@ -140,7 +140,7 @@ def rrf(a: dict, b: dict, k: int = 60) -> dict[str, dict[str, list[tuple[str, fl
     return out
 
 
-def score(evaluate: Any, qrels: dict, lists: dict, tmp: str) -> dict:
+def score(evaluate: Any, qrels: dict, lists: dict, tmp: str, langs: list[str]) -> dict:
     """Write the lists as a TREC run and score it with evaluate.py's own reader and scorer."""
     path = os.path.join(tmp, "peer.run")
     with open(path, "w", encoding="utf-8") as f:
@@ -149,7 +149,8 @@ def score(evaluate: Any, qrels: dict, lists: dict, tmp: str) -> dict:
                 for rank, (d, s) in enumerate(lst):
                     f.write(f"{qid} Q0 {d} {rank + 1} {s:.6f} peer\n")
     run = evaluate.read_run(path)
-    return evaluate.evaluate({q: r for q, r in qrels.items() if q in lists}, run, all_pairs=True)
+    # pairs of the languages run only (a --langs subset must not count the other corpora as zeros)
+    return evaluate.evaluate({q: r for q, r in qrels.items() if q in lists}, run, all_pairs=True, langs=set(langs))
 
 
 def main() -> int:
@@ -191,7 +192,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for peer, lst in lists.items():
-            res = score(evaluate, qrels, lst, tmp)
+            res = score(evaluate, qrels, lst, tmp, langs)
             for group in ("MONO", "CROSS"):
                 for metric in ("nDCG@10", "Recall@100"):
                     rows.append(measurement(dataset, f"{metric}, {group} macro ({res['macro'][group]['pairs']} pairs)",
