@@ -56,7 +56,7 @@ def suite_block(records: list[dict[str, Any]]) -> str:
                      f"{m['load_end'][0]}")
         lines.append("")
         peers = list(dict.fromkeys(r["engine"] for r in recs if r["engine"] != "xlqe"))
-        lines.append("| figure | xlqe | " + " | ".join(f"{p} (ratio)" for p in peers) + " |")
+        lines.append("| " + " | ".join(["figure", "xlqe", *(f"{p} (ratio)" for p in peers)]) + " |")
         lines.append("|---|---|" + "---|" * len(peers))
         figures: dict[str, dict[str, dict[str, Any]]] = {}
         for r in recs:
