@@ -13,7 +13,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/xlqe-lite/cargo-target
 export PIP_CACHE_DIR ?= $(HOME)/.cache/pip
 CARGO_FUZZ_VERSION := 0.13.2
 
-.PHONY: setup fonts browser lock demo test test-rust test-stubs test-types test-python test-fuzz bench bench-rust clean
+.PHONY: setup fonts browser lock demo test test-rust test-stubs test-types test-python test-fuzz bench bench-quick bench-rust clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -91,8 +91,14 @@ $(VENV)/.bench-deps: requirements/bench-lock.txt | $(VENV)/.deps
 	$(PIP) install -q --require-hashes -r requirements/bench-lock.txt
 	touch $@
 
+# Every comparison in one run (benchmarks/harness.py): records in .bench-out/results.json, then the
+# BENCHMARKS.md section "One-run comparison" regenerated from them (also when a suite failed; make still fails).
 bench: setup $(VENV)/.bench-deps
-	$(PY) benchmarks/bench_lexical.py
+	$(PY) benchmarks/harness.py; rc=$$?; $(PY) benchmarks/report.py && exit $$rc
+
+# The smaller version of every suite (about 10 minutes on a quiet 2-core machine).
+bench-quick: setup $(VENV)/.bench-deps
+	$(PY) benchmarks/harness.py --quick; rc=$$?; $(PY) benchmarks/report.py && exit $$rc
 
 # Criterion benches of the core's hot paths (analysis, BM25 top-k, fusion); figures in target/criterion.
 bench-rust:

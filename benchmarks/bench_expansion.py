@@ -14,6 +14,16 @@ bench's XQuAD paragraphs in those languages plus English. Prints, per query or p
             query and expansions, BM25 per language, ANN, fusion)
   cached    the same query again with the expansion cache on (end to end), and the cache lookup alone
 Also the raw prompt-processing and generation speeds (tokens/s) on this machine.
+
+Both the raw peer and the Expander take the queries one target language at a time (all queries into
+German, then all into Chinese, ...): consecutive prompts then share their instruction and examples, so
+llama-cpp-python's own prefix matching reuses its KV cache as the Expander reuses its prefix states. (Before,
+the raw loop alternated languages per query, so every raw call re-read the whole few-shot prefix.)
+
+Harness (`records`): zero- and few-shot, short (the question's first 3 words, or 6 characters in Chinese)
+and long (the whole question) queries, query languages en, de and zh, each translated into one other
+language, raw and Expander passes interleaved A/B/A/B; the median over rounds of each pass's median latency.
+Full: 12 queries per setting, 3 rounds; quick: 3 queries, 2 rounds.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import os
 import statistics
 import tempfile
 import time
+from typing import Any
 
 from xlqe_lite.models.embedding_cache import encode_documents_cached
 from xlqe_lite.models.encoder import Encoder
@@ -41,6 +52,69 @@ def pct(xs: list[float], p: float) -> float:
 
 def row(label: str, xs: list[float]) -> str:
     return f"{label:<44} p50 {pct(xs, 50) * 1000:8.1f} ms   p90 {pct(xs, 90) * 1000:8.1f} ms   n={len(xs)}"
+
+
+def raw_pass(raw: Any, queries: list[str], query_lang: str, targets: list[str], shots: str) -> tuple[list[float], list[int]]:
+    """Raw llama-cpp-python on each (target, query), target-major so its prefix matching can reuse the
+    previous prompt's instruction and examples: seconds and tokens written per call."""
+    times, tokens = [], []
+    for lang in targets:
+        for q in queries:
+            p = build_prompt("translate", q, query_lang, lang, shots)
+            t0 = time.perf_counter()
+            out = raw.create_completion(p.text, max_tokens=MAX_TOKENS["translate"], temperature=0.0, top_k=1, stop=list(p.stop))
+            times.append(time.perf_counter() - t0)
+            tokens.append(out["usage"]["completion_tokens"])
+    return times, tokens
+
+
+def expander_pass(expander: Expander, queries: list[str], query_lang: str, targets: list[str], shots: str) -> list[float]:
+    """The Expander (cache off) on the same (target, query) calls in the same order: seconds per call."""
+    times = []
+    for lang in targets:
+        for q in queries:
+            t0 = time.perf_counter()
+            expander.expand(q, strategy="translate", shots=shots, query_lang=query_lang, target_langs=[lang])
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def short_query(q: str, lang: str) -> str:
+    return q[:6] if lang == "zh" else " ".join(q.split()[:3])
+
+
+def records(quick: bool) -> list[dict[str, Any]]:
+    """The harness's expansion suite (settings in the module docstring)."""
+    from llama_cpp import Llama
+
+    from harness import interleave, measurement
+    from xlqe_lite.expansion.llm.model import _silence_llama_log
+
+    bench = os.environ.get("XLQE_BENCH", "../shared/bench")
+    n_queries, rounds = (3, 2) if quick else (12, 3)
+    threads = os.cpu_count() or 1
+    _silence_llama_log()
+    path, _ = resolve_llm(None)
+    raw = Llama(model_path=str(path), n_ctx=1024, n_threads=threads, n_threads_batch=threads, seed=0, verbose=False)
+    expander = Expander(None, threads=threads, cache=False)
+    expander.model
+    rows = []
+    for query_lang, target in (("en", "de"), ("de", "en"), ("zh", "en")):
+        with open(os.path.join(bench, "xquad", f"queries.{query_lang}.jsonl"), encoding="utf-8") as f:
+            lines = [json.loads(line)["text"] for line in f]
+        full = [lines[i * len(lines) // n_queries] for i in range(n_queries)]
+        for length, queries in (("short", [short_query(q, query_lang) for q in full]), ("long", full)):
+            for shots in ("zero", "few"):
+                raw_pass(raw, queries[:1], query_lang, [target], shots)  # warm-up, alike for both
+                expander_pass(expander, queries[:1], query_lang, [target], shots)
+                med = interleave({
+                    "llama-cpp-python": lambda: {"ms": 1000 * statistics.median(raw_pass(raw, queries, query_lang, [target], shots)[0])},
+                    "xlqe": lambda: {"ms": 1000 * statistics.median(expander_pass(expander, queries, query_lang, [target], shots))},
+                }, rounds)
+                figure = f"translate {query_lang}→{target}, {shots}-shot, {length} queries, median latency"
+                for engine, figs in med.items():
+                    rows.append(measurement(f"XQuAD dev questions ({n_queries} per setting)", figure, engine, figs["ms"], "ms"))
+    return rows
 
 
 def main() -> None:
@@ -79,24 +153,15 @@ def main() -> None:
     gen_tps = n / (time.perf_counter() - t0)
     print(f"model {path.name}, {args.threads} threads: prompt {prompt_tps:.0f} tokens/s, generation {gen_tps:.1f} tokens/s")
 
-    raw_times, raw_tokens = [], []
-    for q in queries:
-        for lang in targets:
-            p = build_prompt("translate", q, "en", lang, "few")
-            t0 = time.perf_counter()
-            out = raw.create_completion(p.text, max_tokens=MAX_TOKENS["translate"], temperature=0.0, top_k=1, stop=list(p.stop))
-            raw_times.append(time.perf_counter() - t0)
-            raw_tokens.append(out["usage"]["completion_tokens"])
+    raw_times, raw_tokens = raw_pass(raw, queries, "en", targets, "few")
     del raw
 
     expander = Expander(args.llm, threads=args.threads, cache=False)
     expander.model  # loaded once, as in a running app
-    per_lang = []
-    for q in queries:
-        for lang in targets:
-            t0 = time.perf_counter()
-            expander.expand(q, strategy="translate", shots="few", query_lang="en", target_langs=[lang])
-            per_lang.append(time.perf_counter() - t0)
+    per_lang = expander_pass(expander, queries, "en", targets, "few")
+    # back to query-major order, as per_query() below expects
+    per_lang = [per_lang[j * len(queries) + i] for i in range(len(queries)) for j in range(len(targets))]
+    raw_times = [raw_times[j * len(queries) + i] for i in range(len(queries)) for j in range(len(targets))]
     together = []
     for q in queries:
         t0 = time.perf_counter()

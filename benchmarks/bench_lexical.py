@@ -135,7 +135,7 @@ def worker(engine: str, data_path: str, k: int) -> dict:
 
         schema_builder = tantivy.SchemaBuilder()
         schema_builder.add_text_field("id", stored=True, tokenizer_name="raw")
-        schema_builder.add_text_field("body", stored=False)
+        schema_builder.add_text_field("body", stored=True)  # xlqe stores texts too
         schema = schema_builder.build()
         os.makedirs(os.path.join(workdir, "ix"))
         index = tantivy.Index(schema, path=os.path.join(workdir, "ix"))
@@ -169,16 +169,23 @@ def worker(engine: str, data_path: str, k: int) -> dict:
     return result
 
 
+def run_worker(engine: str, data: Path, k: int) -> dict:
+    """One engine, end to end, in its own subprocess (its memory its own); raises if the worker fails."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, __file__, "--worker", engine, "--data", str(data), "-k", str(k)],
+                          capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{engine} worker failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def run_all(name: str, data: Path, engines: list[str], k: int) -> list[dict]:
     results = []
     for engine in engines:
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1", "RAYON_NUM_THREADS": "1"}
-        proc = subprocess.run([sys.executable, __file__, "--worker", engine, "--data", str(data), "-k", str(k)],
-                              capture_output=True, text=True, env=env)
-        if proc.returncode != 0:
-            print(f"{engine}: failed\n{proc.stderr[-2000:]}", file=sys.stderr)
-            continue
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        try:
+            results.append(run_worker(engine, data, k))
+        except RuntimeError as e:
+            print(e, file=sys.stderr)
     base = next((r for r in results if r["engine"] == "xlqe"), None)
     print(f"\n## {name}: {results[0]['docs'] if results else 0:,} documents, {results[0]['queries'] if results else 0:,} queries, k={k}")
     print(f"{'engine':<12}{'index s':>10}{'QPS (1 thread)':>16}{'xlqe/peer QPS':>15}{'index MB':>10}{'RSS+ MB':>9}{'peak MB':>9}")
@@ -187,6 +194,42 @@ def run_all(name: str, data: Path, engines: list[str], k: int) -> list[dict]:
         print(f"{r['engine']:<12}{r['index_s']:>10.2f}{r['qps']:>16.1f}{ratio:>15.2f}{r['index_bytes'] / 2**20:>10.1f}"
               f"{r['rss_index_mb']:>9.0f}{r['peak_rss_mb']:>9.0f}")
     return results
+
+
+# (dataset label, synthetic size or None for XQuAD, rounds) per harness run; see records().
+FULL = [("xquad-pooled", None, 5), ("synthetic-1M", 1_000_000, 2)]
+QUICK = [("xquad-pooled", None, 3), ("synthetic-20k", 20_000, 2)]
+FIGURES = [  # worker key -> (figure, unit)
+    ("qps", "BM25 top-10 queries, 1 thread", "queries/s"),
+    ("docs_per_s", "indexing throughput", "docs/s"),
+    ("index_s", "indexing time", "s"),
+    ("index_bytes", "index size on disk", "bytes"),
+    ("peak_rss_mb", "peak RSS while indexing and querying", "MB"),
+]
+
+
+def records(quick: bool) -> list[dict]:
+    """The harness's lexical suite: every engine on the same documents and queries, one subprocess per engine
+    and round, rounds interleaved A/B/C/D then D/C/B/A (medians kept). Full: XQuAD pooled (5 rounds) and 1M
+    synthetic documents (2 rounds only: each engine indexes 1M documents per round, about 25 minutes for the
+    four engines on this 2-core machine). Quick: XQuAD pooled (3 rounds) and 20k synthetic (2 rounds).
+    The 10M-posting stress of issue #18 is not in this suite yet."""
+    from harness import interleave, measurement
+
+    rows = []
+    for label, n_docs, rounds in QUICK if quick else FULL:
+        data = build_xquad() if n_docs is None else build_synthetic(n_docs, 2000)
+
+        def one(engine: str, data: Path = data) -> dict[str, float]:
+            r = run_worker(engine, data, 10)
+            r["docs_per_s"] = r["docs"] / r["index_s"]
+            return {key: float(r[key]) for key, _, _ in FIGURES}
+
+        medians = interleave({e: (lambda e=e: one(e)) for e in ENGINES}, rounds)
+        for engine, figs in medians.items():
+            for key, figure, unit in FIGURES:
+                rows.append(measurement(label, figure, engine, figs[key], unit))
+    return rows
 
 
 def main() -> None:

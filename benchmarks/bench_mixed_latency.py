@@ -28,25 +28,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_lexical import BENCH, build_synthetic  # noqa: E402
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--docs", type=int, default=100_000)
-    ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--encoder", default="multilingual-e5-small")
-    a = ap.parse_args()
+def prepare(n_docs: int, n_queries: int, encoder_name: str, sample: int = 400, paragraphs: int | None = None) -> tuple:
+    """The documents, their derived vectors, the queries and their real embeddings (see the docstring).
+    `sample` questions per language are embedded (the tuning sample's 400 by default, cached), `paragraphs`
+    per language seed the document vectors (all by default)."""
     import json
 
-    from xlqe_lite import Index
     from xlqe_lite.models.embedding_cache import encode_cached
     from xlqe_lite.evaluation import XquadBench, lang_of
     from xlqe_lite.models.encoder import Encoder
-    from xlqe_lite.search import FusionConfig, SearchEngine
 
-    encoder = Encoder.load(a.encoder, threads=1)
-    data = json.loads(build_synthetic(a.docs, a.queries).read_text(encoding="utf-8"))
+    encoder = Encoder.load(encoder_name, threads=1)
+    data = json.loads(build_synthetic(n_docs, n_queries).read_text(encoding="utf-8"))
     # Real paragraph embeddings per language: the pooled XQuAD index's, as `xlqe eval --pooled` embeds them (cached).
-    bench = XquadBench.load(str(BENCH), "paragraph", sample=400)
-    docs = [doc for d in bench.langs for doc in bench.corpora[d]]
+    bench = XquadBench.load(str(BENCH), "paragraph", sample=sample)
+    docs = [doc for d in bench.langs for doc in bench.corpora[d][:paragraphs]]
     pooled = encode_cached(encoder, [t for _, t in docs], "passage")
     doc_langs = np.array([lang_of(i) for i, _ in docs])
     seeds: dict[str, np.ndarray] = {l: pooled[doc_langs == l] for l in bench.langs}
@@ -64,14 +60,68 @@ def main() -> None:
             v = pool[rng.integers(len(pool))] + pool[rng.integers(len(pool))]
         v = v + rng.normal(0, 0.02, encoder.dim)
         vectors[i] = v / np.linalg.norm(v)
-    # Real questions of every language with their cached embeddings (the tuning sample's), a.queries in all.
-    per_lang = -(-a.queries // len(bench.langs))
+    # Real questions of every language with their cached embeddings (the tuning sample's), n_queries in all.
+    per_lang = -(-n_queries // len(bench.langs))
     queries, qvecs = [], []
     for lang in bench.langs:
         texts = [t for _, t in bench.queries[lang]]
         queries += [(t, lang) for t in texts[:per_lang]]
         qvecs.append(encode_cached(encoder, texts, "query")[:per_lang])
     qvec = np.concatenate(qvecs)
+    return encoder, data, vectors, queries, qvec, langs
+
+
+def latencies(engine, queries, qvec, warm: int = 20, **kw) -> list[float]:
+    """Milliseconds per query of engine.search (vector given), after `warm` warm-up queries."""
+    for (text, _), v in list(zip(queries, qvec))[:warm]:
+        engine.search(text, k=10, query_vector=v, **kw)
+    times = []
+    for (text, _), v in zip(queries, qvec):
+        t = time.perf_counter()
+        engine.search(text, k=10, query_vector=v, **kw)
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def records(quick: bool) -> list[dict]:
+    """The harness's end-to-end query latency per mode (bm25, dense, hybrid; no expansion; the vector given,
+    so the encoder's time is not in it), median ms over the queries, on the mixed-language index. Full:
+    100,000 documents, 300 queries; quick: 10,000 documents, 90 queries (only 30 paragraphs per language embedded
+    to seed the document vectors, so a cold embedding cache costs seconds, not minutes). No peer runs these (the engine's
+    whole query path has no like-for-like peer); the records carry xlqe's figures only."""
+    from harness import measurement
+    from xlqe_lite import Index
+    from xlqe_lite.search import SearchEngine
+
+    n_docs, n_queries = (10_000, 90) if quick else (100_000, 300)
+    sample, paragraphs = (10, 30) if quick else (400, None)
+    encoder, data, vectors, queries, qvec, _ = prepare(n_docs, n_queries, "multilingual-e5-small", sample, paragraphs)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        ix = Index.create(os.path.join(tmp, "mixed"), vectors={"dims": encoder.dim, "metric": "ip"})
+        ix.add_many(data["docs"], vectors=vectors)
+        ix.commit()
+        ix.close()
+        ix = Index.open(os.path.join(tmp, "mixed"))
+        engine = SearchEngine(ix, encoder)
+        for mode in ("bm25", "dense", "hybrid"):
+            ms = statistics.median(latencies(engine, queries, qvec, mode=mode))
+            rows.append(measurement(f"mixed-language synthetic {n_docs // 1000}k, {len(queries)} queries",
+                                    f"query latency, {mode}, median", "xlqe", ms, "ms"))
+        ix.close()
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--docs", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--encoder", default="multilingual-e5-small")
+    a = ap.parse_args()
+    from xlqe_lite import Index
+    from xlqe_lite.search import FusionConfig, SearchEngine
+
+    encoder, data, vectors, queries, qvec, langs = prepare(a.docs, a.queries, a.encoder)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         ix = Index.create(os.path.join(tmp, "mixed"), vectors={"dims": encoder.dim, "metric": "ip"})
@@ -85,14 +135,7 @@ def main() -> None:
                                    ("pooled list (before)", FusionConfig(calibration="pooled"), None),
                                    ("per-language, one language's documents (langs=[en])", FusionConfig(), ["en"])]:
             engine = SearchEngine(ix, encoder, fusion)
-            for (text, _), v in list(zip(queries, qvec))[:20]:
-                engine.search(text, k=10, query_vector=v, langs=only)
-            times = []
-            for (text, _), v in zip(queries, qvec):
-                t = time.perf_counter()
-                engine.search(text, k=10, query_vector=v, langs=only)
-                times.append((time.perf_counter() - t) * 1000)
-            times.sort()
+            times = sorted(latencies(engine, queries, qvec, langs=only))
             print(f"{name:52s} p50 {statistics.median(times):6.1f} ms  p90 {times[int(0.9 * len(times))]:6.1f} ms  "
                   f"({len(times)} queries)", flush=True)
         ix.close()

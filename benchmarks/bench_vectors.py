@@ -10,7 +10,13 @@ real e5 query embeddings of XQuAD questions. Ground truth: exact inner product.
 
 For each storage type (f32, f16, i8): build time, bytes per vector on disk, recall@10 against exact
 search and single-thread queries per second at each ef (expansion_search), for xlqe (through
-Index.search_vector, ids and all) and the usearch package (keys only).
+Index.search_vector, ids and all), the usearch package (keys only) and faiss HNSW (f32 only); and exact
+numpy one query at a time (`argpartition` of one matrix-vector product, then a sort of the top 10 only).
+Query timings run A/B/A/B: each engine's pass over the queries alternates with the others' for `rounds`
+rounds and the median is kept.
+
+Harness (`records`): full = 200k vectors, 1,000 queries, ef 32/64/128, 3 rounds; quick = 20k vectors, 200
+queries, ef 64, 3 rounds, derived from 2,000 real passages (the full run embeds all ~38,700). Passage windows are not in this suite yet.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
+from typing import Any, Callable
 from pathlib import Path
 
 import numpy as np
@@ -58,95 +66,137 @@ def recall(found: list[list[int]], truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=200_000)
-    ap.add_argument("--queries", type=int, default=1000)
-    ap.add_argument("--storages", default="f32,f16,i8")
-    ap.add_argument("--efs", default="32,64,128")
-    a = ap.parse_args()
+def numpy_topk(data: np.ndarray, q: np.ndarray, k: int = 10) -> np.ndarray:
+    """Exact inner-product top-k done well: argpartition (linear), then sort only the k candidates."""
+    scores = data @ q
+    top = np.argpartition(-scores, k)[:k]
+    return top[np.argsort(-scores[top])]
+
+
+def measure(n: int, n_queries: int, storages: list[str], efs: list[int], rounds: int,
+            max_real: int | None = None) -> list[dict[str, Any]]:
+    """Rows {engine, storage, ef, build_s, bytes_per_vector, recall, qps} for every engine and setting.
+    `max_real`: embed only that many real passages (spread over the list) to derive the set from."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    from harness import interleave
     from xlqe_lite import Index
     from xlqe_lite.models.embedding_cache import encode_cached
     from xlqe_lite.models.encoder import Encoder
 
     enc = Encoder.load("multilingual-e5-small", threads=os.cpu_count() or 1)
     passages, questions = real_texts()
-    t0 = time.perf_counter()
+    if max_real and max_real < len(passages):
+        passages = [passages[i * len(passages) // max_real] for i in range(max_real)]
     real = encode_cached(enc, passages, "passage")
-    queries = encode_cached(enc, questions, "query")[: a.queries]
-    print(f"embeddings: {len(real)} real passages, {len(queries)} real queries ({time.perf_counter() - t0:.0f}s, cached after the first run)")
-    data = derive(real, a.n)
-    t0 = time.perf_counter()
+    # questions spread over every language's file, not the first language's only
+    questions = [questions[i * len(questions) // n_queries] for i in range(min(n_queries, len(questions)))]
+    queries = encode_cached(enc, questions, "query")
+    data = derive(real, n)
     truth = np.argsort(-(queries @ data.T), axis=1)[:, :10]
-    exact_s = time.perf_counter() - t0
-    print(f"{a.n} vectors x {data.shape[1]} dims; numpy exact: {len(queries) / exact_s:.0f} QPS (batched matmul, "
-          f"all cores); one query at a time:", end=" ")
-    t0 = time.perf_counter()
-    for q in queries[:100]:
-        np.argpartition(-(data @ q), 10)[:10]
-    print(f"{100 / (time.perf_counter() - t0):.0f} QPS")
 
     import faiss
     import usearch.index as us
 
     faiss.omp_set_num_threads(1)
-    efs = [int(x) for x in a.efs.split(",")]
-    print(f"\n{'engine':14s}{'storage':>8s}{'build s':>9s}{'B/vector':>10s}" + "".join(f"{'ef=' + str(e) + ' R@10':>13s}{'QPS':>8s}" for e in efs) + f"{'xlqe/usearch QPS':>18s}")
-    for storage in a.storages.split(","):
-        rows = {}
-        # usearch package, same settings.
-        t0 = time.perf_counter()
-        u = us.Index(ndim=data.shape[1], metric="ip", dtype=storage, connectivity=16, expansion_add=128, expansion_search=64)
-        u.add(np.arange(len(data)), data, threads=1)
-        build_u = time.perf_counter() - t0
-        with tempfile.TemporaryDirectory() as tmp:
-            u.save(os.path.join(tmp, "u.usearch"))
-            bytes_u = os.path.getsize(os.path.join(tmp, "u.usearch")) / len(data)
-        cells = []
-        for ef in efs:
-            u.expansion_search = ef
+    rows: list[dict[str, Any]] = []
+
+    def timed(search: Callable[[np.ndarray], list[int]]) -> Callable[[], dict[str, float]]:
+        def run() -> dict[str, float]:
             t0 = time.perf_counter()
-            found = [list(u.search(q, 10, threads=1).keys) for q in queries]
-            qps = len(queries) / (time.perf_counter() - t0)
-            cells.append((recall(found, truth), qps))
-        rows["usearch (py)"] = (build_u, bytes_u, cells)
-        # xlqe: a real index directory, committed, reopened for reading (memory-mapped vectors).
-        with tempfile.TemporaryDirectory() as tmp:
+            found = [search(q) for q in queries]
+            return {"qps": len(queries) / (time.perf_counter() - t0), "recall": recall(found, truth)}
+        return run
+
+    exact = interleave({"numpy": timed(lambda q: list(numpy_topk(data, q)))}, rounds)["numpy"]
+    rows.append({"engine": "numpy-exact", "storage": "f32", "ef": None, "build_s": 0.0,
+                 "bytes_per_vector": data.shape[1] * 4, **exact})
+    with tempfile.TemporaryDirectory() as tmp:
+        for storage in storages:
+            built: dict[str, tuple[float, float]] = {}
             t0 = time.perf_counter()
-            ix = Index.create(os.path.join(tmp, "ix"), stem=False, vectors={"dims": data.shape[1], "metric": "ip", "storage": storage,
-                                                                           "connectivity": 16, "expansion_add": 128, "exact_below": 0})
+            u = us.Index(ndim=data.shape[1], metric="ip", dtype=storage, connectivity=16, expansion_add=128,
+                         expansion_search=64)
+            u.add(np.arange(len(data)), data, threads=1)
+            build_u = time.perf_counter() - t0
+            u.save(os.path.join(tmp, f"u-{storage}.usearch"))
+            built["usearch"] = (build_u, os.path.getsize(os.path.join(tmp, f"u-{storage}.usearch")) / len(data))
+            # xlqe: a real index directory, committed, reopened for reading (memory-mapped vectors).
+            ix_dir = os.path.join(tmp, f"ix-{storage}")
+            t0 = time.perf_counter()
+            ix = Index.create(ix_dir, stem=False, vectors={"dims": data.shape[1], "metric": "ip", "storage": storage,
+                                                          "connectivity": 16, "expansion_add": 128, "exact_below": 0})
             ix.add_many(({"id": str(i), "text": ""} for i in range(len(data))), vectors=data, batch_size=10_000)
             ix.commit()
-            build_x = time.perf_counter() - t0
-            vec_file = next(Path(tmp, "ix").glob("vec-*.usearch"))
-            bytes_x = vec_file.stat().st_size / len(data)
-            cells = []
-            reader = Index.open(os.path.join(tmp, "ix"))
+            built["xlqe"] = (time.perf_counter() - t0, next(Path(ix_dir).glob("vec-*.usearch")).stat().st_size / len(data))
+            reader = Index.open(ix_dir)
+            f = None
+            if storage == "f32":
+                t0 = time.perf_counter()
+                f = faiss.IndexHNSWFlat(data.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
+                f.hnsw.efConstruction = 128
+                f.add(data)
+                built["faiss-hnsw"] = (time.perf_counter() - t0, data.shape[1] * 4 + 16 * 2 * 4)
             for ef in efs:
+                u.expansion_search = ef
                 reader.set_vector_expansion_search(ef)
-                t0 = time.perf_counter()
-                found = [[int(h.id) for h in reader.search_vector(q, k=10)] for q in queries]
-                qps = len(queries) / (time.perf_counter() - t0)
-                cells.append((recall(found, truth), qps))
-            rows["xlqe"] = (build_x, bytes_x, cells)
-        if storage == "f32":
-            t0 = time.perf_counter()
-            f = faiss.IndexHNSWFlat(data.shape[1], 16, faiss.METRIC_INNER_PRODUCT)
-            f.hnsw.efConstruction = 128
-            f.add(data)
-            build_f = time.perf_counter() - t0
-            cells = []
-            for ef in efs:
-                f.hnsw.efSearch = ef
-                t0 = time.perf_counter()
-                found = [list(f.search(q[None, :], 10)[1][0]) for q in queries]
-                cells.append((recall(found, truth), len(queries) / (time.perf_counter() - t0)))
-            rows["faiss HNSW"] = (build_f, data.shape[1] * 4 + 16 * 2 * 4, cells)
-        for name, (build, bpv, cells) in rows.items():
-            ratio = "" if name != "xlqe" else "  ".join(f"{x[1] / y[1]:.2f}" for x, y in zip(cells, rows["usearch (py)"][2]))
-            print(f"{name:14s}{storage:>8s}{build:9.1f}{bpv:10.0f}" + "".join(f"{r:13.4f}{q:8.0f}" for r, q in cells) + f"{ratio:>18s}")
+                runs = {"xlqe": timed(lambda q: [int(h.id) for h in reader.search_vector(q, k=10)]),
+                        "usearch": timed(lambda q: list(u.search(q, 10, threads=1).keys))}
+                if f is not None:
+                    f.hnsw.efSearch = ef
+                    runs["faiss-hnsw"] = timed(lambda q: list(f.search(q[None, :], 10)[1][0]))
+                for engine, figs in interleave(runs, rounds).items():
+                    rows.append({"engine": engine, "storage": storage, "ef": ef, "build_s": built[engine][0],
+                                 "bytes_per_vector": built[engine][1], **figs})
+            reader.close()
+            ix.close()
+    return rows
+
+
+FULL = dict(n=200_000, n_queries=1000, efs=[32, 64, 128], rounds=3, max_real=None)
+QUICK = dict(n=20_000, n_queries=200, efs=[64], rounds=3, max_real=2000)
+
+
+def records(quick: bool) -> list[dict[str, Any]]:
+    """The harness's vectors suite (sizes in the module docstring). The numpy exact row is compared with xlqe
+    at each storage's highest ef; build time and bytes per vector once per storage."""
+    from harness import measurement
+
+    cfg = QUICK if quick else FULL
+    rows = measure(cfg["n"], cfg["n_queries"], ["f32", "f16", "i8"], cfg["efs"], cfg["rounds"], cfg["max_real"])
+    dataset = f"e5-derived-{cfg['n'] // 1000}k"
+    out = []
+    exact = next(r for r in rows if r["engine"] == "numpy-exact")
+    for r in rows:
+        if r["ef"] is None:
+            continue
+        tag = f"{r['storage']} ef={r['ef']}"
+        out.append(measurement(dataset, f"top-10 queries, 1 thread, {tag}", r["engine"], r["qps"], "queries/s"))
+        out.append(measurement(dataset, f"recall@10, {tag}", r["engine"], r["recall"], "recall"))
+        if r["ef"] == max(cfg["efs"]):
+            out.append(measurement(dataset, f"build time, {r['storage']}", r["engine"], r["build_s"], "s"))
+            out.append(measurement(dataset, f"bytes per vector, {r['storage']}", r["engine"], r["bytes_per_vector"], "B/vector"))
+            if r["engine"] == "xlqe":  # exact numpy beside the engine's best-recall setting of this storage
+                out.append(measurement(dataset, f"top-10 queries, 1 thread, {tag} vs exact", "xlqe", r["qps"], "queries/s"))
+                out.append(measurement(dataset, f"top-10 queries, 1 thread, {tag} vs exact", "numpy-exact", exact["qps"], "queries/s"))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=200_000)
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--storages", default="f32,f16,i8")
+    ap.add_argument("--efs", default="32,64,128")
+    ap.add_argument("--rounds", type=int, default=3)
+    a = ap.parse_args()
+    rows = measure(a.n, a.queries, a.storages.split(","), [int(x) for x in a.efs.split(",")], a.rounds)
+    print(f"{a.n} vectors, {a.queries} queries, k=10, 1 thread, median of {a.rounds} interleaved rounds")
+    print(f"{'engine':14s}{'storage':>8s}{'ef':>5s}{'build s':>9s}{'B/vector':>10s}{'R@10':>8s}{'QPS':>8s}")
+    for r in rows:
+        print(f"{r['engine']:14s}{r['storage']:>8s}{str(r['ef'] or '-'):>5s}{r['build_s']:9.1f}{r['bytes_per_vector']:10.0f}"
+              f"{r['recall']:8.4f}{r['qps']:8.0f}")
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(REPO / "benchmarks"))
     main()
