@@ -5,7 +5,9 @@ here, so a wrong example is found by `make test` and fixed in the README.
 
 Paths are substituted, nothing else: `.venv/bin/xlqe` and `.venv/bin/python` are this venv's, `~` is a
 folder of the workspace (with `notes/` of Markdown and text files and `papers/abstracts.jsonl`, the sample
-corpus), `../shared/bench` is the bench this suite reads, `http://127.0.0.1:8765` is the address the
+corpus), `../shared/bench` is the bench this suite reads (also as `$XLQE_BENCH`: the commands run in the
+workspace, where the default `../shared/bench` of `xlqe eval` would not resolve as it does in the checkout),
+`http://127.0.0.1:8765` is the address the
 `xlqe serve` of the block listens on (a free port: the machine may run other servers), and a block that uses
 `my-index` without making it first gets it from `xlqe index my-index data/sample/xquad-sample.jsonl`. The one
 change to a command: `xlqe eval` is given `--max-queries` (and `--langs` on XQuAD), so that a block takes
@@ -177,7 +179,7 @@ class Workspace:
 
     def run(self, argv: list[str], what: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(argv, cwd=self.root, capture_output=True, text=True, timeout=timeout,
-                              env={**os.environ, "NO_COLOR": "1"})
+                              env={**os.environ, "NO_COLOR": "1", "XLQE_BENCH": str(bench_dir())})
         assert proc.returncode == 0 and "Traceback" not in proc.stderr, (
             f"README {what} failed ({proc.returncode}): {shlex.join(argv)}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         return proc
