@@ -7,12 +7,12 @@ Paths are substituted, nothing else: `.venv/bin/xlqe` and `.venv/bin/python` are
 folder of the workspace (with `notes/` of Markdown and text files and `papers/abstracts.jsonl`, the sample
 corpus), `../shared/bench` is the bench this suite reads (also as `$XLQE_BENCH`: the commands run in the
 workspace, where the default `../shared/bench` of `xlqe eval` would not resolve as it does in the checkout),
-`http://127.0.0.1:8765` is the address the
-`xlqe serve` of the block listens on (a free port: the machine may run other servers), and a block that uses
-`my-index` without making it first gets it from `xlqe index my-index data/sample/xquad-sample.jsonl`. The one
-change to a command: `xlqe eval` is given `--max-queries` (and `--langs` on XQuAD), so that a block takes
-seconds, not the bench's hour. Commands that cannot run here are in `SKIPPED`, each with its reason; the
-test fails on a command that is neither run nor listed there, and on a listed one the README no longer has.
+`http://127.0.0.1:8765` is the address the `xlqe serve` of the block listens on (a free port: the machine may
+run other servers), and a block that uses `my-index` without making it first gets it from
+`xlqe index my-index data/sample/xquad-sample.jsonl`. The one change to a command: `xlqe eval` is given
+`--max-queries` (and `--langs` on XQuAD), so that a block takes seconds, not the bench's hour. Commands that
+cannot run here are in `SKIPPED`, each with its reason; the test fails on a command that is neither run nor
+listed there, and on a listed one the README no longer has.
 """
 
 from __future__ import annotations
