@@ -1,7 +1,7 @@
 """Type stubs of the Rust extension module (rust_core/src/python/, one file per concept)."""
 
 from os import PathLike
-from typing import Any, Optional, Sequence, Union, final
+from typing import Any, Mapping, Optional, Sequence, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +17,8 @@ __all__ = [
     "XlqeError",
     "FusionSettings",
     "QueryPlan",
+    "DocFilter",
+    "glob_match",
     "__version__",
     "analyze",
     "detect_language",
@@ -117,6 +119,7 @@ class LexicalIndex:
         k: int = 10,
         langs: Optional[Sequence[str]] = None,
         passage_weight: float = 0.0,
+        only: Optional[DocFilter] = None,
     ) -> list[_HitTuple]: ...
     def delete(self, id: str) -> bool: ...
     def commit(self) -> None: ...
@@ -124,10 +127,12 @@ class LexicalIndex:
     def reload(self) -> bool: ...
     def close(self) -> None: ...
     def search(
-        self, query: str, k: int = 10, query_lang: Optional[str] = None, langs: Optional[Sequence[str]] = None
+        self, query: str, k: int = 10, query_lang: Optional[str] = None, langs: Optional[Sequence[str]] = None,
+        only: Optional[DocFilter] = None,
     ) -> list[_HitTuple]: ...
     def search_terms(
-        self, terms: Sequence[tuple[str, float]], k: int = 10, langs: Optional[Sequence[str]] = None
+        self, terms: Sequence[tuple[str, float]], k: int = 10, langs: Optional[Sequence[str]] = None,
+        only: Optional[DocFilter] = None,
     ) -> list[_HitTuple]: ...
     def analyze_query(
         self, query: str, doc_lang: Optional[str] = None, query_lang: Optional[str] = None
@@ -179,7 +184,25 @@ class QueryPlan:
         expansions: Sequence[tuple[Optional[str], Sequence[tuple[str, float]]]] = ...,
         explain: bool = False,
         snippet_chars: Optional[int] = None,
+        only: Optional[DocFilter] = None,
     ) -> QueryPlan: ...
+
+# Metadata filters (rust_core/src/python/filter.rs, rust_core/src/index/filter.rs).
+@final
+class DocFilter:
+    def __new__(
+        cls,
+        *,
+        globs: Sequence[str] = ...,
+        prefixes: Sequence[tuple[str, str, Optional[str]]] = ...,
+        formats: Sequence[str] = ...,
+        suffix_formats: Mapping[str, str] = ...,
+        after: Optional[float] = None,
+        before: Optional[float] = None,
+    ) -> DocFilter: ...
+    def allows(self, id: str, metadata: str) -> bool: ...
+
+def glob_match(text: str, pattern: str) -> bool: ...
 
 # Global-statistics BM25 for sharded indexes (rust_core/src/python/global.rs).
 _Stats = tuple[int, int, dict[str, int]]
@@ -187,6 +210,6 @@ _Stats = tuple[int, int, dict[str, int]]
 def lexical_stats(index: LexicalIndex, terms: list[str]) -> tuple[int, int, list[int]]: ...
 def query_terms(index: LexicalIndex, query: str, query_lang: Optional[str] = None, doc_langs: Sequence[str] = ()) -> list[str]: ...
 def search_global(index: LexicalIndex, query: str, stats: _Stats, k: int = 10, query_lang: Optional[str] = None,
-                  langs: Optional[Sequence[str]] = None) -> list[_HitTuple]: ...
+                  langs: Optional[Sequence[str]] = None, only: Optional[DocFilter] = None) -> list[_HitTuple]: ...
 def search_terms_global(index: LexicalIndex, terms: Sequence[tuple[str, float]], stats: _Stats, k: int = 10,
-                        langs: Optional[Sequence[str]] = None) -> list[_HitTuple]: ...
+                        langs: Optional[Sequence[str]] = None, only: Optional[DocFilter] = None) -> list[_HitTuple]: ...

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Optional, 
 
 from . import _core
 from .errors import InvalidInputError
+from .filters import core_filter
 from .index_config import VectorConfig
 
 if TYPE_CHECKING:
@@ -377,7 +378,7 @@ class Index:
         if k < 0:
             raise InvalidInputError("k must be >= 0")
         filter_langs = list(langs) if langs else None
-        hits = self._where(lambda n: [Hit(*h) for h in self._core.search(query, n, lang, filter_langs)], k, where)
+        hits = [Hit(*h) for h in self._core.search(query, k, lang, filter_langs, core_filter(where))]
         if snippets:
             hits = [self._with_snippet(h, query, snippet_chars) for h in hits]
         return hits
@@ -389,13 +390,9 @@ class Index:
         """Scores already analysed terms with weights (query expansion uses this). Each weight must be
         above 0 and at most 1e6; repeated terms add up."""
         terms, filter_langs = list(terms), list(langs) if langs else None
-        return self._where(lambda n: [Hit(*h) for h in self._core.search_terms(terms, n, filter_langs)], k, where)
-
-    def _where(self, fetch: Any, k: int, where: Optional["Filter"]) -> list[Hit]:
-        """`fetch(k)`, or with a filter the first `k` allowed hits of ever deeper fetches."""
-        from .filters import where_filtered
-
-        return where_filtered(self, fetch, k, where)
+        if k < 0:
+            raise InvalidInputError("k must be >= 0")
+        return [Hit(*h) for h in self._core.search_terms(terms, k, filter_langs, core_filter(where))]
 
     def analyze_query(self, text: str, doc_lang: Optional[str] = None, query_lang: Optional[str] = None) -> list[tuple[str, float]]:
         """`text`'s weighted terms as this index analyses documents of `doc_lang` (stemming, stop words)."""
@@ -411,9 +408,10 @@ class Index:
         """The `k` documents nearest to `vector`; the score is the similarity (cosine or inner product),
         for a document with passages `(1 - passage_weight) * its own + passage_weight * its best
         passage's`."""
+        if k < 0:
+            raise InvalidInputError("k must be >= 0")
         v, filter_langs = _as_vector(vector), list(langs) if langs else None
-        return self._where(lambda n: [Hit(*h) for h in self._core.search_vector(v, n, filter_langs, passage_weight)],
-                           k, where)
+        return [Hit(*h) for h in self._core.search_vector(v, k, filter_langs, passage_weight, core_filter(where))]
 
     def _with_snippet(self, hit: Hit, query: str, chars: int) -> Hit:
         found = self._core.snippet(hit.id, query, chars)

@@ -79,7 +79,7 @@ fn sharded_text_search_scores_equal_one_index() {
             let g = stats_for(&shards, &terms);
             let mut hits = Vec::new();
             for s in &shards {
-                hits.extend(s.search_global(query, qlang, 10, filter.as_deref(), &g).unwrap());
+                hits.extend(s.search_global(query, qlang, 10, filter.as_deref(), &g, None).unwrap());
             }
             let want = as_map(single.search(query, qlang, 10, filter.as_deref()).unwrap());
             assert!(!want.is_empty(), "{query}");
@@ -107,7 +107,7 @@ fn sharded_term_search_scores_equal_one_index() {
     };
     let g = stats_for(&shards, &names);
     for filter in [None, Some(vec!["en".to_string()])] {
-        let hits = shards.iter().flat_map(|s| s.search_terms_global(&terms, 10, filter.as_deref(), &g).unwrap()).collect();
+        let hits = shards.iter().flat_map(|s| s.search_terms_global(&terms, 10, filter.as_deref(), &g, None).unwrap()).collect();
         let want = as_map(single.search_terms(&terms, 10, filter.as_deref()).unwrap());
         assert!(!want.is_empty());
         assert_eq!(merged(hits), want);
@@ -126,7 +126,7 @@ fn statistics_add_up_and_missing_terms_are_refused() {
     assert!(one.df[0] >= 3 && one.df[1] == 0, "{:?}", one.df);
     // A term the statistics do not cover would be scored with made-up numbers: refused.
     let partial = stats_for(&shards, &["bowl".to_string()]);
-    assert!(shards[0].search_global("panthers bowl", None, 10, None, &partial).is_err());
+    assert!(shards[0].search_global("panthers bowl", None, 10, None, &partial, None).is_err());
     assert!(GlobalStats::default().add(&terms, &one.clone()).is_ok());
     assert!(GlobalStats::default().add(&terms[..1], &one).is_err());
 }

@@ -182,3 +182,58 @@ def test_the_plan_refuses_what_it_cannot_run(mixed) -> None:
     assert plan is not None
     found = index._core.retrieve(plan)
     assert [h[:4] for h in found] == [tuple(h[:4]) for h in index.search("Super Bowl", k=3)] and found
+
+
+def test_where_filters_run_inside_the_core_lists(mixed) -> None:
+    """A `where=` filter is applied inside each list's top-k (one call, like any search): a filtered BM25 or
+    dense list is exactly the first k allowed documents of the whole unfiltered ranking, fused results hold
+    only allowed documents and agree with the lists route, and no result is cut short by the filter."""
+    import fnmatch
+
+    from xlqe_lite import Filter
+
+    index, encoder, queries = mixed
+    engine, lists = SearchEngine(index, encoder), SearchEngine(ListRoute(index), encoder)  # type: ignore[arg-type]
+    # Ids end in their language ("<xquad id>.de"); a JSONL document's format is its id's suffix.
+    for where, allowed in ((Filter(paths=["*.de", "*.zh"]), lambda i: fnmatch.fnmatchcase(i, "*.de") or fnmatch.fnmatchcase(i, "*.zh")),
+                           (Filter(formats=["zh"]), lambda i: i.endswith(".zh")),
+                           (Filter(paths=[sorted(index.ids())[5][:6]]), lambda i: i.startswith(sorted(index.ids())[5][:6]))):
+        n_allowed = sum(map(allowed, index.ids()))
+        assert 0 < n_allowed < len(index)
+        for lang, query, expansions in queries:
+            vector = encoder.encode_queries([query])[0]
+            whole = index.search(query, k=len(index), lang=lang)
+            assert [h.id for h in index.search(query, k=5, lang=lang, where=where)] == [h.id for h in whole if allowed(h.id)][:5]
+            near = index.search_vector(vector, k=len(index), passage_weight=engine.fusion.passage_weight)
+            got = index.search_vector(vector, k=5, passage_weight=engine.fusion.passage_weight, where=where)
+            assert [h.id for h in got] == [h.id for h in near if allowed(h.id)][:5]
+            for mode in ("hybrid", "bm25", "dense"):
+                for expanded in (None, expansions):
+                    kwargs: dict[str, Any] = dict(k=10, mode=mode, lang=lang, query_vector=vector, expansions=expanded,
+                                                  explain=True, where=where)
+                    a = engine.search(query, **kwargs)
+                    assert all(allowed(h.id) for h in a), (mode, where)
+                    # BM25 finds only documents sharing a term (none, for an English query among Chinese ones)
+                    assert len(a) == min(10, n_allowed) or mode == "bm25"
+                    _same(a, lists.search(query, **kwargs))
+    # A filter that allows nothing finds nothing; one that allows everything changes nothing.
+    nothing = Filter(paths=["no-such-prefix/"])
+    assert engine.search(queries[0][1], where=nothing) == []
+    everything = Filter(paths=["*"])
+    q, v = queries[0][1], encoder.encode_queries([queries[0][1]])[0]
+    _same(engine.search(q, query_vector=v, where=everything, explain=True), engine.search(q, query_vector=v, explain=True))
+
+
+def test_globs_match_as_fnmatch() -> None:
+    """The core's glob rule is Python's `fnmatch.fnmatchcase`, on patterns made at random from the
+    characters that mean something to it."""
+    import fnmatch
+    import random
+
+    rng = random.Random(7)
+    alphabet = ["a", "b", "/", ".", "*", "?", "[", "]", "!", "-", "é", "文"]
+    texts = ["".join(rng.choice("ab/.é文-!]") for _ in range(rng.randrange(0, 8))) for _ in range(300)]
+    for _ in range(2000):
+        pattern = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 7)))
+        for text in rng.sample(texts, 10):
+            assert _core.glob_match(text, pattern) == fnmatch.fnmatchcase(text, pattern), (text, pattern)

@@ -17,7 +17,7 @@ from support.common import E5, run_xlqe
 from support.shard_data import (close_ranking, same_ranking, synthetic_docs, synthetic_queries, synthetic_vectors, xquad_docs,
                         xquad_queries)
 
-from xlqe_lite import Index, IndexCorruptError, InvalidInputError
+from xlqe_lite import Filter, Index, IndexCorruptError, InvalidInputError
 from xlqe_lite.search import SearchEngine
 from xlqe_lite.shard import MANIFEST_NAME, ShardedIndex, is_sharded, open_index, shard_of
 from xlqe_lite.shard.manifest import read_manifest
@@ -122,11 +122,15 @@ def test_synthetic_bm25_dense_and_hybrid_equal_one_index(synthetic: tuple[Any, .
     qvecs = synthetic_vectors(40, 384, seed=99)
     for q, v in zip(synthetic_queries(docs[:5000], 40, seed=5), qvecs):
         for mode in ("bm25", "dense", "hybrid"):
-            for langs in (None, ["de"]):
-                want = one.search(q, k=20, mode=mode, lang="en", langs=langs, query_vector=v)
-                got = four.search(q, k=20, mode=mode, lang="en", langs=langs, query_vector=v)
+            # A metadata filter goes to every shard with the query: the shards' filtered lists merge into
+            # the filtered lists of one index.
+            for langs, where in ((None, None), (["de"], None), (None, Filter(paths=["*7", "s00001*"]))):
+                want = one.search(q, k=20, mode=mode, lang="en", langs=langs, query_vector=v, where=where)
+                got = four.search(q, k=20, mode=mode, lang="en", langs=langs, query_vector=v, where=where)
                 assert want and not same_ranking(got, want, 20), (q, mode, langs, same_ranking(got, want, 20))
                 assert not got.warnings
+                if where is not None:
+                    assert all(h.id.endswith("7") or h.id.startswith("s00001") for h in got)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ import ray  # in the lock: a missing ray is a broken set-up, and this import say
 from support.common import E5, SAMPLE, run_xlqe
 from support.shard_data import xquad_docs, xquad_queries
 
+from xlqe_lite import Filter
 from xlqe_lite.search import SearchEngine
 from xlqe_lite.shard import ShardedIndex, open_index, shard_of
 
@@ -61,6 +62,12 @@ def test_ray_fanout_gives_the_in_process_lists(cluster: str, dev_index: tuple[st
                 assert [(h.id, h.score, h.snippet, h.place) for h in got] == \
                        [(h.id, h.score, h.snippet, h.place) for h in want], (q, mode)
                 assert not got.warnings
+            # A metadata filter travels to the shard actors with the query (ids "xq-p012.de": the first 50
+            # paragraphs of each language).
+            where = Filter(paths=["xq-p00*", "xq-p01*", "xq-p02*", "xq-p03*", "xq-p04*"])
+            got = remote.search(q, k=10, query_vector=v, where=where)
+            assert [(h.id, h.score) for h in got] == [(h.id, h.score) for h in local.search(q, k=10, query_vector=v, where=where)]
+            assert got and all(h.id[:6] in ("xq-p00", "xq-p01", "xq-p02", "xq-p03", "xq-p04") for h in got)
     doc = local.index.get("xq-p000.de")
     assert remote.index.get("xq-p000.de") == doc and "xq-p000.de" in remote.index
     assert remote.index.verify() == []

@@ -179,10 +179,9 @@ class SearchEngine:
                 query_vector = self._embed(query)
             usable, expansion_vectors, trust = self._screen(query_vector, usable)
         vector_used = None
-        if isinstance(self.index, Index) and where is None:
+        if isinstance(self.index, Index):
             # One call into the core does the retrieval (search/plan.py); the lists route below stays for a
-            # sharded index (its lists need the shards' global BM25 statistics) and for `where=` filters
-            # (applied in Python by `Index` to each list, by ever deeper fetches).
+            # sharded index (its lists need the shards' global BM25 statistics).
             vector = None
             if mode != "bm25":
                 vector = self._embed(query) if query_vector is None else query_vector
@@ -192,7 +191,7 @@ class SearchEngine:
                 raise InvalidInputError("k must be >= 0")
             hits = retrieve(self.index._core, self._settings(), str(self.fusion.method), query, k=k, mode=mode,
                             query_lang=query_lang, langs=langs, vector=vector, expansions=usable, trust=trust,
-                            explain=explain, snippet_chars=snippet_chars if snippets else None)
+                            explain=explain, snippet_chars=snippet_chars if snippets else None, where=where)
             snippets = False  # cut by the core
         elif mode == "bm25" and not usable:
             hits = self.index.search(query, k=k, lang=query_lang, langs=langs, where=where)

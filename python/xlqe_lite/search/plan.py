@@ -3,13 +3,12 @@
 The engine prepares the inputs once (the query's language, its vector moved toward the expansions', the
 expansions that passed the similarity screen with their trust) into a `QueryPlan`; the core reads the lexical
 lists (with the per-language lexical weights and the expansions' terms), the dense list with passages, fuses
-them on document keys, merges the languages of a mixed index on their own scales, and cuts snippets; Python
-turns the hits it returns into `Hit`s. The hits come back as tuples in `Hit`'s field order, so a plain hit is
+them on document keys, merges the languages of a mixed index on their own scales, keeps only what a `where=`
+filter allows (inside each list's top-k), and cuts snippets; Python turns the hits it returns into `Hit`s. The hits come back as tuples in `Hit`'s field order, so a plain hit is
 one `Hit._make(t)` (a pyclass would cost an attribute read per field here, for nothing the caller sees).
 
 The lists route of `SearchEngine` (the same arithmetic in Python over `Index.search`, `search_terms`,
-`search_vector` and `_core.fuse`) stays for a sharded index, whose lists need the shards' global statistics,
-and for `where=` filters (applied by `Index` in Python to each list, by ever deeper fetches).
+`search_vector` and `_core.fuse`) stays for a sharded index, whose lists need the shards' global statistics.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from .._core import FusionSettings, QueryPlan
+from ..filters import core_filter
 from ..index import Hit
 from .config import Calibration, CalibrateOn, FusionConfig, Mode
 from .explanation import Calibration as CalibrationOf
@@ -25,6 +25,7 @@ from .explanation import Explanation, ListEntry
 if TYPE_CHECKING:
     from .._core import LexicalIndex, _RawExplanation, _RetrievedHit
     from ..expansion import Expansion
+    from ..filters import Filter
 
 __all__ = ["fusion_settings", "retrieve"]
 
@@ -42,12 +43,12 @@ def fusion_settings(f: FusionConfig) -> FusionSettings:
 def retrieve(core: "LexicalIndex", settings: FusionSettings, method: str, query: str, *, k: int, mode: Mode,
              query_lang: Optional[str], langs: Optional[Sequence[str]], vector: Any,
              expansions: Sequence["Expansion"], trust: dict[str, float], explain: bool,
-             snippet_chars: Optional[int]) -> list[Hit]:
+             snippet_chars: Optional[int], where: Optional["Filter"] = None) -> list[Hit]:
     """The hits of one query, from one call into the core."""
     plan = QueryPlan(query, settings, k=k, mode=mode.value, query_lang=query_lang,
                      langs=list(langs) if langs else None, vector=vector,
                      expansions=[(e.lang, [(t, trust.get(t, 1.0)) for t in e.texts]) for e in expansions],
-                     explain=explain, snippet_chars=snippet_chars)
+                     explain=explain, snippet_chars=snippet_chars, only=core_filter(where))
     found = core.retrieve(plan)
     if not explain:
         return [Hit._make(h) for h in found]  # explanation data is None without explain

@@ -14,6 +14,7 @@ import time
 from typing import Any, Optional, Sequence
 
 from .. import _core
+from ..filters import Filter, core_filter
 from ..index import DEFAULT_PASSAGE_WEIGHT, Hit, Index, StoredDocument
 
 # (documents, total length, {term: document frequency}) of the whole sharded index.
@@ -50,18 +51,20 @@ class ShardOps:
         return _core.lexical_stats(self.index._core, list(terms))
 
     # -- ranked lists -----------------------------------------------------------------------------
-    def search(self, query: str, k: int, lang: Optional[str], langs: Optional[list[str]], stats: Stats) -> list[Hit]:
+    def search(self, query: str, k: int, lang: Optional[str], langs: Optional[list[str]], stats: Stats,
+               where: Optional[Filter] = None) -> list[Hit]:
         self._wait()
-        return [Hit(*h) for h in _core.search_global(self.index._core, query, stats, k, lang, langs)]
+        return [Hit(*h) for h in _core.search_global(self.index._core, query, stats, k, lang, langs, core_filter(where))]
 
-    def search_terms(self, terms: list[tuple[str, float]], k: int, langs: Optional[list[str]], stats: Stats) -> list[Hit]:
+    def search_terms(self, terms: list[tuple[str, float]], k: int, langs: Optional[list[str]], stats: Stats,
+                     where: Optional[Filter] = None) -> list[Hit]:
         self._wait()
-        return [Hit(*h) for h in _core.search_terms_global(self.index._core, terms, stats, k, langs)]
+        return [Hit(*h) for h in _core.search_terms_global(self.index._core, terms, stats, k, langs, core_filter(where))]
 
     def search_vector(self, vector: Any, k: int, langs: Optional[list[str]],
-                      passage_weight: float = DEFAULT_PASSAGE_WEIGHT) -> list[Hit]:
+                      passage_weight: float = DEFAULT_PASSAGE_WEIGHT, where: Optional[Filter] = None) -> list[Hit]:
         self._wait()
-        return self.index.search_vector(vector, k=k, langs=langs, passage_weight=passage_weight)
+        return self.index.search_vector(vector, k=k, langs=langs, passage_weight=passage_weight, where=where)
 
     # -- one document -----------------------------------------------------------------------------
     def get(self, doc_id: str) -> Optional[StoredDocument]:

@@ -231,8 +231,7 @@ class ShardedIndex:
         self.fanout.revive()
         terms = _core.query_terms(self._analyzer._core, query, lang, [l for l, _ in self.languages()])
         stats, answered = self._stats(terms)
-        hits = self._where(lambda n: merge_hits(self._all("search", query, n, lang, filter_langs, stats, only=answered), n),
-                           k, where)
+        hits = merge_hits(self._all("search", query, k, lang, filter_langs, stats, where, only=answered), k)
         if snippets:
             hits = [self._with_snippet(h, query, snippet_chars) for h in hits]
         return hits
@@ -243,8 +242,7 @@ class ShardedIndex:
         terms, filter_langs = list(terms), list(langs) if langs else None
         self.fanout.revive()
         stats, answered = self._stats(sorted({t for t, _ in terms}))
-        return self._where(lambda n: merge_hits(self._all("search_terms", terms, n, filter_langs, stats, only=answered), n),
-                           k, where)
+        return merge_hits(self._all("search_terms", terms, k, filter_langs, stats, where, only=answered), k)
 
     def search_vector(self, vector: "np.ndarray", *, k: int = 10, langs: Optional[Sequence[str]] = None,
                       passage_weight: float = DEFAULT_PASSAGE_WEIGHT, where: Optional["Filter"] = None) -> list[Hit]:
@@ -253,14 +251,7 @@ class ShardedIndex:
 
         v, filter_langs = _as_vector(vector), list(langs) if langs else None
         self.fanout.revive()
-        return self._where(lambda n: merge_hits(self._all("search_vector", v, n, filter_langs, passage_weight), n),
-                           k, where)
-
-    def _where(self, fetch: Any, k: int, where: Optional["Filter"]) -> list[Hit]:
-        """`fetch(k)`, or with a filter the first `k` allowed hits of ever deeper fetches."""
-        from ..filters import where_filtered
-
-        return where_filtered(self, fetch, k, where)
+        return merge_hits(self._all("search_vector", v, k, filter_langs, passage_weight, where), k)
 
     def analyze_query(self, text: str, doc_lang: Optional[str] = None, query_lang: Optional[str] = None) -> list[tuple[str, float]]:
         """`text`'s weighted terms as the shards analyse documents of `doc_lang` (all shards share settings)."""

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::docs::Hit;
+use super::filter::DocSet;
 use super::Index;
 use crate::error::{Error, Result};
 use crate::config::VectorConfig;
@@ -64,6 +65,12 @@ impl Index {
     /// search did not find is computed from the stored vectors, so a document found one way still gets
     /// the other part of its score.
     pub fn search_vector(&self, query: &[f32], k: usize, filter_langs: Option<&[String]>, passage_weight: f32) -> Result<Vec<Hit>> {
+        self.search_vector_in(query, k, filter_langs, passage_weight, None)
+    }
+
+    /// `search_vector` among the documents of `only` (a metadata filter's) when given.
+    pub fn search_vector_in(&self, query: &[f32], k: usize, filter_langs: Option<&[String]>, passage_weight: f32,
+                            only: Option<&DocSet>) -> Result<Vec<Hit>> {
         let vectors = self.vectors.as_ref().ok_or_else(|| Error::InvalidInput("this index holds no vectors".into()))?;
         if !(0.0..=1.0).contains(&passage_weight) {
             return Err(Error::InvalidInput(format!("passage_weight must be between 0 and 1, got {passage_weight}")));
@@ -71,11 +78,13 @@ impl Index {
         let allowed = self.allowed_slots(filter_langs)?;
         let keep = |key: u64| {
             self.doc_of_key(key)
-                .is_some_and(|d| !self.deleted[d] && allowed.as_ref().is_none_or(|a| a.contains(&self.lang_slot(d))))
+                .is_some_and(|d| !self.deleted[d] && allowed.as_ref().is_none_or(|a| a.contains(&self.lang_slot(d)))
+                    && only.is_none_or(|o| o.contains(d)))
         };
-        // Vectors leave the vector index with their documents, so without a language filter (and, to be
-        // safe, without pending deletions) nothing needs excluding and the cheaper unfiltered walk serves.
-        let unfiltered = allowed.is_none() && self.deleted_count == 0;
+        // Vectors leave the vector index with their documents, so without a language or metadata filter
+        // (and, to be safe, without pending deletions) nothing needs excluding and the cheaper unfiltered
+        // walk serves.
+        let unfiltered = allowed.is_none() && only.is_none() && self.deleted_count == 0;
         let passages = self.passages.as_ref().filter(|p| !p.is_empty() && passage_weight > 0.0);
         // With passages, a document near the top of the mix can be missing from the top k of either
         // search alone (a fair own score and a fair best window), so both searches read deeper.

@@ -11,6 +11,7 @@
 use std::collections::BTreeSet;
 
 use super::docs::Hit;
+use super::filter::DocSet;
 use super::lexical::merge_terms;
 use super::Index;
 use crate::error::Result;
@@ -53,16 +54,16 @@ impl Index {
 
     /// `search` scored with the collection statistics `stats` instead of this index's own.
     pub fn search_global(&self, text: &str, query_lang: Option<&str>, k: usize, filter_langs: Option<&[String]>,
-                         stats: &GlobalStats) -> Result<Vec<Hit>> {
+                         stats: &GlobalStats, only: Option<&DocSet>) -> Result<Vec<Hit>> {
         let terms = self.query_table(text, query_lang, filter_langs)?;
-        self.score(terms, k, None, Some(stats))
+        self.score(terms, k, None, Some(stats), only)
     }
 
     /// `search_terms` scored with the collection statistics `stats` instead of this index's own.
     pub fn search_terms_global(&self, terms: &[(String, f32)], k: usize, filter_langs: Option<&[String]>,
-                               stats: &GlobalStats) -> Result<Vec<Hit>> {
+                               stats: &GlobalStats, only: Option<&DocSet>) -> Result<Vec<Hit>> {
         let merged = merge_terms(terms)?;
         let allowed = self.allowed_slots(filter_langs)?;
-        self.score(merged, k, allowed.as_ref(), Some(stats))
+        self.score(merged, k, allowed.as_ref(), Some(stats), only)
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::docs::Hit;
+use super::filter::DocSet;
 use super::Index;
 use crate::error::{Error, Result};
 use crate::lang::normalize_lang;
@@ -60,8 +61,14 @@ impl Index {
     /// it is typed in. `query_lang`, when known, also drops the query language's stop words.
     /// `filter_langs` keeps only documents in those languages.
     pub fn search(&self, text: &str, query_lang: Option<&str>, k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
+        self.search_in(text, query_lang, k, filter_langs, None)
+    }
+
+    /// `search` among the documents of `only` (a [`DocSet`] of [`Index::filter_docs`]) when given.
+    pub fn search_in(&self, text: &str, query_lang: Option<&str>, k: usize, filter_langs: Option<&[String]>,
+                     only: Option<&DocSet>) -> Result<Vec<Hit>> {
         let terms = self.query_table(text, query_lang, filter_langs)?;
-        self.score(terms, k, None, None)
+        self.score(terms, k, None, None, only)
     }
 
     /// The weighted terms `search` scores: per term, one weight per language column (the index's
@@ -108,16 +115,23 @@ impl Index {
     /// Searches with already analysed, weighted terms (0 < weight <= [`MAX_TERM_WEIGHT`]; repeated terms
     /// add up).
     pub fn search_terms(&self, terms: &[(String, f32)], k: usize, filter_langs: Option<&[String]>) -> Result<Vec<Hit>> {
+        self.search_terms_in(terms, k, filter_langs, None)
+    }
+
+    /// `search_terms` among the documents of `only` when given.
+    pub fn search_terms_in(&self, terms: &[(String, f32)], k: usize, filter_langs: Option<&[String]>,
+                           only: Option<&DocSet>) -> Result<Vec<Hit>> {
         let merged = merge_terms(terms)?;
         let allowed = self.allowed_slots(filter_langs)?;
-        self.score(merged, k, allowed.as_ref(), None)
+        self.score(merged, k, allowed.as_ref(), None, only)
     }
 
     /// BM25 over `terms`, each with one weight for all documents or one per language column. `stats`,
     /// when given, replaces this index's document count, total length and document frequencies (the
-    /// statistics of a sharded index's every shard; see `global.rs`).
+    /// statistics of a sharded index's every shard; see `global.rs`). `only` keeps the documents of a
+    /// metadata filter.
     pub(super) fn score(&self, mut terms: Vec<(String, Vec<f32>)>, k: usize, allowed: Option<&HashSet<u16>>,
-             stats: Option<&GlobalStats>) -> Result<Vec<Hit>> {
+             stats: Option<&GlobalStats>, only: Option<&DocSet>) -> Result<Vec<Hit>> {
         if terms.len() > MAX_QUERY_TERMS {
             // Keep the heaviest terms; a stable sort keeps the term order among equals.
             terms.sort_by(|a, b| b.1.iter().sum::<f32>().total_cmp(&a.1.iter().sum::<f32>()));
@@ -125,7 +139,7 @@ impl Index {
             terms.sort_by(|a, b| a.0.cmp(&b.0));
         }
         let n_live = self.len() as u64;
-        if n_live == 0 || k == 0 || allowed.is_some_and(|a| a.is_empty()) {
+        if n_live == 0 || k == 0 || allowed.is_some_and(|a| a.is_empty()) || only.is_some_and(|o| o.is_empty()) {
             return Ok(Vec::new());
         }
         let (n_docs, total_len) = stats.map_or((n_live, self.live_len_total), |g| (g.n_docs, g.total_len));
@@ -164,7 +178,7 @@ impl Index {
         }
         let keep = |d: u32| {
             let d = d as usize;
-            !self.deleted[d] && allowed.is_none_or(|a| a.contains(&self.lang_slot(d)))
+            !self.deleted[d] && allowed.is_none_or(|a| a.contains(&self.lang_slot(d))) && only.is_none_or(|o| o.contains(d))
         };
         let scored = lexical::top_k(&self.bm25, avgdl, self.n_total(), &lists, k, keep);
         Ok(scored

@@ -24,6 +24,7 @@ use crate::vector::VectorIndex;
 mod commit;
 mod dense;
 mod docs;
+mod filter;
 mod global;
 mod lexical;
 mod pending;
@@ -31,6 +32,7 @@ mod verify;
 
 pub use dense::MAX_PASSAGES;
 pub use docs::{Document, Hit, StoredDocument, MAX_ID_BYTES};
+pub use filter::{fnmatch, DocFilter, DocSet, PathPrefix};
 pub use global::{GlobalStats, LexicalStats};
 pub use lexical::{check_query_text, MAX_QUERY_BYTES, MAX_QUERY_TERMS, MAX_TERM_WEIGHT};
 use pending::Pending;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use pyo3::prelude::*;
 
+use super::filter::{self, PyDocFilter};
 use super::index::{hits, HitTuple, PyLexicalIndex};
 use crate::index::{GlobalStats, LexicalStats};
 
@@ -32,22 +33,37 @@ fn global_stats(stats: (u64, u64, HashMap<String, u64>)) -> GlobalStats {
 
 /// `LexicalIndex.search` scored with collection statistics (n_docs, total_len, {term: df}).
 #[pyfunction]
-#[pyo3(signature = (index, query, stats, k=10, query_lang=None, langs=None))]
+#[pyo3(signature = (index, query, stats, k=10, query_lang=None, langs=None, only=None))]
+#[allow(clippy::too_many_arguments)]
 fn search_global(py: Python<'_>, index: PyRef<'_, PyLexicalIndex>, query: &str, stats: (u64, u64, HashMap<String, u64>),
-                 k: usize, query_lang: Option<String>, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {
+                 k: usize, query_lang: Option<String>, langs: Option<Vec<String>>,
+                 only: Option<&Bound<'_, PyDocFilter>>) -> PyResult<Vec<HitTuple>> {
     let stats = global_stats(stats);
+    let only = filter::inner(only);
     let this: &PyLexicalIndex = &index;
-    py.detach(|| this.with(|ix| ix.search_global(query, query_lang.as_deref(), k, langs.as_deref(), &stats).map(hits)))
+    py.detach(|| {
+        this.with(|ix| {
+            let set = only.as_ref().map(|f| ix.filter_docs(f));
+            ix.search_global(query, query_lang.as_deref(), k, langs.as_deref(), &stats, set.as_ref()).map(hits)
+        })
+    })
 }
 
 /// `LexicalIndex.search_terms` scored with collection statistics (n_docs, total_len, {term: df}).
 #[pyfunction]
-#[pyo3(signature = (index, terms, stats, k=10, langs=None))]
+#[pyo3(signature = (index, terms, stats, k=10, langs=None, only=None))]
 fn search_terms_global(py: Python<'_>, index: PyRef<'_, PyLexicalIndex>, terms: Vec<(String, f32)>,
-                       stats: (u64, u64, HashMap<String, u64>), k: usize, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {
+                       stats: (u64, u64, HashMap<String, u64>), k: usize, langs: Option<Vec<String>>,
+                       only: Option<&Bound<'_, PyDocFilter>>) -> PyResult<Vec<HitTuple>> {
     let stats = global_stats(stats);
+    let only = filter::inner(only);
     let this: &PyLexicalIndex = &index;
-    py.detach(|| this.with(|ix| ix.search_terms_global(&terms, k, langs.as_deref(), &stats).map(hits)))
+    py.detach(|| {
+        this.with(|ix| {
+            let set = only.as_ref().map(|f| ix.filter_docs(f));
+            ix.search_terms_global(&terms, k, langs.as_deref(), &stats, set.as_ref()).map(hits)
+        })
+    })
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::config::{config_dict, vector_config};
 use super::errors::{to_py, InvalidInputError, XlqeError};
+use super::filter::{self, PyDocFilter};
 use super::query::{retrieved_tuple, PyQueryPlan};
 use crate::config::{AnalyzerConfig, IndexConfig};
 use crate::index::{Document, Index};
@@ -189,7 +190,7 @@ impl PyLexicalIndex {
 
     /// [(id, similarity, lang, key)] of the `k` nearest documents by vector; `passage_weight` is the
     /// share of a document's best passage in its score.
-    #[pyo3(signature = (query, k=10, langs=None, passage_weight=0.0))]
+    #[pyo3(signature = (query, k=10, langs=None, passage_weight=0.0, only=None))]
     fn search_vector(
         &self,
         py: Python<'_>,
@@ -197,9 +198,16 @@ impl PyLexicalIndex {
         k: usize,
         langs: Option<Vec<String>>,
         passage_weight: f32,
+        only: Option<&Bound<'_, PyDocFilter>>,
     ) -> PyResult<Vec<HitTuple>> {
         let q = query.as_slice().map_err(|_| InvalidInputError::new_err("the query vector must be a contiguous float32 array"))?;
-        py.detach(|| self.with(|ix| ix.search_vector(q, k, langs.as_deref(), passage_weight).map(hits)))
+        let only = filter::inner(only);
+        py.detach(|| {
+            self.with(|ix| {
+                let set = only.as_ref().map(|f| ix.filter_docs(f));
+                ix.search_vector_in(q, k, langs.as_deref(), passage_weight, set.as_ref()).map(hits)
+            })
+        })
     }
 
     /// How many passage vectors the index holds.
@@ -247,16 +255,30 @@ impl PyLexicalIndex {
         Ok(self.inner.read().map_err(|_| XlqeError::new_err("index lock poisoned"))?.is_none())
     }
 
-    /// [(id, score, lang, key)], best first.
-    #[pyo3(signature = (query, k=10, query_lang=None, langs=None))]
-    fn search(&self, py: Python<'_>, query: &str, k: usize, query_lang: Option<String>, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {
-        py.detach(|| self.with(|ix| ix.search(query, query_lang.as_deref(), k, langs.as_deref()).map(hits)))
+    /// [(id, score, lang, key)], best first; `only`: the documents a `DocFilter` allows.
+    #[pyo3(signature = (query, k=10, query_lang=None, langs=None, only=None))]
+    fn search(&self, py: Python<'_>, query: &str, k: usize, query_lang: Option<String>, langs: Option<Vec<String>>,
+              only: Option<&Bound<'_, PyDocFilter>>) -> PyResult<Vec<HitTuple>> {
+        let only = filter::inner(only);
+        py.detach(|| {
+            self.with(|ix| {
+                let set = only.as_ref().map(|f| ix.filter_docs(f));
+                ix.search_in(query, query_lang.as_deref(), k, langs.as_deref(), set.as_ref()).map(hits)
+            })
+        })
     }
 
     /// Scores already analysed, weighted terms: [(term, weight)].
-    #[pyo3(signature = (terms, k=10, langs=None))]
-    fn search_terms(&self, py: Python<'_>, terms: Vec<(String, f32)>, k: usize, langs: Option<Vec<String>>) -> PyResult<Vec<HitTuple>> {
-        py.detach(|| self.with(|ix| ix.search_terms(&terms, k, langs.as_deref()).map(hits)))
+    #[pyo3(signature = (terms, k=10, langs=None, only=None))]
+    fn search_terms(&self, py: Python<'_>, terms: Vec<(String, f32)>, k: usize, langs: Option<Vec<String>>,
+                    only: Option<&Bound<'_, PyDocFilter>>) -> PyResult<Vec<HitTuple>> {
+        let only = filter::inner(only);
+        py.detach(|| {
+            self.with(|ix| {
+                let set = only.as_ref().map(|f| ix.filter_docs(f));
+                ix.search_terms_in(&terms, k, langs.as_deref(), set.as_ref()).map(hits)
+            })
+        })
     }
 
     /// The query's weighted terms as documents of `doc_lang` would see them.

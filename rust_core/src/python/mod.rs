@@ -6,6 +6,7 @@
 //! - [`analysis`]: the analyzer, language tags, scripts, language detection;
 //! - [`config`]: index settings to and from Python dicts (serde, via `pythonize`);
 //! - [`index`]: the `LexicalIndex` class;
+//! - [`filter`]: metadata filters (`DocFilter`) that searches take as `only=`;
 //! - [`global`]: search with a sharded index's collection statistics;
 //! - [`fusion`]: fusion of ranked lists;
 //! - [`query`]: the plan of one query's whole retrieval (`LexicalIndex.retrieve`) and its hits.
@@ -15,6 +16,7 @@ use pyo3::prelude::*;
 mod analysis;
 mod config;
 mod errors;
+mod filter;
 mod fusion;
 mod global;
 mod index;
@@ -26,6 +28,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     analysis::register(m)?;
     fusion::register(m)?;
     index::register(m)?;
+    filter::register(m)?;
     query::register(m)?;
     global::register(m)?;
     errors::register(m)?;

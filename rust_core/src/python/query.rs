@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::errors::{to_py, InvalidInputError};
+use super::filter::{self, PyDocFilter};
 use crate::fusion::FusionMethod;
 use crate::query::{Expansion, FusionSettings, Mode, Plan, Retrieved};
 
@@ -74,7 +75,7 @@ pub(super) struct PyQueryPlan {
 impl PyQueryPlan {
     #[new]
     #[pyo3(signature = (query, fusion, *, k=10, mode="hybrid", query_lang=None, langs=None, vector=None,
-                        expansions=Vec::new(), explain=false, snippet_chars=None))]
+                        expansions=Vec::new(), explain=false, snippet_chars=None, only=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         query: String,
@@ -87,6 +88,7 @@ impl PyQueryPlan {
         expansions: Vec<(Option<String>, Vec<(String, f64)>)>,
         explain: bool,
         snippet_chars: Option<usize>,
+        only: Option<&Bound<'_, PyDocFilter>>,
     ) -> PyResult<Self> {
         let mode = match mode {
             "hybrid" => Mode::Hybrid,
@@ -115,6 +117,7 @@ impl PyQueryPlan {
                 explain,
                 snippet_chars,
                 fusion: fusion.get().inner.clone(),
+                filter: filter::inner(only),
             },
         })
     }

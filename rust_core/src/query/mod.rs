@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::Result;
 use crate::fusion::{fuse_weighted, Fused, FusionMethod};
-use crate::index::{Hit, Index};
+use crate::index::{DocFilter, DocSet, Hit, Index};
 use crate::lang::{language_script, normalize_lang};
 use crate::script::dominant_script;
 
@@ -86,6 +86,8 @@ pub struct Plan {
     /// Snippets of about this many characters, when asked.
     pub snippet_chars: Option<usize>,
     pub fusion: FusionSettings,
+    /// Only the documents this metadata filter allows (None: all).
+    pub filter: Option<DocFilter>,
 }
 
 /// Where a hit stood in one list: rank from 1, the list's raw score, the weight the fusion gave it.
@@ -138,10 +140,10 @@ struct List {
 pub fn retrieve(index: &Index, plan: &Plan) -> Result<Vec<Retrieved>> {
     let q = Query::new(index, plan)?;
     let mut hits = if plan.mode == Mode::Bm25 && plan.expansions.is_empty() {
-        index.search(&plan.query, plan.query_lang.as_deref(), plan.k, q.langs())?.into_iter().map(Retrieved::plain).collect()
+        index.search_in(&plan.query, plan.query_lang.as_deref(), plan.k, q.langs(), q.only())?.into_iter().map(Retrieved::plain).collect()
     } else if plan.mode == Mode::Dense && plan.expansions.is_empty() && (plan.fusion.pooled || q.groups.len() <= 1) {
         let vector = q.vector.unwrap_or_default();
-        index.search_vector(vector, plan.k, q.langs(), plan.fusion.passage_weight)?.into_iter().map(Retrieved::plain).collect()
+        index.search_vector_in(vector, plan.k, q.langs(), plan.fusion.passage_weight, q.only())?.into_iter().map(Retrieved::plain).collect()
     } else {
         q.fused()?
     };
@@ -171,6 +173,8 @@ struct Query<'a> {
     held: Vec<String>,
     groups: Vec<Option<String>>,
     vector: Option<&'a [f32]>,
+    /// The documents the plan's metadata filter allows, worked out once for all lists.
+    only: Option<DocSet>,
 }
 
 impl<'a> Query<'a> {
@@ -191,11 +195,16 @@ impl<'a> Query<'a> {
             groups.push(None);
         }
         let vector = plan.vector.as_deref().filter(|_| plan.mode != Mode::Bm25);
-        Ok(Query { index, plan, script, held, groups, vector })
+        let only = plan.filter.as_ref().filter(|f| !f.is_empty()).map(|f| index.filter_docs(f));
+        Ok(Query { index, plan, script, held, groups, vector, only })
     }
 
     fn langs(&self) -> Option<&[String]> {
         self.plan.langs.as_deref()
+    }
+
+    fn only(&self) -> Option<&DocSet> {
+        self.only.as_ref()
     }
 
     fn lexical_weight(&self, doc_lang: Option<&str>) -> f64 {
@@ -215,7 +224,7 @@ impl<'a> Query<'a> {
         let (ix, plan) = (self.index, self.plan);
         let mut lists = Vec::new();
         if plan.mode != Mode::Dense {
-            let lexical = ix.search(&plan.query, plan.query_lang.as_deref(), depth, langs)?;
+            let lexical = ix.search_in(&plan.query, plan.query_lang.as_deref(), depth, langs, self.only())?;
             let weights = lexical.iter().map(|h| self.lexical_weight(h.lang.as_deref())).collect();
             lists.push(List { name: LEXICAL.into(), hits: lexical, weight: 1.0, item_weights: Some(weights) });
             if expanded {
@@ -224,14 +233,14 @@ impl<'a> Query<'a> {
                     if terms.is_empty() {
                         continue;
                     }
-                    let hits = ix.search_terms(&terms, depth, Some(std::slice::from_ref(&target)))?;
+                    let hits = ix.search_terms_in(&terms, depth, Some(std::slice::from_ref(&target)), self.only())?;
                     let confidence = texts.iter().fold(0.0, |s, (_, t)| s + t) / texts.len() as f64;
                     lists.push(List { name: format!("{LEXICAL}[{target}]"), hits, weight: plan.fusion.expansion_lexical * confidence, item_weights: None });
                 }
             }
         }
         if let Some(vector) = self.vector {
-            let hits = ix.search_vector(vector, depth, langs, plan.fusion.passage_weight)?;
+            let hits = ix.search_vector_in(vector, depth, langs, plan.fusion.passage_weight, self.only())?;
             lists.push(List { name: DENSE.into(), hits, weight: plan.fusion.dense, item_weights: None });
         }
         Ok(lists)
