@@ -4,9 +4,10 @@ One mixed index of the nine XQuAD dev corpora (2,160 paragraphs, e5-small with p
 with `xlqe index` as a user builds it), 50 dev questions per language embedded beforehand, then
 `SearchEngine.search(q, mode="hybrid", k=10, query_vector=v)` with and without snippets:
 
-  cpu       median CPU time of one search in the searching thread, no profiler attached;
-  core      time inside `xlqe_lite._core` per search: the summed own time of every call into the extension
-            module, measured in a separate pass under cProfile (which sees C calls as builtins; its own
+  cpu       mean CPU time of one search in the searching thread over a pass of all queries, no profiler
+            attached (the median of `--repeats` passes);
+  core      mean time inside `xlqe_lite._core` per search: the summed own time of every call into the
+            extension module over one more pass, under cProfile (which sees C calls as builtins; its own
             overhead lands on the Python side of that pass, not on these calls);
   python    cpu - core: what the issue asks to halve (all timed with the thread's CPU clock, see CLOCK).
 
@@ -102,7 +103,9 @@ def measure(args: argparse.Namespace) -> None:
             return times
 
         run_all()  # warm-up: page cache, usearch contexts, caches inside the engine
-        cpu = [statistics.median(run_all()) for _ in range(args.repeats)]
+        # Means, as the profiled pass gives: a median of one quantity minus the mean of another is not the
+        # time outside the core (the hybrid searches' times are skewed by the languages they read).
+        cpu = [statistics.fmean(run_all()) for _ in range(args.repeats)]
         profiler = cProfile.Profile(CLOCK)
         profiler.enable()
         run_all()
