@@ -62,11 +62,14 @@ class Filter:
         object.__setattr__(self, "_before", _epoch(self.modified_before, "modified_before"))
         # A relative path prefix that exists here also names the real absolute path it resolves to, now,
         # in the process that made the filter (a shard's worker may run elsewhere).
-        prefixes = []
+        globs, prefixes = [], []
         for pattern in self.paths:
-            if not any(c in pattern for c in "*?["):
+            if any(c in pattern for c in "*?["):
+                globs.append(pattern)
+            else:
                 absolute = os.path.abspath(pattern) if os.path.isabs(pattern) or os.path.exists(pattern) else None
                 prefixes.append((pattern, pattern.removeprefix("./"), os.path.realpath(absolute) if absolute else None))
+        object.__setattr__(self, "_globs", tuple(globs))
         object.__setattr__(self, "_prefixes", tuple(prefixes))
 
     @property
@@ -79,8 +82,8 @@ class Filter:
             return None
         from .ingest.extract import FORMATS
 
-        return _core.DocFilter(globs=[p for p in self.paths if any(c in p for c in "*?[")],
-                               prefixes=list(self._prefixes), formats=list(self.formats),  # type: ignore[attr-defined]
+        return _core.DocFilter(globs=list(self._globs), prefixes=list(self._prefixes),  # type: ignore[attr-defined]
+                               formats=list(self.formats),
                                suffix_formats=FORMATS, after=self._after, before=self._before)  # type: ignore[attr-defined]
 
     def matches(self, doc_id: str, metadata: Mapping[str, Any]) -> bool:

@@ -46,10 +46,6 @@ impl DocSet {
         self.0.get(d).copied().unwrap_or(false)
     }
 
-    pub fn len(&self) -> usize {
-        self.0.iter().filter(|&&b| b).count()
-    }
-
     pub fn is_empty(&self) -> bool {
         !self.0.iter().any(|&b| b)
     }
@@ -206,11 +202,12 @@ fn class(p: &[char], start: usize, c: char) -> Option<(bool, usize)> {
 }
 
 impl Index {
-    /// The live documents `filter` allows. Reads every document's metadata once, so a search computes
-    /// it once and its lists share it.
-    pub fn filter_docs(&self, filter: &DocFilter) -> DocSet {
+    /// The live documents `filter` allows, or None when there is no filter or it allows everything. Reads
+    /// every document's metadata once, so a search computes it once and its lists share it.
+    pub fn allowed_docs(&self, filter: Option<&DocFilter>) -> Option<DocSet> {
+        let filter = filter.filter(|f| !f.is_empty())?;
         let nb = self.base.n_docs();
-        DocSet(
+        Some(DocSet(
             (0..self.n_total())
                 .map(|d| {
                     !self.deleted[d] && {
@@ -219,7 +216,7 @@ impl Index {
                     }
                 })
                 .collect(),
-        )
+        ))
     }
 }
 

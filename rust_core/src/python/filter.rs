@@ -43,7 +43,7 @@ fn glob_match(text: &str, pattern: &str) -> bool {
 }
 
 pub(super) fn inner(only: Option<&Bound<'_, PyDocFilter>>) -> Option<DocFilter> {
-    only.map(|f| f.get().inner.clone()).filter(|f| !f.is_empty())
+    only.map(|f| f.get().inner.clone())
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -43,7 +43,7 @@ fn search_global(py: Python<'_>, index: PyRef<'_, PyLexicalIndex>, query: &str, 
     let this: &PyLexicalIndex = &index;
     py.detach(|| {
         this.with(|ix| {
-            let set = only.as_ref().map(|f| ix.filter_docs(f));
+            let set = ix.allowed_docs(only.as_ref());
             ix.search_global(query, query_lang.as_deref(), k, langs.as_deref(), &stats, set.as_ref()).map(hits)
         })
     })
@@ -60,7 +60,7 @@ fn search_terms_global(py: Python<'_>, index: PyRef<'_, PyLexicalIndex>, terms: 
     let this: &PyLexicalIndex = &index;
     py.detach(|| {
         this.with(|ix| {
-            let set = only.as_ref().map(|f| ix.filter_docs(f));
+            let set = ix.allowed_docs(only.as_ref());
             ix.search_terms_global(&terms, k, langs.as_deref(), &stats, set.as_ref()).map(hits)
         })
     })

@@ -204,7 +204,7 @@ impl PyLexicalIndex {
         let only = filter::inner(only);
         py.detach(|| {
             self.with(|ix| {
-                let set = only.as_ref().map(|f| ix.filter_docs(f));
+                let set = ix.allowed_docs(only.as_ref());
                 ix.search_vector_in(q, k, langs.as_deref(), passage_weight, set.as_ref()).map(hits)
             })
         })
@@ -262,7 +262,7 @@ impl PyLexicalIndex {
         let only = filter::inner(only);
         py.detach(|| {
             self.with(|ix| {
-                let set = only.as_ref().map(|f| ix.filter_docs(f));
+                let set = ix.allowed_docs(only.as_ref());
                 ix.search_in(query, query_lang.as_deref(), k, langs.as_deref(), set.as_ref()).map(hits)
             })
         })
@@ -275,7 +275,7 @@ impl PyLexicalIndex {
         let only = filter::inner(only);
         py.detach(|| {
             self.with(|ix| {
-                let set = only.as_ref().map(|f| ix.filter_docs(f));
+                let set = ix.allowed_docs(only.as_ref());
                 ix.search_terms_in(&terms, k, langs.as_deref(), set.as_ref()).map(hits)
             })
         })

@@ -195,7 +195,7 @@ impl<'a> Query<'a> {
             groups.push(None);
         }
         let vector = plan.vector.as_deref().filter(|_| plan.mode != Mode::Bm25);
-        let only = plan.filter.as_ref().filter(|f| !f.is_empty()).map(|f| index.filter_docs(f));
+        let only = index.allowed_docs(plan.filter.as_ref());
         Ok(Query { index, plan, script, held, groups, vector, only })
     }
 
