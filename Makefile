@@ -20,15 +20,18 @@ $(VENV)/bin/python:
 
 # Every Python dependency comes from requirements/lock.txt, pinned with hashes (`make lock` regenerates it
 # from requirements/*.in). llama-cpp-python is built portably by its own script (no -march=native, no AMX).
-$(VENV)/.deps: requirements/lock.txt requirements/nodeps.txt requirements/llama.txt scripts/build-llama-wheel.sh | $(VENV)/bin/python
+# pip itself comes first, from requirements/pip.txt (see pip.in for why the bundled one is not enough).
+$(VENV)/.deps: requirements/pip.txt requirements/lock.txt requirements/nodeps.txt requirements/llama.txt scripts/build-llama-wheel.sh | $(VENV)/bin/python
+	$(PIP) install -q --require-hashes -r requirements/pip.txt
 	$(PIP) install -q --require-hashes -r requirements/lock.txt
 	$(PIP) install -q --no-deps --require-hashes -r requirements/nodeps.txt
 	scripts/build-llama-wheel.sh $(PY)
 	touch $@
 
 lock:
-	cd requirements && for f in dev:lock bench:bench-lock; do \
-	  uv pip compile $${f%%:*}.in --generate-hashes --universal --python-version 3.11 --no-header -q -o $${f##*:}.txt; done
+	cd requirements && for f in pip:pip dev:lock bench:bench-lock; do \
+	  uv pip compile $${f%%:*}.in --generate-hashes --universal --python-version 3.11 --no-header --no-strip-extras \
+	    -q -o $${f##*:}.txt; done
 	cd requirements && uv pip compile nodeps.in --no-deps --generate-hashes --universal --python-version 3.11 --no-header -q -o nodeps.txt
 
 # The Rust extension is rebuilt every time: cargo decides in a second whether anything changed.
