@@ -128,3 +128,74 @@ def test_explain_says_how_the_languages_were_merged(mixed) -> None:
     assert "dense" in hit.explanation.lists and "bm25" in hit.explanation.lists
     shown = hit.explanation.to_dict()  # the JSON form keeps the old shape
     assert shown["calibration"]["lang"] == hit.lang and "dense" in shown and "bm25" in shown
+
+
+
+def test_a_short_list_with_dense_scores_is_measured_on_them() -> None:
+    """The core's unit test, through the Python merge (the lists route of a sharded index): a language of three
+    documents is put on its cosines, on the spread pooled over both languages, not on its min-max fused scores."""
+    import numpy as np
+
+    en_dense = [0.85 - 0.01 * i for i in range(12)]
+    en = [(f"e{i:02d}", 1.0 - i / 11) for i in range(12)]
+    de, de_dense = [("d0", 1.0), ("d1", 0.5), ("d2", 0.0)], [0.80, 0.70, 0.70]
+    merged = calibrated_merge([en, de], k=3, heads=(10,), min_calibration=10, dense=[en_dense, de_dense])
+    pooled = np.sqrt((np.std(en_dense[:10]) ** 2 + np.std(de_dense) ** 2) / 2)
+    assert merged[0][0] == "d0" and merged[0][2] == 1.0
+    assert merged[0][1] == pytest.approx((0.80 - np.mean(de_dense)) / pooled, abs=1e-12)
+    without = calibrated_merge([en, de], k=2, heads=(10,), min_calibration=10)
+    assert without[0][1] == without[1][1]  # on the English fused statistics, d0's 1.0 ties e00's
+
+def _stories(bench: Path, lang: str) -> dict[str, list[str]]:
+    """NTREX story id -> its lines (line 0 the headline), in the bench's order."""
+    stories: dict[str, list[str]] = {}
+    with open(bench / "ntrex" / f"sentences.{lang}.jsonl", encoding="utf-8") as f:
+        for rec in map(json.loads, f):
+            stories.setdefault(rec["doc"], []).append(rec["text"])
+    return stories
+
+
+@pytest.fixture(scope="module")
+def small_folder(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -> tuple[Index, object, list]:
+    """A small personal folder's index: 40 NTREX news stories in English (noise, never asked for) and 6 in each
+    of German, Chinese, Arabic and Hindi (each story in one language only), embedded by the default encoder.
+    Every foreign language holds fewer documents than `FusionConfig.min_calibration`."""
+    from xlqe_lite.models.encoder import Encoder
+
+    langs = {"deu": "de", "zho-CN": "zh", "arb": "ar", "hin": "hi"}
+    english = _stories(bench, "eng")
+    ids = list(english)
+    docs, questions = [], []
+    for story in ids[:40]:
+        docs.append((f"{story}.en", " ".join(english[story]), "en"))
+    for j, (bench_lang, lang) in enumerate(langs.items()):
+        theirs = _stories(bench, bench_lang)
+        for story in ids[40 + 6 * j: 40 + 6 * (j + 1)]:
+            docs.append((f"{story}.{lang}", " ".join(theirs[story]), lang))
+            questions.append((f"{story}.{lang}", english[story][0]))
+    encoder = Encoder.load("multilingual-e5-small", threads=2)
+    settings = replace(encoder.vector_settings(True), metric="ip")
+    index = Index.create(tmp_path_factory.mktemp("folder") / "index", vectors=settings)
+    vectors, windows = encoder.encode_documents([t for _, t, _ in docs], settings.passage_tokens, settings.passage_stride)
+    index.add_many(({"id": i, "text": t, "lang": lang} for i, t, lang in docs), vectors=vectors, passages=windows)
+    index.commit()
+    return index, encoder, questions
+
+
+@pytest.mark.bench
+@pytest.mark.model
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_in_a_small_folder_the_foreign_story_outranks_english_noise(small_folder, mode: str) -> None:
+    """An English headline asks for a story the folder holds only in another language. A language of a few
+    documents has no spread of its own (its best document makes most of it), so it is calibrated on its dense
+    scores on the spread of all languages: the story comes first, where in one shared list (what a small
+    index fell back to before) English stories on other events often outrank it."""
+    index, encoder, questions = small_folder
+
+    def firsts(engine: SearchEngine) -> int:
+        return sum(engine.search(q, k=10, mode=mode)[0].id == want for want, q in questions)  # type: ignore[arg-type]
+
+    calibrated = firsts(SearchEngine(index, encoder))
+    pooled = firsts(SearchEngine(index, encoder, FusionConfig(calibration="pooled")))
+    print(f"{mode}: first {calibrated}/{len(questions)} calibrated, {pooled} in one shared list")
+    assert calibrated >= 0.75 * len(questions) and calibrated >= pooled + 0.15 * len(questions), (calibrated, pooled)

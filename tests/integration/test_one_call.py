@@ -108,7 +108,9 @@ FUSIONS = {
     "per_language": FusionConfig(),
     "pooled": FusionConfig(calibration="pooled"),
     "on_dense_rrf": FusionConfig(calibrate_on="dense", method="rrf"),
-    "few_candidates": FusionConfig(min_calibration=150, depth=20),  # falls back to one shared list
+    # Every language shorter than min_calibration: measured on its dense scores and the pooled spread (hybrid,
+    # dense), or one shared list (bm25: no dense scores).
+    "few_candidates": FusionConfig(min_calibration=150, depth=20),
 }
 
 

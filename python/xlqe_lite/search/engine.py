@@ -335,14 +335,16 @@ class SearchEngine:
                 lists = self._lists(query, vector, depth, query_lang, script, [lang], [lang], mode, expansions,
                                     trust, where)
             per_lang[lang] = (lists, self._fuse(lists, 2 * depth), self._known(lists))
+        dense = [self._dense_of(lists) for lists, _, _ in per_lang.values()]
         on_dense = self.fusion.calibrate_on == CalibrateOn.DENSE and vector is not None
-        if not on_dense and any(0 < len(fused) < self.fusion.min_calibration for _, fused, _ in per_lang.values()):
-            # A language with a handful of candidates has no distribution of its own, and its fused scores (min-max
-            # within the language) are on no common scale either: one shared list. Calibrated on dense scores, such
-            # a language is put on the other languages' statistics instead (calibrated_merge).
+        if not on_dense and any(0 < len(fused) < self.fusion.min_calibration and d is None
+                                for (_, fused, _), d in zip(per_lang.values(), dense)):
+            # A language with a handful of candidates and no dense scores has no distribution of its own, and its
+            # fused scores (min-max within the language) are on no common scale either: one shared list. With dense
+            # scores, calibrated_merge measures such a language on them.
             return shared_list()
         merged = calibrated_merge([self._scale_of(lists, fused) for lists, fused, _ in per_lang.values()],
-                                  k, self.fusion.calibration_heads, self.fusion.min_calibration)
+                                  k, self.fusion.calibration_heads, self.fusion.min_calibration, dense)
         where_from = {d: lang for lang, (_, fused, _) in per_lang.items() for d, _, _ in fused}
         sources_of = {d: src for _, fused, _ in per_lang.values() for d, _, src in fused}
         out = []
@@ -361,13 +363,16 @@ class SearchEngine:
         fused list gets the r-th best dense score): within a language the lexical list still decides the
         order, but languages compete on the evidence every language has, so BM25 in the query's own language
         cannot lift that language above the others."""
-        if self.fusion.calibrate_on == CalibrateOn.FUSED:
+        scores = self._dense_of(lists) if self.fusion.calibrate_on == CalibrateOn.DENSE else None
+        if not scores:
             return [(d, s) for d, s, _ in fused]
-        dense = next((hits for name, hits, _, _ in lists if name == DENSE), None)
-        if not dense:
-            return [(d, s) for d, s, _ in fused]
-        scores = [h.score for h in dense]
         return [(d, scores[min(r, len(scores) - 1)]) for r, (d, _, _) in enumerate(fused)]
+
+    @staticmethod
+    def _dense_of(lists: Sequence["_List"]) -> Optional[list[float]]:
+        """A language's dense scores, best first (None when it has no dense list or an empty one)."""
+        dense = next((hits for name, hits, _, _ in lists if name == DENSE), None)
+        return [h.score for h in dense] if dense else None
 
     def _groups(self, langs: Optional[Sequence[str]]) -> tuple[list[str], list[Optional[str]]]:
         """The held languages a search reads (all, or those of `langs`), and the groups calibration merges:

@@ -53,36 +53,70 @@ pub struct Calibrated {
     pub raw: f64,
 }
 
-/// The best `k` of `groups` (each a list of (doc id, score), best first) on their own scales. A group
-/// shorter than `min_calibration` is put on the statistics of all long-enough groups' heads together (of
-/// all groups when none is long enough). Ties go to the smaller doc id.
-pub fn calibrated_merge(groups: &[Vec<(&str, f64)>], k: usize, heads: &[usize], min_calibration: usize) -> Vec<Calibrated> {
+/// The pooled spread of the groups' heads of n: the square root of the mean of their variances (groups of
+/// at least two values), else the spread of all their values together.
+fn pooled_sd(arrays: &[&[f64]], n: usize) -> f64 {
+    let variances: Vec<f64> = arrays.iter().filter(|v| v.len() > 1).map(|v| {
+        let sd = stats(&v[..n.min(v.len())]).1;
+        sd * sd
+    }).collect();
+    if variances.is_empty() {
+        let joined: Vec<f64> = arrays.iter().flat_map(|v| v[..n.min(v.len())].iter().copied()).collect();
+        return stats(&joined).1;
+    }
+    (pairwise_sum(&variances) / variances.len() as f64).sqrt()
+}
+
+/// The best `k` of `groups` (each a list of (doc id, score), best first) on their own scales: each score
+/// becomes the mean over `heads` of its z-score on the group's first n scores.
+///
+/// A group shorter than `min_calibration` has no spread of its own: its best candidate makes most of it,
+/// and its min-max fused scores say nothing across languages. When `dense` gives such a group's dense
+/// scores (best first; the r-th fused candidate takes the r-th), they are measured instead: on the group's
+/// own mean (how similar the query is to that language's documents at all; with one document, the mean of
+/// all long-enough groups' dense heads) and on the spread pooled over every group's dense head, so its
+/// candidate counts by how far it stands out from its language's other documents in cosine, on one scale
+/// for all languages. Without dense scores such a group is put on the statistics of all long-enough
+/// groups' heads together (of all groups when none is long enough). Ties go to the smaller doc id.
+pub fn calibrated_merge(groups: &[Vec<(&str, f64)>], dense: &[Option<Vec<f64>>], k: usize, heads: &[usize],
+                        min_calibration: usize) -> Vec<Calibrated> {
     let arrays: Vec<Vec<f64>> = groups.iter().map(|g| g.iter().map(|&(_, s)| s).collect()).collect();
-    let long: Vec<&Vec<f64>> = arrays.iter().filter(|v| v.len() >= min_calibration).collect();
-    let reference: Vec<&Vec<f64>> = if long.is_empty() { arrays.iter().collect() } else { long };
-    let shared: Vec<(f64, f64)> = heads
-        .iter()
-        .map(|&n| {
-            let joined: Vec<f64> = reference.iter().flat_map(|v| v[..n.min(v.len())].iter().copied()).collect();
-            stats(&joined)
-        })
-        .collect();
+    let dense: Vec<Option<&[f64]>> = (0..groups.len()).map(|g| dense.get(g).and_then(|d| d.as_deref()).filter(|d| !d.is_empty())).collect();
+    let shared_of = |arrays: &[&[f64]], n: usize| {
+        let long: Vec<&[f64]> = arrays.iter().copied().filter(|v| v.len() >= min_calibration).collect();
+        let reference = if long.is_empty() { arrays } else { &long[..] };
+        let joined: Vec<f64> = reference.iter().flat_map(|v| v[..n.min(v.len())].iter().copied()).collect();
+        stats(&joined)
+    };
+    let all: Vec<&[f64]> = arrays.iter().map(|v| v.as_slice()).collect();
+    let with_dense: Vec<&[f64]> = dense.iter().flatten().copied().collect();
     let mut scored: Vec<(f64, &str, Calibrated)> = Vec::new();
-    for (g, (hits, values)) in groups.iter().zip(&arrays).enumerate() {
-        if values.is_empty() {
-            continue;
-        }
-        let mut z = vec![0.0f64; values.len()];
-        for (h, &n) in heads.iter().enumerate() {
-            let (mean, sd) = if values.len() >= min_calibration { stats(&values[..n.min(values.len())]) } else { shared[h] };
+    let mut z: Vec<Vec<f64>> = arrays.iter().map(|v| vec![0.0; v.len()]).collect();
+    for &n in heads {
+        let shared = shared_of(&all, n);
+        let (dense_location, dense_sd) = (shared_of(&with_dense, n).0, pooled_sd(&with_dense, n));
+        for (g, values) in arrays.iter().enumerate() {
+            let (values, mean, sd) = match dense[g] {
+                Some(d) if values.len() < min_calibration => {
+                    let mean = if d.len() > 1 { stats(&d[..n.min(d.len())]).0 } else { dense_location };
+                    (d, mean, dense_sd)
+                }
+                _ if values.len() >= min_calibration => {
+                    let (mean, sd) = stats(&values[..n.min(values.len())]);
+                    (values.as_slice(), mean, sd)
+                }
+                _ => (values.as_slice(), shared.0, shared.1),
+            };
             if sd > 0.0 {
-                for (zi, &v) in z.iter_mut().zip(values) {
-                    *zi += (v - mean) / sd;
+                for (i, zi) in z[g].iter_mut().enumerate() {
+                    *zi += (values[i.min(values.len() - 1)] - mean) / sd;
                 }
             }
         }
-        let n_heads = heads.len() as f64;
-        for (position, ((id, raw), zi)) in hits.iter().zip(z).enumerate() {
+    }
+    let n_heads = heads.len() as f64;
+    for (g, (hits, zs)) in groups.iter().zip(z).enumerate() {
+        for (position, ((id, raw), zi)) in hits.iter().zip(zs).enumerate() {
             let z = zi / n_heads;
             scored.push((z, id, Calibrated { group: g, position, z, raw: *raw }));
         }
@@ -102,7 +136,7 @@ mod tests {
         let en = vec![("a.en", 0.90), ("b.en", 0.89), ("c.en", 0.88), ("d.en", 0.87)];
         let zh = vec![("a.zh", 0.86), ("b.zh", 0.70), ("c.zh", 0.69), ("d.zh", 0.68)];
         let groups = [en, zh];
-        let merged = calibrated_merge(&groups, 2, &[4], 2);
+        let merged = calibrated_merge(&groups, &[], 2, &[4], 2);
         let ids: Vec<&str> = merged.iter().map(|c| groups[c.group][c.position].0).collect();
         assert_eq!(ids, ["a.zh", "a.en"]);
         assert_eq!(merged[1].raw, 0.90);
@@ -122,10 +156,36 @@ mod tests {
     fn short_groups_use_the_shared_statistics_and_ties_go_by_id() {
         let long = vec![("b", 3.0), ("c", 2.0), ("d", 1.0)];
         let short = vec![("a", 3.0)];
-        let merged = calibrated_merge(&[long, short], 10, &[10], 2);
+        let merged = calibrated_merge(&[long, short], &[], 10, &[10], 2);
         // "a" has the same score as "b" and is put on the long group's scale: the same z, first by id.
         assert_eq!((merged[0].group, merged[1].group), (1, 0));
         assert_eq!(merged[0].z, merged[1].z);
         assert_eq!(merged.len(), 4);
+    }
+
+    #[test]
+    fn a_short_group_with_dense_scores_is_measured_on_them() {
+        // English: twelve documents, cosines 0.85 down by 0.01 (fused min-max from 1 down to 0). German: three,
+        // fused 1, 0.5, 0 like any min-max list, but in cosine one stands 0.1 above the other two.
+        let en_dense: Vec<f64> = (0..12).map(|i| 0.85 - 0.01 * i as f64).collect();
+        let en: Vec<(&str, f64)> = ["e0", "e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9", "ea", "eb"]
+            .into_iter()
+            .zip((0..12).map(|i| 1.0 - i as f64 / 11.0))
+            .collect();
+        let de = vec![("d0", 1.0), ("d1", 0.5), ("d2", 0.0)];
+        let de_dense = vec![0.80, 0.70, 0.70];
+        let groups = [en, de];
+        let dense = [Some(en_dense.clone()), Some(de_dense.clone())];
+        let merged = calibrated_merge(&groups, &dense, 3, &[10], 10);
+        let first = &merged[0];
+        assert_eq!((first.group, first.position), (1, 0));
+        // Its z: the German mean taken away, divided by the spread pooled over both groups' dense heads of 10.
+        let pooled = ((stats(&en_dense[..10]).1.powi(2) + stats(&de_dense).1.powi(2)) / 2.0).sqrt();
+        let expected = (0.80 - stats(&de_dense).0) / pooled;
+        assert!((first.z - expected).abs() < 1e-12, "{} vs {}", first.z, expected);
+        assert_eq!(first.raw, 1.0); // the fused score rides along
+        // Without dense scores the short group takes the long group's fused statistics: its 1.0 ties e0's.
+        let merged = calibrated_merge(&groups, &[], 2, &[10], 10);
+        assert_eq!(merged[0].z, merged[1].z);
     }
 }

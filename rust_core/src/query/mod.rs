@@ -342,23 +342,34 @@ impl<'a> Query<'a> {
             let fused = self.fuse(&lists, 2 * depth)?;
             per_lang.push((lists, fused));
         }
+        // Each language's dense scores in rank order (None without a dense list): what calibration measures
+        // where a language's fused scores cannot be (calibrate_on_dense, or a language with few candidates).
+        let dense: Vec<Option<Vec<f64>>> = per_lang
+            .iter()
+            .map(|(lists, _)| {
+                let hits = lists.iter().find(|l| l.name == DENSE).map(|l| &l.hits).filter(|h| !h.is_empty())?;
+                Some(hits.iter().map(|h| h.score as f64).collect())
+            })
+            .collect();
         let on_dense = fusion.calibrate_on_dense && self.vector.is_some();
-        if !on_dense && per_lang.iter().any(|(_, f)| !f.is_empty() && f.len() < fusion.min_calibration) {
-            // A language with a handful of candidates has no distribution of its own: one shared list.
+        let short = |f: &Vec<Fused<u64>>, d: &Option<Vec<f64>>| !f.is_empty() && f.len() < fusion.min_calibration && d.is_none();
+        if !on_dense && per_lang.iter().zip(&dense).any(|((_, f), d)| short(f, d)) {
+            // A language with a handful of candidates and no dense scores has no distribution of its own, and
+            // its fused scores (min-max within the language) are on no common scale either: one shared list.
             return self.shared_list(depth);
         }
         let knowns: Vec<HashMap<u64, &Hit>> = per_lang.iter().map(|(lists, _)| known(lists)).collect();
         let scales: Vec<Vec<(&str, f64)>> = per_lang
             .iter()
             .zip(&knowns)
-            .map(|((lists, fused), known)| {
-                let dense = lists.iter().find(|l| l.name == DENSE).map(|l| &l.hits).filter(|_| fusion.calibrate_on_dense);
+            .zip(&dense)
+            .map(|(((_, fused), known), dense)| {
                 fused
                     .iter()
                     .enumerate()
                     .map(|(r, f)| {
                         let score = match dense {
-                            Some(d) if !d.is_empty() => d[r.min(d.len() - 1)].score as f64,
+                            Some(d) if on_dense => d[r.min(d.len() - 1)],
                             _ => f.score as f64,
                         };
                         (known[&f.key].id.as_str(), score)
@@ -366,7 +377,7 @@ impl<'a> Query<'a> {
                     .collect()
             })
             .collect();
-        let merged = calibrated_merge(&scales, self.plan.k, &fusion.calibration_heads, fusion.min_calibration);
+        let merged = calibrated_merge(&scales, &dense, self.plan.k, &fusion.calibration_heads, fusion.min_calibration);
         Ok(merged
             .into_iter()
             .map(|c| {
