@@ -52,12 +52,24 @@ def _questions(bench: Path, lang: str, paragraphs: set[str], n: int) -> list[tup
     return out[:n]
 
 
+def _embedded_index(path: Path, docs: list[tuple[str, str, str]]) -> tuple[Index, object]:
+    """A real index of (id, text, language) documents with passage windows, embedded by the default encoder
+    without any cache."""
+    from xlqe_lite.models.encoder import Encoder
+
+    encoder = Encoder.load("multilingual-e5-small", threads=2)
+    settings = replace(encoder.vector_settings(True), metric="ip")
+    index = Index.create(path, vectors=settings)
+    vectors, windows = encoder.encode_documents([t for _, t, _ in docs], settings.passage_tokens, settings.passage_stride)
+    index.add_many(({"id": i, "text": t, "lang": lang} for i, t, lang in docs), vectors=vectors, passages=windows)
+    index.commit()
+    return index, encoder
+
+
 @pytest.fixture(scope="module")
 def mixed(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -> tuple[Index, object, list]:
     """A real index of XQuAD paragraphs in English and Chinese, each paragraph in exactly one language
     (the even ones in English, the odd ones in Chinese), embedded by the default encoder without any cache."""
-    from xlqe_lite.models.encoder import Encoder
-
     def corpus(lang: str) -> dict[str, str]:
         with open(bench / "xquad" / f"corpus.{lang}.jsonl", encoding="utf-8") as f:
             return {r["id"].rsplit(".", 1)[0]: r["text"] for r in map(json.loads, f)}
@@ -65,12 +77,7 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared) -> tu
     en, zh = corpus("en"), corpus("zh")
     bases = sorted(en)[:40]
     docs = [(f"{b}.en", en[b], "en") if i % 2 == 0 else (f"{b}.zh", zh[b], "zh") for i, b in enumerate(bases)]
-    encoder = Encoder.load("multilingual-e5-small", threads=2)
-    settings = replace(encoder.vector_settings(True), metric="ip")
-    index = Index.create(tmp_path_factory.mktemp("mixed") / "index", vectors=settings)
-    vectors, windows = encoder.encode_documents([t for _, t, _ in docs], settings.passage_tokens, settings.passage_stride)
-    index.add_many(({"id": i, "text": t, "lang": lang} for i, t, lang in docs), vectors=vectors, passages=windows)
-    index.commit()
+    index, encoder = _embedded_index(tmp_path_factory.mktemp("mixed") / "index", docs)
     # English questions whose paragraph is in the index only in Chinese.
     questions = _questions(bench, "en", {b for i, b in enumerate(bases) if i % 2 == 1}, 40)
     return index, encoder, questions
@@ -160,8 +167,6 @@ def small_folder(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared
     """A small personal folder's index: 40 NTREX news stories in English (noise, never asked for) and 6 in each
     of German, Chinese, Arabic and Hindi (each story in one language only), embedded by the default encoder.
     Every foreign language holds fewer documents than `FusionConfig.min_calibration`."""
-    from xlqe_lite.models.encoder import Encoder
-
     langs = {"deu": "de", "zho-CN": "zh", "arb": "ar", "hin": "hi"}
     english = _stories(bench, "eng")
     ids = list(english)
@@ -173,12 +178,7 @@ def small_folder(tmp_path_factory: pytest.TempPathFactory, bench: Path, prepared
         for story in ids[40 + 6 * j: 40 + 6 * (j + 1)]:
             docs.append((f"{story}.{lang}", " ".join(theirs[story]), lang))
             questions.append((f"{story}.{lang}", english[story][0]))
-    encoder = Encoder.load("multilingual-e5-small", threads=2)
-    settings = replace(encoder.vector_settings(True), metric="ip")
-    index = Index.create(tmp_path_factory.mktemp("folder") / "index", vectors=settings)
-    vectors, windows = encoder.encode_documents([t for _, t, _ in docs], settings.passage_tokens, settings.passage_stride)
-    index.add_many(({"id": i, "text": t, "lang": lang} for i, t, lang in docs), vectors=vectors, passages=windows)
-    index.commit()
+    index, encoder = _embedded_index(tmp_path_factory.mktemp("folder") / "index", docs)
     return index, encoder, questions
 
 
