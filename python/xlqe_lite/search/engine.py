@@ -343,7 +343,7 @@ class SearchEngine:
             # fused scores (min-max within the language) are on no common scale either: one shared list. With dense
             # scores, calibrated_merge measures such a language on them.
             return shared_list()
-        merged = calibrated_merge([self._scale_of(lists, fused) for lists, fused, _ in per_lang.values()],
+        merged = calibrated_merge([self._scale_of(fused, d) for (_, fused, _), d in zip(per_lang.values(), dense)],
                                   k, self.fusion.calibration_heads, self.fusion.min_calibration, dense)
         where_from = {d: lang for lang, (_, fused, _) in per_lang.items() for d, _, _ in fused}
         sources_of = {d: src for _, fused, _ in per_lang.values() for d, _, src in fused}
@@ -357,16 +357,15 @@ class SearchEngine:
             out.append(hit)
         return out
 
-    def _scale_of(self, lists: Sequence["_List"], fused: Sequence[tuple[str, float, Any]]) -> list[tuple[str, float]]:
+    def _scale_of(self, fused: Sequence[tuple[str, float, Any]], dense: Optional[list[float]]) -> list[tuple[str, float]]:
         """The scores a language's fused list is calibrated on. `calibrate_on="fused"`: its fused scores.
-        "dense": the language's dense scores in rank order, given to its fused order (the r-th document of the
+        "dense": the language's dense scores (`dense`, best first; `_dense_of`) in rank order, given to its fused order (the r-th document of the
         fused list gets the r-th best dense score): within a language the lexical list still decides the
         order, but languages compete on the evidence every language has, so BM25 in the query's own language
         cannot lift that language above the others."""
-        scores = self._dense_of(lists) if self.fusion.calibrate_on == CalibrateOn.DENSE else None
-        if not scores:
+        if self.fusion.calibrate_on != CalibrateOn.DENSE or not dense:
             return [(d, s) for d, s, _ in fused]
-        return [(d, scores[min(r, len(scores) - 1)]) for r, (d, _, _) in enumerate(fused)]
+        return [(d, dense[min(r, len(dense) - 1)]) for r, (d, _, _) in enumerate(fused)]
 
     @staticmethod
     def _dense_of(lists: Sequence["_List"]) -> Optional[list[float]]:

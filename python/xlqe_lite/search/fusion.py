@@ -39,14 +39,16 @@ def calibrated_merge(groups: Sequence[Scored], k: int, heads: Sequence[int] = (1
         head = values[:n]
         return (float(head.mean()), float(head.std())) if len(head) else (0.0, 0.0)
 
+    def joined_heads(arrays: Sequence[Any], n: int) -> Any:
+        return np.concatenate([v[:n] for v in arrays]) if arrays else np.zeros(0)
+
     def shared(arrays: Sequence[Any], n: int) -> tuple[float, float]:
-        reference = [v for v in arrays if len(v) >= min_calibration] or arrays
-        return stats(np.concatenate([v[:n] for v in reference]) if reference else np.zeros(0), None)
+        return stats(joined_heads([v for v in arrays if len(v) >= min_calibration] or arrays, n), None)
 
     def pooled_sd(arrays: Sequence[Any], n: int) -> float:
         sds = [stats(v, n)[1] for v in arrays if len(v) > 1]
         if not sds:
-            return stats(np.concatenate([v[:n] for v in arrays]), None)[1] if arrays else 0.0
+            return stats(joined_heads(arrays, n), None)[1]
         return float(np.sqrt(np.mean(np.array([sd * sd for sd in sds], dtype=np.float64))))
 
     arrays = [np.asarray([s for _, s in hits], dtype=np.float64) for hits in groups]

@@ -53,6 +53,11 @@ pub struct Calibrated {
     pub raw: f64,
 }
 
+/// The first n values of every group, one after another.
+fn joined_heads(arrays: &[&[f64]], n: usize) -> Vec<f64> {
+    arrays.iter().flat_map(|v| v[..n.min(v.len())].iter().copied()).collect()
+}
+
 /// The pooled spread of the groups' heads of n: the square root of the mean of their variances (groups of
 /// at least two values), else the spread of all their values together.
 fn pooled_sd(arrays: &[&[f64]], n: usize) -> f64 {
@@ -61,8 +66,7 @@ fn pooled_sd(arrays: &[&[f64]], n: usize) -> f64 {
         sd * sd
     }).collect();
     if variances.is_empty() {
-        let joined: Vec<f64> = arrays.iter().flat_map(|v| v[..n.min(v.len())].iter().copied()).collect();
-        return stats(&joined).1;
+        return stats(&joined_heads(arrays, n)).1;
     }
     (pairwise_sum(&variances) / variances.len() as f64).sqrt()
 }
@@ -84,9 +88,7 @@ pub fn calibrated_merge(groups: &[Vec<(&str, f64)>], dense: &[Option<Vec<f64>>],
     let dense: Vec<Option<&[f64]>> = (0..groups.len()).map(|g| dense.get(g).and_then(|d| d.as_deref()).filter(|d| !d.is_empty())).collect();
     let shared_of = |arrays: &[&[f64]], n: usize| {
         let long: Vec<&[f64]> = arrays.iter().copied().filter(|v| v.len() >= min_calibration).collect();
-        let reference = if long.is_empty() { arrays } else { &long[..] };
-        let joined: Vec<f64> = reference.iter().flat_map(|v| v[..n.min(v.len())].iter().copied()).collect();
-        stats(&joined)
+        stats(&joined_heads(if long.is_empty() { arrays } else { &long[..] }, n))
     };
     let all: Vec<&[f64]> = arrays.iter().map(|v| v.as_slice()).collect();
     let with_dense: Vec<&[f64]> = dense.iter().flatten().copied().collect();
