@@ -127,7 +127,7 @@ def measure(n: int, n_queries: int, storages: list[str], efs: list[int], rounds:
                                                           "connectivity": 16, "expansion_add": 128, "exact_below": 0})
             ix.add_many(({"id": str(i), "text": ""} for i in range(len(data))), vectors=data, batch_size=10_000)
             ix.commit()
-            built["xlqe"] = (time.perf_counter() - t0, next(Path(ix_dir).glob("vec-*.usearch")).stat().st_size / len(data))
+            built["xlqe"] = (time.perf_counter() - t0, sum(p.stat().st_size for p in Path(ix_dir).glob("vec-*.usearch")) / len(data))
             reader = Index.open(ix_dir)
             f = None
             if storage == "f32":

@@ -152,7 +152,7 @@ fn damaged_files_are_reported_not_crashed_on() {
     assert!(Index::open(&dir, false).is_ok());
     // A manifest from a newer format.
     let manifest = dir.join("xlqe.manifest");
-    let text = fs::read_to_string(&manifest).unwrap().replace("\"format_version\": 1", "\"format_version\": 99");
+    let text = fs::read_to_string(&manifest).unwrap().replace("\"format_version\": 2", "\"format_version\": 99");
     fs::write(&manifest, text).unwrap();
     assert!(matches!(Index::open(&dir, false), Err(Error::FormatVersion { found: 99, .. })));
     fs::write(&manifest, "{garbage").unwrap();
@@ -205,10 +205,12 @@ fn a_format_version_error_says_older_or_newer_and_what_to_do() {
     let dir = committed_sample(tmp.path());
     let manifest = dir.join("xlqe.manifest");
     let original = fs::read_to_string(&manifest).unwrap();
-    for (found, expected) in [(0, "older than version 1"), (7, "newer than version 1")] {
-        fs::write(&manifest, original.replace("\"format_version\": 1", &format!("\"format_version\": {found}"))).unwrap();
+    // Versions 1 and 2 are read (1 kept every language's vectors in one file); the error names the
+    // nearer end of that range.
+    for (found, supported, expected) in [(0, 1, "older than version 1"), (7, 2, "newer than version 2")] {
+        fs::write(&manifest, original.replace("\"format_version\": 2", &format!("\"format_version\": {found}"))).unwrap();
         let err = Index::open(&dir, false).err().expect("a format version error");
-        assert!(matches!(err, Error::FormatVersion { found: f, supported: 1, .. } if f == found), "{err:?}");
+        assert!(matches!(err, Error::FormatVersion { found: f, supported: s, .. } if f == found && s == supported), "{err:?}");
         let message = err.to_string();
         assert!(message.contains(&format!("format version {found}")) && message.contains(expected), "{message}");
         assert!(message.contains("re-create the index"), "{message}");

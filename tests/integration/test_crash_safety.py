@@ -31,7 +31,7 @@ def uncommitted_files(path: Path, generation: int) -> set[str]:
     """The kinds of file ("seg", "vec", "psg") a killed commit of a later generation left behind."""
     kinds = set()
     for p in path.iterdir():
-        m = re.fullmatch(r"(seg|vec|psg)-(\d+)\.(xlqe|usearch)", p.name)
+        m = re.fullmatch(r"(seg|vec|psg)-(\d+)(?:-\d+)?\.(xlqe|usearch)", p.name)  # vec-GEN-PART.usearch
         if m and int(m.group(2)) > generation:
             kinds.add(m.group(1))
     return kinds

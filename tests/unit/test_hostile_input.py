@@ -82,16 +82,17 @@ def test_the_checksum_helper_matches_the_core(tmp_path: Path) -> None:
 
 
 # -- format versions ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("found", [0, 2, 4_000_000_000])
+@pytest.mark.parametrize("found", [0, 3, 4_000_000_000])
 def test_an_index_of_another_format_version_says_which_and_what_to_do(tmp_path: Path, found: int) -> None:
+    # Versions 1 (every language's vectors in one file) and 2 are read; the message names the nearer end.
     path = build(tmp_path / "ix")
     rewrite_manifest(path, lambda m: m.update(format_version=found))
     before = snapshot(path)
-    message = open_fails(path, FormatVersionError, f"format version {found}", "version 1", str(path), "re-create")
+    message = open_fails(path, FormatVersionError, f"format version {found}", str(path), "re-create")
     if found < 1:
         assert "older than version 1" in message
     else:
-        assert "newer than version 1" in message and "newer xlqe-lite" in message
+        assert "newer than version 2" in message and "newer xlqe-lite" in message
     with pytest.raises(InvalidInputError, match="already exists"):
         Index.create(path)
     assert snapshot(path) == before  # nothing written, not even a lock file
@@ -210,6 +211,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "deleted": lambda f: f.unlink(),
 }
 FILES = {"manifest": MANIFEST, "segment": "seg-*.xlqe", "vectors": "vec-*.usearch", "passages": "psg-*.usearch"}
+# (build() writes documents of one language: one file of each kind.)
 
 
 @pytest.fixture(scope="module")

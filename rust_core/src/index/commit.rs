@@ -6,13 +6,13 @@ use super::Index;
 use crate::error::Result;
 use crate::storage::segment::{self, Segment, SegmentData};
 use crate::storage::{self, FileEntry};
-use crate::vector::VectorIndex;
 
 impl Index {
     /// Makes every change since the last commit durable, atomically. A no-op without changes.
     pub fn commit(&mut self) -> Result<()> {
         self.require_writer()?;
-        if !self.dirty && !self.vectors_dirty {
+        let vectors_dirty = self.vectors.as_ref().is_some_and(|v| v.is_dirty());
+        if !self.dirty && !vectors_dirty {
             return Ok(());
         }
         let nb = self.base.n_docs();
@@ -132,25 +132,16 @@ impl Index {
             }
         };
         let mut manifest = self.manifest.clone();
-        if self.vectors_dirty {
-            let saved = (|| -> Result<()> {
-                if let Some(vectors) = &self.vectors {
-                    manifest.vectors = Some(self.save_vectors(vectors, storage::vector_file_name(generation))?);
-                    manifest.vector_count = vectors.len() as u64;
+        manifest.format_version = storage::INDEX_FORMAT_VERSION;
+        let mut saved_parts = None;
+        if let Some(vectors) = self.vectors.as_ref().filter(|_| vectors_dirty) {
+            match vectors.save(&self.dir, generation, &mut manifest) {
+                Ok(entries) => saved_parts = Some(entries),
+                Err(e) => {
+                    // Leave none of this generation's files behind; the last commit stays as it was.
+                    let _ = std::fs::remove_file(&path);
+                    return Err(e);
                 }
-                manifest.passages = None;
-                manifest.passage_count = 0;
-                if let Some(passages) = self.passages.as_ref().filter(|p| !p.is_empty()) {
-                    manifest.passages = Some(self.save_vectors(passages, storage::passage_file_name(generation))?);
-                    manifest.passage_count = passages.len() as u64;
-                }
-                Ok(())
-            })();
-            if let Err(e) = saved {
-                // Leave none of this generation's files behind; the last commit stays as it was.
-                let _ = std::fs::remove_file(self.dir.join(storage::vector_file_name(generation)));
-                let _ = std::fs::remove_file(&path);
-                return Err(e);
             }
         }
         manifest.generation = generation;
@@ -163,29 +154,18 @@ impl Index {
         storage::write_manifest(&self.dir, &manifest)?;
         self.manifest = manifest;
         self.base = new_base;
-        self.vectors_dirty = false;
+        if let (Some(vectors), Some(entries)) = (self.vectors.as_mut(), saved_parts) {
+            vectors.committed(entries);
+        }
         self.reset_to_base();
         storage::collect_garbage(&self.dir, &self.manifest);
         Ok(())
     }
 
-    /// Writes `vectors` to `file` in the index directory; a failed write leaves no partial file.
-    fn save_vectors(&self, vectors: &VectorIndex, file: String) -> Result<FileEntry> {
-        let path = self.dir.join(&file);
-        match vectors.save(&path) {
-            Ok((bytes, crc32)) => Ok(FileEntry { file, bytes, crc32 }),
-            Err(e) => {
-                let _ = std::fs::remove_file(&path);
-                Err(e)
-            }
-        }
-    }
-
     /// Drops every change since the last commit.
     pub fn rollback(&mut self) -> Result<()> {
-        if self.vectors_dirty {
-            (self.vectors, self.passages) = Self::open_files(&self.dir, &self.manifest, self.lock.is_some())?.1;
-            self.vectors_dirty = false;
+        if self.vectors.as_ref().is_some_and(|v| v.is_dirty()) {
+            self.vectors = Self::open_files(&self.dir, &self.manifest, self.lock.is_some())?.1;
         }
         self.reset_to_base();
         Ok(())

@@ -1,10 +1,12 @@
 //! Vector search: each document's own vector and its passages' vectors (windows of its text), in two
-//! vector indexes keyed by the document's stable key.
+//! vector indexes keyed by the document's stable key in each language part (`parts.rs`), searched part by
+//! part and merged.
 
 use std::collections::{HashMap, HashSet};
 
 use super::docs::Hit;
 use super::filter::DocSet;
+use super::parts::{Part, Scope};
 use super::Index;
 use crate::error::{Error, Result};
 use crate::config::VectorConfig;
@@ -54,7 +56,7 @@ impl Index {
 
     /// How many passage vectors the index holds (committed and pending).
     pub fn passage_count(&self) -> usize {
-        self.passages.as_ref().map_or(0, |v| v.len())
+        self.vectors.as_ref().map_or(0, |v| v.passage_len())
     }
 
     /// The `k` documents whose vectors are nearest to `query`, optionally only those in `filter_langs`.
@@ -71,65 +73,34 @@ impl Index {
     /// `search_vector` among the documents of `only` (a metadata filter's) when given.
     pub fn search_vector_in(&self, query: &[f32], k: usize, filter_langs: Option<&[String]>, passage_weight: f32,
                             only: Option<&DocSet>) -> Result<Vec<Hit>> {
-        let vectors = self.vectors.as_ref().ok_or_else(|| Error::InvalidInput("this index holds no vectors".into()))?;
+        let parts = self.vectors.as_ref().ok_or_else(|| Error::InvalidInput("this index holds no vectors".into()))?;
         if !(0.0..=1.0).contains(&passage_weight) {
             return Err(Error::InvalidInput(format!("passage_weight must be between 0 and 1, got {passage_weight}")));
         }
+        parts.check_vector(query)?;
         let allowed = self.allowed_slots(filter_langs)?;
+        let wanted: Option<HashSet<Option<String>>> =
+            allowed.as_ref().map(|slots| slots.iter().map(|&s| self.lang_of_slot(s)).collect());
         let keep = |key: u64| {
             self.doc_of_key(key)
                 .is_some_and(|d| !self.deleted[d] && allowed.as_ref().is_none_or(|a| a.contains(&self.lang_slot(d)))
                     && only.is_none_or(|o| o.contains(d)))
         };
-        // Vectors leave the vector index with their documents, so without a language or metadata filter
-        // (and, to be safe, without pending deletions) nothing needs excluding and the cheaper unfiltered
-        // walk serves.
-        let unfiltered = allowed.is_none() && only.is_none() && self.deleted_count == 0;
-        let passages = self.passages.as_ref().filter(|p| !p.is_empty() && passage_weight > 0.0);
-        // With passages, a document near the top of the mix can be missing from the top k of either
-        // search alone (a fair own score and a fair best window), so both searches read deeper.
-        let depth = if passages.is_some() { k.max(PASSAGE_CANDIDATES) } else { k };
-        let mut found = vectors.search(query, depth, unfiltered, keep)?;
-        if let Some(passages) = passages {
-            // The searches only choose the candidates (and each one's best window: best first, so a
-            // document's first window is its best one). Every score is then computed from the stored
-            // vectors, whichever search reached the document: the searches' distances come from another
-            // kernel (they differ in the last bits), and which search reaches a document depends on the
-            // index's other documents, so a sharded index would otherwise score the same document
-            // differently. Cost: two stored-vector similarities per candidate.
-            let own_found: HashSet<u64> = found.iter().map(|h| h.0).collect();
-            let mut best_found: HashMap<u64, u64> = HashMap::new();
-            let mut candidates: Vec<u64> = found.iter().map(|h| h.0).collect();
-            for (p, _) in passages.search(query, depth.saturating_mul(PASSAGES_PER_HIT), unfiltered, |p| keep(doc_key_of_passage(p)))? {
-                let key = doc_key_of_passage(p);
-                if let std::collections::hash_map::Entry::Vacant(slot) = best_found.entry(key) {
-                    slot.insert(p);
-                    if !own_found.contains(&key) {
-                        candidates.push(key);
-                    }
+        let mut found = Vec::new();
+        for part in parts.iter() {
+            if let (Scope::Lang(lang), Some(wanted)) = (&part.scope, &wanted) {
+                if !wanted.contains(lang) {
+                    continue;
                 }
             }
-            let mut buffer = Vec::new();
-            let mut rescored = Vec::with_capacity(candidates.len());
-            for key in candidates {
-                let Some(own) = vectors.similarity(key, query, &mut buffer)? else { continue };
-                let best = match best_found.get(&key) {
-                    Some(&p) => passages.similarity(p, query, &mut buffer)?.unwrap_or(f32::NEG_INFINITY),
-                    None => {
-                        let mut best = f32::NEG_INFINITY;
-                        for p in passage_keys_of(passages, key) {
-                            best = best.max(passages.similarity(p, query, &mut buffer)?.unwrap_or(f32::NEG_INFINITY));
-                        }
-                        best
-                    }
-                };
-                let score = if best.is_finite() { (1.0 - passage_weight) * own + passage_weight * best } else { own };
-                rescored.push((key, score));
-            }
-            rescored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            rescored.truncate(k);
-            found = rescored;
+            // Vectors leave their part with their documents, so a part of the wanted languages holds
+            // nothing to exclude without a metadata filter (and, to be safe, without pending deletions),
+            // and the cheaper walk without a callback per visited node serves.
+            let unfiltered = (part.is_one_language() || allowed.is_none()) && only.is_none() && self.deleted_count == 0;
+            found.extend(search_part(part, query, k, passage_weight, unfiltered, &keep)?);
         }
+        found.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        found.truncate(k);
         Ok(found
             .into_iter()
             .filter_map(|(key, score)| {
@@ -142,12 +113,14 @@ impl Index {
     /// The passage window of document `id` nearest to `query`: (its number, similarity), or None when
     /// the document is absent or has no passages. Search uses it to say where a long document matched.
     pub fn best_passage(&self, id: &str, query: &[f32]) -> Result<Option<(usize, f32)>> {
-        let (Some(d), Some(passages)) = (self.find_doc(id), self.passages.as_ref()) else { return Ok(None) };
-        passages.check_vector(query)?;
+        let (Some(d), Some(parts)) = (self.find_doc(id), self.vectors.as_ref()) else { return Ok(None) };
+        parts.check_vector(query)?;
+        let key = self.key_of(d);
+        let Some(part) = parts.holding(key, self.lang_of_slot(self.lang_slot(d)).as_deref()) else { return Ok(None) };
         let mut buffer = Vec::new();
         let mut best: Option<(usize, f32)> = None;
-        for (i, p) in passage_keys_of(passages, self.key_of(d)).enumerate() {
-            if let Some(s) = passages.similarity(p, query, &mut buffer)? {
+        for (i, p) in passage_keys_of(&part.passages, key).enumerate() {
+            if let Some(s) = part.passages.similarity(p, query, &mut buffer)? {
                 if best.is_none_or(|(_, b)| s > b) {
                     best = Some((i, s));
                 }
@@ -157,3 +130,52 @@ impl Index {
     }
 }
 
+/// The `k` best documents of one part with their scores, among those `keep` accepts (`unfiltered`:
+/// it accepts all the part holds).
+fn search_part(part: &Part, query: &[f32], k: usize, passage_weight: f32, unfiltered: bool, keep: &impl Fn(u64) -> bool)
+               -> Result<Vec<(u64, f32)>> {
+    let (vectors, passages) = (&part.vectors, Some(&part.passages).filter(|p| !p.is_empty() && passage_weight > 0.0));
+    // With passages, a document near the top of the mix can be missing from the top k of either
+    // search alone (a fair own score and a fair best window), so both searches read deeper.
+    let depth = if passages.is_some() { k.max(PASSAGE_CANDIDATES) } else { k };
+    let found = vectors.search(query, depth, unfiltered, keep)?;
+    let Some(passages) = passages else { return Ok(found) };
+    // The searches only choose the candidates (and each one's best window: best first, so a
+    // document's first window is its best one). Every score is then computed from the stored
+    // vectors, whichever search reached the document: the searches' distances come from another
+    // kernel (they differ in the last bits), and which search reaches a document depends on the
+    // index's other documents, so a sharded index would otherwise score the same document
+    // differently. Cost: two stored-vector similarities per candidate.
+    let own_found: HashSet<u64> = found.iter().map(|h| h.0).collect();
+    let mut best_found: HashMap<u64, u64> = HashMap::new();
+    let mut candidates: Vec<u64> = found.iter().map(|h| h.0).collect();
+    for (p, _) in passages.search(query, depth.saturating_mul(PASSAGES_PER_HIT), unfiltered, |p| keep(doc_key_of_passage(p)))? {
+        let key = doc_key_of_passage(p);
+        if let std::collections::hash_map::Entry::Vacant(slot) = best_found.entry(key) {
+            slot.insert(p);
+            if !own_found.contains(&key) {
+                candidates.push(key);
+            }
+        }
+    }
+    let mut buffer = Vec::new();
+    let mut rescored = Vec::with_capacity(candidates.len());
+    for key in candidates {
+        let Some(own) = vectors.similarity(key, query, &mut buffer)? else { continue };
+        let best = match best_found.get(&key) {
+            Some(&p) => passages.similarity(p, query, &mut buffer)?.unwrap_or(f32::NEG_INFINITY),
+            None => {
+                let mut best = f32::NEG_INFINITY;
+                for p in passage_keys_of(passages, key) {
+                    best = best.max(passages.similarity(p, query, &mut buffer)?.unwrap_or(f32::NEG_INFINITY));
+                }
+                best
+            }
+        };
+        let score = if best.is_finite() { (1.0 - passage_weight) * own + passage_weight * best } else { own };
+        rescored.push((key, score));
+    }
+    rescored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    rescored.truncate(k);
+    Ok(rescored)
+}

@@ -7,6 +7,7 @@
 //! - [`docs`]: document numbers, ids, keys, languages and stored fields;
 //! - [`lexical`]: BM25 search (query analysis per language, scoring);
 //! - [`dense`]: vector search, with passage vectors;
+//! - [`parts`]: the vectors, one part per document language;
 //! - [`commit`]: commit and rollback;
 //! - [`verify`]: the consistency check of the committed state;
 //! - [`global`]: BM25 with a sharded index's collection statistics.
@@ -19,7 +20,7 @@ use crate::lexical::Bm25;
 use crate::storage::segment::Segment;
 use crate::config::IndexConfig;
 use crate::storage::{self, Manifest, WriterLock};
-use crate::vector::VectorIndex;
+use parts::Parts;
 
 mod commit;
 mod dense;
@@ -27,6 +28,7 @@ mod docs;
 mod filter;
 mod global;
 mod lexical;
+mod parts;
 mod pending;
 mod verify;
 
@@ -36,9 +38,6 @@ pub use filter::{fnmatch, DocFilter, DocSet, PathPrefix};
 pub use global::{GlobalStats, LexicalStats};
 pub use lexical::{check_query_text, MAX_QUERY_BYTES, MAX_QUERY_TERMS, MAX_TERM_WEIGHT};
 use pending::Pending;
-
-/// The document vectors and the passage vectors of an index (both present or neither).
-type Dense = (Option<VectorIndex>, Option<VectorIndex>);
 
 /// An open index: a reader, or the one writer (holding the directory's lock).
 pub struct Index {
@@ -59,12 +58,9 @@ pub struct Index {
     live_len_total: u64,
     next_key: u64,
     dirty: bool,
-    /// Dense vectors keyed by document key, when the index is configured for them.
-    vectors: Option<VectorIndex>,
-    /// Passage vectors, several per key (present exactly when `vectors` is).
-    passages: Option<VectorIndex>,
-    /// Vectors or passages changed since the last commit.
-    vectors_dirty: bool,
+    /// The documents' vectors and their passages' vectors, keyed by document key, one part per
+    /// document language, when the index is configured for vectors.
+    vectors: Option<Parts>,
 }
 
 impl Index {
@@ -83,7 +79,7 @@ impl Index {
         } else {
             None
         };
-        let (manifest, base, (vectors, passages)) = Self::load_committed(dir, writer)?;
+        let (manifest, base, vectors) = Self::load_committed(dir, writer)?;
         if lock.is_some() {
             storage::collect_garbage(dir, &manifest);
         }
@@ -103,8 +99,6 @@ impl Index {
             next_key: 0,
             dirty: false,
             vectors,
-            passages,
-            vectors_dirty: false,
         };
         index.reset_to_base();
         Ok(index)
@@ -112,7 +106,7 @@ impl Index {
 
     /// Reads the manifest and maps its segment and vectors, retrying if a concurrent commit replaced them
     /// in between.
-    fn load_committed(dir: &Path, writable: bool) -> Result<(Manifest, Segment, Dense)> {
+    fn load_committed(dir: &Path, writable: bool) -> Result<(Manifest, Segment, Option<Parts>)> {
         let mut attempts = 0;
         loop {
             let manifest = storage::read_manifest(dir)?;
@@ -129,7 +123,7 @@ impl Index {
         }
     }
 
-    pub(super) fn open_files(dir: &Path, manifest: &Manifest, writable: bool) -> Result<(Segment, Dense)> {
+    fn open_files(dir: &Path, manifest: &Manifest, writable: bool) -> Result<(Segment, Option<Parts>)> {
         let seg = match &manifest.segment {
             None => Segment::empty(),
             Some(f) => Segment::open(&dir.join(&f.file), f.bytes, f.crc32)?,
@@ -142,20 +136,12 @@ impl Index {
             return Err(Error::corrupt(dir, "document keys are out of order"));
         }
         let Some(config) = &manifest.config.vectors else {
-            if manifest.vectors.is_some() || manifest.passages.is_some() {
+            if manifest.vectors.is_some() || manifest.passages.is_some() || !manifest.vector_parts.is_empty() {
                 return Err(Error::corrupt(dir, "vector file without a vector configuration"));
             }
-            return Ok((seg, (None, None)));
+            return Ok((seg, None));
         };
-        let vectors = match &manifest.vectors {
-            None => VectorIndex::new(config.clone())?,
-            Some(f) => VectorIndex::open(&dir.join(&f.file), f.bytes, f.crc32, config.clone(), manifest.vector_count, writable)?,
-        };
-        let passages = match &manifest.passages {
-            None => VectorIndex::new(config.clone())?,
-            Some(f) => VectorIndex::open(&dir.join(&f.file), f.bytes, f.crc32, config.clone(), manifest.passage_count, writable)?,
-        };
-        Ok((seg, (Some(vectors), Some(passages))))
+        Ok((seg, Some(Parts::open(dir, manifest, config, writable)?)))
     }
 
     pub(super) fn reset_to_base(&mut self) {

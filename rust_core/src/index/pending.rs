@@ -91,12 +91,11 @@ impl Index {
         self.delete(&doc.id)?;
         let key = self.next_key;
         if let (Some(v), Some(vectors)) = (vector, self.vectors.as_mut()) {
-            vectors.add(key, v)?;
-            self.vectors_dirty = true;
-        }
-        if let Some(index) = self.passages.as_mut() {
+            let part = vectors.for_new(lang.as_deref())?;
+            part.touch();
+            part.vectors.add(key, v)?;
             for (i, p) in passages.iter().enumerate() {
-                index.add(passage_key(key, i), p)?;
+                part.passages.add(passage_key(key, i), p)?;
             }
         }
         let local = self.pending.lens.len() as u32;
@@ -129,18 +128,14 @@ impl Index {
         self.require_writer()?;
         let Some(d) = self.find_doc(id) else { return Ok(false) };
         let key = self.key_of(d);
-        if let Some(vectors) = self.vectors.as_mut() {
-            if vectors.contains(key) {
-                vectors.remove(key)?;
-                self.vectors_dirty = true;
+        let lang = self.lang_of_slot(self.lang_slot(d));
+        if let Some(part) = self.vectors.as_mut().and_then(|v| v.holding_mut(key, lang.as_deref())) {
+            part.touch();
+            part.vectors.remove(key)?;
+            let keys: Vec<u64> = passage_keys_of(&part.passages, key).collect();
+            for p in keys {
+                part.passages.remove(p)?;
             }
-        }
-        if let Some(passages) = self.passages.as_mut() {
-            let keys: Vec<u64> = passage_keys_of(passages, key).collect();
-            for p in &keys {
-                passages.remove(*p)?;
-            }
-            self.vectors_dirty |= !keys.is_empty();
         }
         self.deleted[d] = true;
         self.deleted_count += 1;

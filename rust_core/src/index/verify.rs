@@ -2,6 +2,7 @@
 
 use super::dense::passage_keys_of;
 use super::Index;
+use crate::storage::VectorPart;
 
 impl Index {
     /// Full consistency check of the committed state: checksums, structure, postings against document
@@ -16,28 +17,34 @@ impl Index {
                 problems.push("a document key is not below the manifest's next key".into());
             }
         }
-        if let Some(vectors) = &self.vectors {
-            // Every vector belongs to a live document: as many documents with vectors as vectors.
-            let with_vectors = self.base.doc_keys().iter().filter(|&&k| vectors.contains(k)).count();
-            if with_vectors != vectors.len() || vectors.len() as u64 != self.manifest.vector_count {
+        if let Some(parts) = &self.vectors {
+            // Every vector belongs to a committed document, in its language's part (or the part of every
+            // language of a version 1 index), and every passage to a document with a vector of its own.
+            let (mut with_vectors, mut owned) = (0usize, 0usize);
+            for (d, &key) in self.base.doc_keys().iter().enumerate() {
+                let lang = self.lang_of_slot(self.base.doc_langs()[d]);
+                if let Some(part) = parts.holding(key, lang.as_deref()) {
+                    with_vectors += 1;
+                    owned += passage_keys_of(&part.passages, key).count();
+                }
+            }
+            let committed = |count: &dyn Fn(&VectorPart) -> u64, legacy: u64| legacy + self.manifest.vector_parts.iter().map(count).sum::<u64>();
+            let vector_count = committed(&|p| p.vector_count, self.manifest.vector_count);
+            if with_vectors != parts.len() || parts.len() as u64 != vector_count {
                 problems.push(format!(
-                    "{} vectors but {} committed documents have one (manifest: {})",
-                    vectors.len(),
+                    "{} vectors but {} committed documents have one in their language's part (manifest: {})",
+                    parts.len(),
                     with_vectors,
-                    self.manifest.vector_count
+                    vector_count
                 ));
             }
-        }
-        if let (Some(vectors), Some(passages)) = (&self.vectors, &self.passages) {
-            // Passages belong to live documents that have a vector of their own.
-            let owned: usize =
-                self.base.doc_keys().iter().filter(|&&k| vectors.contains(k)).map(|&k| passage_keys_of(passages, k).count()).sum();
-            if owned != passages.len() || passages.len() as u64 != self.manifest.passage_count {
+            let passage_count = committed(&|p| p.passage_count, self.manifest.passage_count);
+            if owned != parts.passage_len() || parts.passage_len() as u64 != passage_count {
                 problems.push(format!(
                     "{} passage vectors but committed documents own {} (manifest: {})",
-                    passages.len(),
+                    parts.passage_len(),
                     owned,
-                    self.manifest.passage_count
+                    passage_count
                 ));
             }
         }

@@ -24,7 +24,12 @@ use crate::error::{Error, Result};
 pub const MANIFEST_FILE: &str = "xlqe.manifest";
 pub const LOCK_FILE: &str = "xlqe.lock";
 pub const INDEX_FORMAT: &str = "xlqe-lite-index";
-pub const INDEX_FORMAT_VERSION: u32 = 1;
+/// The format this build writes: 2 keeps each document language's vectors in their own files
+/// ([`Manifest::vector_parts`]).
+pub const INDEX_FORMAT_VERSION: u32 = 2;
+/// The oldest format this build reads: version 1 kept every language's vectors in one file (the
+/// manifest's `vectors` and `passages`), which this build still searches and updates.
+pub const OLDEST_INDEX_FORMAT_VERSION: u32 = 1;
 /// A manifest is a few hundred bytes; anything past this is not one (and is never read into memory).
 pub const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
@@ -46,17 +51,21 @@ pub struct Manifest {
     pub generation: u64,
     pub config: IndexConfig,
     pub segment: Option<FileEntry>,
-    /// The vector index file of this generation (it may be an earlier generation's, when no vector
-    /// changed since).
+    /// The vectors of an index written in format version 1, every language in one file (it may be an
+    /// earlier generation's, when no vector changed since). Kept until its documents are all deleted;
+    /// new documents go to [`Manifest::vector_parts`].
     #[serde(default)]
     pub vectors: Option<FileEntry>,
     #[serde(default)]
     pub vector_count: u64,
-    /// The passage vectors of this generation (absent when no document has any).
+    /// The passage vectors of that file's documents (absent when none has any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passages: Option<FileEntry>,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub passage_count: u64,
+    /// The vectors of each document language (format version 2), by language; empty languages have none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vector_parts: Vec<VectorPart>,
     pub documents: u64,
     /// The next stable document key; keys are never reused, so other structures can refer to them.
     pub next_key: u64,
@@ -67,7 +76,26 @@ pub struct Manifest {
     pub checksum: Option<u32>,
 }
 
+/// The vector files of one document language (None: the documents of no language), with their counts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VectorPart {
+    pub lang: Option<String>,
+    pub vectors: FileEntry,
+    pub vector_count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passages: Option<FileEntry>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub passage_count: u64,
+}
+
 impl Manifest {
+    /// Every file the manifest names.
+    pub fn files(&self) -> impl Iterator<Item = &FileEntry> {
+        let parts = self.vector_parts.iter().flat_map(|p| std::iter::once(&p.vectors).chain(&p.passages));
+        self.segment.iter().chain(&self.vectors).chain(&self.passages).chain(parts)
+    }
+
     pub fn new(config: IndexConfig) -> Manifest {
         Manifest {
             format: INDEX_FORMAT.into(),
@@ -79,6 +107,7 @@ impl Manifest {
             vector_count: 0,
             passages: None,
             passage_count: 0,
+            vector_parts: Vec::new(),
             documents: 0,
             next_key: 0,
             checksum: None,
@@ -94,12 +123,14 @@ pub fn segment_file_name(generation: u64) -> String {
     format!("seg-{generation:010}.xlqe")
 }
 
-pub fn vector_file_name(generation: u64) -> String {
-    format!("vec-{generation:010}.usearch")
+/// The vector file of the `part`-th language part written by commit `generation`.
+pub fn vector_file_name(generation: u64, part: usize) -> String {
+    format!("vec-{generation:010}-{part:04}.usearch")
 }
 
-pub fn passage_file_name(generation: u64) -> String {
-    format!("psg-{generation:010}.usearch")
+/// The passage file of the `part`-th language part written by commit `generation`.
+pub fn passage_file_name(generation: u64, part: usize) -> String {
+    format!("psg-{generation:010}-{part:04}.usearch")
 }
 
 /// The checksum of a manifest's JSON content: CRC32 of its compact re-serialisation without the
@@ -143,8 +174,9 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
         return Err(Error::corrupt(dir, "not an xlqe index (foreign manifest)"));
     }
     let version = value.get("format_version").and_then(|v| v.as_u64()).unwrap_or(0).min(u32::MAX as u64) as u32;
-    if version != INDEX_FORMAT_VERSION {
-        return Err(Error::FormatVersion { path: dir.into(), found: version, supported: INDEX_FORMAT_VERSION });
+    if !(OLDEST_INDEX_FORMAT_VERSION..=INDEX_FORMAT_VERSION).contains(&version) {
+        let supported = if version < OLDEST_INDEX_FORMAT_VERSION { OLDEST_INDEX_FORMAT_VERSION } else { INDEX_FORMAT_VERSION };
+        return Err(Error::FormatVersion { path: dir.into(), found: version, supported });
     }
     let stored = value.get("checksum").cloned();
     let expected = manifest_checksum(value.clone());
@@ -222,8 +254,7 @@ impl WriterLock {
 /// Removes files of generations the manifest does not name and temporary files of interrupted commits.
 /// Only a writer calls this (it holds the lock, so no commit is in flight).
 pub fn collect_garbage(dir: &Path, manifest: &Manifest) {
-    let keep: Vec<&str> =
-        manifest.segment.iter().chain(&manifest.vectors).chain(&manifest.passages).map(|s| s.file.as_str()).collect();
+    let keep: Vec<&str> = manifest.files().map(|s| s.file.as_str()).collect();
     let Ok(entries) = fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let name = entry.file_name();

@@ -1,10 +1,12 @@
 //! The vector index: usearch's HNSW graph (or an exact scan when the index is small), keyed by the
-//! documents' stable keys, stored as one file per generation next to the segment and committed with it.
+//! documents' stable keys, stored as a file of the generation that last changed it, next to the segment,
+//! and committed with it.
 //!
-//! Two live in an index with vectors: one vector per document, and one holding each long document's
-//! passage vectors (overlapping windows of its text) under keys derived from the document's (see
-//! `index/dense.rs`). A question usually matches one sentence of a paragraph, and one vector for a whole
-//! paragraph blurs it (and an encoder sees only its first 512 tokens); the best passage keeps it sharp.
+//! Two live in each language part of an index with vectors (`index/parts.rs`): one vector per document,
+//! and one holding each long document's passage vectors (overlapping windows of its text) under keys
+//! derived from the document's (see `index/dense.rs`). A question usually matches one sentence of a
+//! paragraph, and one vector for a whole paragraph blurs it (and an encoder sees only its first 512
+//! tokens); the best passage keeps it sharp.
 
 use std::fs::File;
 use std::io::Read;
@@ -48,6 +50,24 @@ impl VectorConfig {
             Metric::Ip => (1.0 - distance) / scale,
             Metric::L2 => -distance / scale,
         }
+    }
+
+    /// Checks a vector's length and values before it reaches usearch.
+    pub fn check_vector(&self, vector: &[f32]) -> Result<()> {
+        if vector.len() != self.dims {
+            return Err(Error::InvalidInput(format!(
+                "vector has {} dimensions; the index holds {}-dimensional vectors",
+                vector.len(),
+                self.dims
+            )));
+        }
+        if !vector.iter().all(|x| x.is_finite()) {
+            return Err(Error::InvalidInput("vector holds NaN or infinite values".into()));
+        }
+        if self.metric == Metric::Cosine && vector.iter().all(|x| *x == 0.0) {
+            return Err(Error::InvalidInput("a zero vector has no direction for cosine similarity".into()));
+        }
+        Ok(())
     }
 
     /// The same similarity computed directly from two vectors (for rescoring stored vectors).
@@ -208,20 +228,7 @@ impl VectorIndex {
 
     /// Checks a vector's length and values before it reaches usearch.
     pub fn check_vector(&self, vector: &[f32]) -> Result<()> {
-        if vector.len() != self.config.dims {
-            return Err(Error::InvalidInput(format!(
-                "vector has {} dimensions; the index holds {}-dimensional vectors",
-                vector.len(),
-                self.config.dims
-            )));
-        }
-        if !vector.iter().all(|x| x.is_finite()) {
-            return Err(Error::InvalidInput("vector holds NaN or infinite values".into()));
-        }
-        if self.config.metric == Metric::Cosine && vector.iter().all(|x| *x == 0.0) {
-            return Err(Error::InvalidInput("a zero vector has no direction for cosine similarity".into()));
-        }
-        Ok(())
+        self.config.check_vector(vector)
     }
 
     pub fn add(&mut self, key: u64, vector: &[f32]) -> Result<()> {
