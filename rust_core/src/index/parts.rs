@@ -40,7 +40,16 @@ impl Part {
         Ok(Part { scope, vectors: VectorIndex::new(config.clone())?, passages: VectorIndex::new(config.clone())?, dirty: false, committed: None })
     }
 
-    /// Whether a search of only `langs` can skip a language filter in this part.
+    /// Whether the part holds the vector of the document with `key` and language `lang`.
+    fn holds(&self, key: u64, lang: Option<&str>) -> bool {
+        let scoped = match &self.scope {
+            Scope::All => true,
+            Scope::Lang(l) => l.as_deref() == lang,
+        };
+        scoped && self.vectors.contains(key)
+    }
+
+    /// Whether the part holds one language only (a search of it needs no language filter).
     pub(super) fn is_one_language(&self) -> bool {
         matches!(self.scope, Scope::Lang(_))
     }
@@ -120,12 +129,11 @@ impl Parts {
     /// The part holding the vector of the document with `key` and language `lang`: its language's part,
     /// or an index's part of every language.
     pub(super) fn holding(&self, key: u64, lang: Option<&str>) -> Option<&Part> {
-        self.parts.iter().find(|p| p.vectors.contains(key) && (p.scope == Scope::All || p.scope == Scope::Lang(lang.map(str::to_string))))
+        self.parts.iter().find(|p| p.holds(key, lang))
     }
 
     pub(super) fn holding_mut(&mut self, key: u64, lang: Option<&str>) -> Option<&mut Part> {
-        let scope = Scope::Lang(lang.map(str::to_string));
-        self.parts.iter_mut().find(|p| p.vectors.contains(key) && (p.scope == Scope::All || p.scope == scope))
+        self.parts.iter_mut().find(|p| p.holds(key, lang))
     }
 
     /// The part new documents of `lang` go to, made when the language has none yet.
