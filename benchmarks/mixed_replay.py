@@ -19,11 +19,11 @@ from collections import Counter
 
 import numpy as np
 
-from xlqe_lite._core import fuse, language_script
-from xlqe_lite.evaluation import XquadBench, evaluate, lang_of
+from tune_mixed import engine_run, report
+from xlqe_lite.evaluation import XquadBench, lang_of
 from xlqe_lite.models.embedding_cache import encode_cached, encode_documents_cached
 from xlqe_lite.models.encoder import Encoder
-from xlqe_lite.search import FusionConfig, calibrated_merge
+from xlqe_lite.search import FusionConfig
 
 
 class Replay:
@@ -59,29 +59,14 @@ class Replay:
             out[lang] = [(str(self.doc_ids[idx[t]]), float(s[t])) for t in top]
         return out
 
-    def run(self, pw: float = 0.5, heads: tuple[int, ...] = (10, 100), per_corpus: bool = False) -> dict[str, list[str]]:
-        fc = FusionConfig()
-        run = {}
-        for qid, rec in self.data["queries"].items():
-            qlang = rec["guess"]
-            script = language_script(qlang) if qlang else rec["script"]
-            dense = self.dense(self.row[qid], pw)
-            groups = []
-            for dl in self.langs:
-                lex = rec["bm25"][dl]
-                items = [[fc.lexical_weight(qlang, script, dl)] * len(lex), None]
-                fused = fuse([lex, dense[dl]], [1.0, fc.dense], fc.method, fc.rrf_k, 200, items)
-                groups.append([(d, x) for d, x, _ in fused])
-            if per_corpus:
-                run[qid] = [d for g in groups for d, _ in g[:100]]
-            else:
-                run[qid] = [d for d, _, _ in calibrated_merge(groups, 100, heads, fc.min_calibration)]
-        return run
+    def run(self, pw: float = 0.5, heads: tuple[int, ...] = (10, 100)) -> dict[str, list[str]]:
+        """The engine's merge (`tune_mixed.engine_run`) over the collected BM25 lists and dense lists replayed
+        with passage weight `pw`."""
+        queries = {qid: {**rec, "dense": self.dense(self.row[qid], pw)} for qid, rec in self.data["queries"].items()}
+        return engine_run({**self.data, "queries": queries}, FusionConfig(calibration_heads=heads))
 
     def report(self, name: str, run: dict[str, list[str]]) -> None:
-        r = evaluate(self.data["qrels"], run, pooled=True, mixed=True)
-        print(f"{name:40s} mixed CROSS {r['mixed']['CROSS']['nDCG@10']:.4f}  mixed MONO {r['mixed']['MONO']['nDCG@10']:.4f}  "
-              f"pooled {r['pooled']['nDCG@10']:.4f}", flush=True)
+        report(name, self.data, run)
 
     def diagnose(self, run: dict[str, list[str]]) -> None:
         """For each query and other language D: the rank of D's answer once the evaluator has removed the
