@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import pytest
 from support import crash_writer
@@ -35,6 +36,16 @@ def uncommitted_files(path: Path, generation: int) -> set[str]:
         if m and int(m.group(2)) > generation:
             kinds.add(m.group(1))
     return kinds
+
+
+def read_until(stream: IO[str], prefix: str) -> str:
+    """The writer's lines up to and including the first that starts with `prefix` (all of them if it exits)."""
+    lines = []
+    for line in iter(stream.readline, ""):
+        lines.append(line)
+        if line.startswith(prefix):
+            break
+    return "".join(lines)
 
 
 def check_vectors(index: Index, ids: set[str], gen: int, rng: random.Random) -> None:
@@ -67,6 +78,15 @@ def test_kill_during_writes_and_commits_keeps_the_last_commit(tmp_path: Path, ki
             # Kill during start-up (interpreter, opening the index, taking the lock).
             time.sleep(rng.uniform(0.0, 0.3))
             first = ""
+        elif trial % 5 in (2, 4):
+            # Aim inside a commit: once one commit has said how long it took, kill at a random moment of
+            # the next one, so that kills land in every file a commit writes, not only where time is spent
+            # adding documents (a writer with vectors spends most of its time building the graph).
+            first = read_until(proc.stdout, "committed ")
+            last = first.splitlines()[-1] if first else ""
+            took = float(last.split()[2]) if last.startswith("committed ") else 0.0
+            first += read_until(proc.stdout, "committing ")
+            time.sleep(rng.uniform(0.0, took))
         else:
             # Kill somewhere in adding or inside a commit, timed from the moment the writer holds the
             # lock so that a slow start (a busy machine) does not turn every trial into a start-up kill.

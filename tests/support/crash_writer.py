@@ -1,7 +1,9 @@
 """A writer for the crash-safety test: commits deterministic rounds of changes until it is killed.
 
 Round r (the index's generation r-1 -> r) adds DOCS_PER_ROUND documents "r-j", deletes round r-1's documents with
-j % 5 == 0 and rewrites round r-2's document j == 1. It prints "ready" once it holds the writer's lock and "committed GEN" after each commit.
+j % 5 == 0 and rewrites round r-2's document j == 1. It prints "ready" once it holds the writer's lock,
+"committing GEN" before each commit and "committed GEN SECONDS" after it (how long the commit took, so that a
+test can aim a kill inside the next one).
 
 With `--vectors` the index holds vectors (see `VECTOR_SETTINGS`): every document gets a vector made from
 its id and text, and every other one PASSAGES passage vectors, so that each commit also writes a vector
@@ -11,6 +13,7 @@ file and a passage file of a few megabytes, which a kill can interrupt.
 from __future__ import annotations
 
 import sys
+import time
 import zlib
 
 import numpy as np
@@ -82,8 +85,10 @@ def main(path: str, vectors: bool) -> None:
                 index.add(old, text, lang="en", vector=vector_of(old, text), passages=passages_of(old, text))
             else:
                 index.add(old, text, lang="en")
+        print(f"committing {r}", flush=True)
+        started = time.perf_counter()
         index.commit()
-        print(f"committed {index.generation}", flush=True)
+        print(f"committed {index.generation} {time.perf_counter() - started:.4f}", flush=True)
 
 
 if __name__ == "__main__":
