@@ -68,12 +68,13 @@ impl DocFilter {
     pub fn allows(&self, id: &str, metadata: &str) -> bool {
         let fields: Fields = if metadata.is_empty() { Fields::default() } else { serde_json::from_str(metadata).unwrap_or_default() };
         let rel = fields.path.as_ref().and_then(|p| p.as_str()).unwrap_or("");
-        if !(self.globs.is_empty() && self.prefixes.is_empty()) && !self.path_ok(id, rel) {
+        let by_path = !self.globs.is_empty() || !self.prefixes.is_empty();
+        if by_path && !self.path_ok(id, rel) {
             return false;
         }
         if !self.formats.is_empty() {
             let format = self.format_of(id, &fields);
-            if !self.formats.iter().any(|f| *f == format) {
+            if !self.formats.contains(&format) {
                 return false;
             }
         }
