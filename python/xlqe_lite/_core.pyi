@@ -24,6 +24,7 @@ __all__ = [
     "detect_language",
     "dominant_script",
     "fuse",
+    "move_query",
     "language_script",
     "lexical_stats",
     "normalize_lang",
@@ -64,6 +65,14 @@ def fuse(
     k: int = 10,
     item_weights: Optional[Sequence[Optional[Sequence[float]]]] = None,
 ) -> list[tuple[str, float, list[Optional[tuple[int, float]]]]]: ...
+def move_query(
+    query: npt.NDArray[np.float32],
+    from_sum: Sequence[float],
+    from_count: int,
+    to_sum: Sequence[float],
+    to_count: int,
+    alpha: float,
+) -> Optional[list[float]]: ...
 
 @final
 class LexicalIndex:
@@ -142,6 +151,7 @@ class LexicalIndex:
         self, id: str, query: str, max_chars: int = 200, within: Optional[tuple[int, int]] = None
     ) -> Optional[tuple[str, list[tuple[int, int]]]]: ...
     def best_passage(self, id: str, query: npt.NDArray[np.float32]) -> Optional[tuple[int, float]]: ...
+    def language_vector_sum(self, lang: Optional[str]) -> Optional[tuple[list[float], int]]: ...
     def retrieve(self, plan: QueryPlan) -> list[_RetrievedHit]: ...
     def languages(self) -> list[tuple[str, int]]: ...
     def ids(self) -> list[str]: ...
@@ -167,6 +177,7 @@ class FusionSettings:
         calibration_heads: Sequence[int],
         calibrate_on_dense: bool,
         min_calibration: int,
+        centroid_shift: float,
     ) -> FusionSettings: ...
 
 @final

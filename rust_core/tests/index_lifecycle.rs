@@ -363,3 +363,42 @@ fn vector_errors_are_clear() {
     drop(ix);
     damaged_then_missing_is_corrupt(&dir, "vec-");
 }
+
+#[test]
+fn language_centroids_follow_the_documents_and_move_a_query_between_languages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("ix");
+    let mut ix = Index::create(&dir, vec_config()).unwrap();
+    ix.add_with_vector(doc("a", "alpha", "en"), Some(&[1.0, 0.0, 0.0])).unwrap();
+    ix.add_with_vector(doc("c", "gamma", "en"), Some(&[0.0, 0.0, 2.0])).unwrap(); // cosine: counted as unit length
+    ix.add_with_vector(doc("b", "beta", "de"), Some(&[0.0, 1.0, 0.0])).unwrap();
+    ix.add(doc("d", "no vector", "en")).unwrap();
+    let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
+    let en = ix.language_centroid(Some("en")).unwrap().unwrap();
+    assert!(close(&en, &[0.5, 0.0, 0.5]), "{en:?}");
+    assert!(ix.language_centroid(Some("fr")).unwrap().is_none());
+    assert!(ix.language_centroid(None).unwrap().is_none());
+
+    // The query moved from English's mean toward German's, by half the difference, at its own length.
+    let q = [0.6f32, 0.0, 0.8];
+    let moved = ix.query_toward(&q, "en", "de", 0.5).unwrap().unwrap();
+    let raw = [0.6 + 0.5 * (0.0 - 0.5), 0.5, 0.8 + 0.5 * (0.0 - 0.5)];
+    let norm = (raw.iter().map(|x: &f64| x * x).sum::<f64>()).sqrt();
+    assert!(close(&moved, &raw.map(|x| (x / norm) as f32)), "{moved:?}");
+    assert!(ix.query_toward(&q, "en", "en", 0.5).unwrap().is_none());
+    assert!(ix.query_toward(&q, "en", "de", 0.0).unwrap().is_none());
+    assert!(ix.query_toward(&q, "fr", "de", 0.5).unwrap().is_none());
+    assert!(ix.query_toward(&[1.0, 0.0], "en", "de", 0.5).is_err(), "a query of the wrong length");
+
+    // Changed documents change the mean at once (pending, committed, reopened, rolled back).
+    ix.delete("c").unwrap();
+    assert!(close(&ix.language_centroid(Some("en")).unwrap().unwrap(), &[1.0, 0.0, 0.0]));
+    ix.add_with_vector(doc("e", "epsilon", "en"), Some(&[0.0, 1.0, 0.0])).unwrap();
+    assert!(close(&ix.language_centroid(Some("en")).unwrap().unwrap(), &[0.5, 0.5, 0.0]));
+    ix.commit().unwrap();
+    let reader = Index::open(&dir, false).unwrap();
+    assert!(close(&reader.language_centroid(Some("en")).unwrap().unwrap(), &[0.5, 0.5, 0.0]));
+    ix.delete("e").unwrap();
+    ix.rollback().unwrap();
+    assert!(close(&ix.language_centroid(Some("en")).unwrap().unwrap(), &[0.5, 0.5, 0.0]));
+}

@@ -112,6 +112,34 @@ def test_the_answer_in_another_language_outranks_noise_in_the_query_language(mix
 
 @pytest.mark.bench
 @pytest.mark.model
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_the_query_moved_toward_the_other_language_finds_its_answer_higher(mixed, mode: str) -> None:
+    """Before the Chinese dense search the English query is moved toward the Chinese documents by the
+    difference of the two languages' mean vectors (`FusionConfig.centroid_shift`): the Chinese answer ranks
+    higher than with the query left where it is, and the Chinese list itself changes (so the move is made)."""
+    import numpy as np
+
+    index, encoder, questions = mixed
+    moved, still = SearchEngine(index, encoder), SearchEngine(index, encoder, FusionConfig(centroid_shift=0.0))
+    a, b = _ranks(moved, questions, mode), _ranks(still, questions, mode)
+    mrr = lambda ranks: float(np.mean([1 / r for r in ranks]))  # noqa: E731
+    print(f"{mode}: MRR {mrr(a):.3f} moved, {mrr(b):.3f} not moved; first {a.count(1)} / {b.count(1)}")
+    assert mrr(a) >= mrr(b) and a != b, (a, b)
+    # The Chinese dense list is the search with the moved vector, scored as the index scores it.
+    text = questions[0][1]
+    q = encoder.encode_queries([text])[0]
+    toward = index.query_toward(q, "en", "zh", 0.7)
+    assert toward is not None and abs(float(np.linalg.norm(toward)) - float(np.linalg.norm(q))) < 1e-5
+    centroids = {lang: index.language_centroid(lang) for lang in ("en", "zh")}
+    expected = q + 0.7 * (centroids["zh"] - centroids["en"])
+    assert np.allclose(toward, expected / np.linalg.norm(expected) * np.linalg.norm(q), atol=1e-6)
+    hit = moved.search(text, k=1, mode="dense", langs=["zh"])[0]
+    direct = index.search_vector(toward, k=1, langs=["zh"], passage_weight=FusionConfig().passage_weight)[0]
+    assert hit.id == direct.id
+
+
+@pytest.mark.bench
+@pytest.mark.model
 def test_an_index_of_one_language_ranks_as_before(mixed, tmp_path: Path) -> None:
     """Per-language calibration is a monotone map of one language's fused list: same order, same scores."""
     index, encoder, questions = mixed

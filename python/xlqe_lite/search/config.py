@@ -99,6 +99,14 @@ class FusionConfig:
     # per language; the right file first for 86% of English headlines instead of 53%), which it is the only
     # setting to change among the dev sets (every XQuAD language holds more than 100 candidates).
     min_calibration: int = 10
+    # Before each other language's dense search the query vector is moved toward that language's documents:
+    # q + centroid_shift * (mean of its documents - mean of the query language's documents), scaled back
+    # (`Index.query_toward`; the means from the index's own documents). Each language's documents sit a little
+    # apart in e5's space and a query nearer its own language's, so the answer in another language ranks
+    # lower in its own list than it should. Only with a known query language the index holds (otherwise
+    # nothing moves and the ranking does not depend on a guess). 0.7 chosen on dev (XQuAD paragraphs and
+    # XQuAD-R sentences, one index of 9 languages; benchmarks/mixed_replay.py; BENCHMARKS.md).
+    centroid_shift: float = 0.7
 
     def __post_init__(self) -> None:
         # The options are accepted as their strings (old calls) and checked here, once.

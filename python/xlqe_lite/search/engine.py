@@ -197,7 +197,9 @@ class SearchEngine:
             hits = self.index.search(query, k=k, lang=query_lang, langs=langs, where=where)
         elif mode == "dense" and not usable and (self.fusion.calibration == Calibration.POOLED or len(self._groups(langs)[1]) <= 1):
             vector = self._embed(query) if query_vector is None else query_vector
-            hits = self.index.search_vector(vector, k=k, langs=langs, passage_weight=self.fusion.passage_weight,
+            groups = self._groups(langs)[1]
+            toward = self._toward(vector, query_lang, groups[0]) if len(groups) == 1 else vector
+            hits = self.index.search_vector(toward, k=k, langs=langs, passage_weight=self.fusion.passage_weight,
                                             where=where)
             vector_used = vector
         else:
@@ -315,7 +317,9 @@ class SearchEngine:
         script = language_script(query_lang) if query_lang else dominant_script(query)
         held, groups = self._groups(langs)
         def shared_list() -> list[Hit]:
-            lists = self._lists(query, vector, depth, query_lang, script, langs, held, mode, expansions, trust, where)
+            # Searching one language (a filter to it, or an index holding only it): the query moves toward it.
+            toward = self._toward(vector, query_lang, groups[0]) if len(groups) == 1 else vector
+            lists = self._lists(query, toward, depth, query_lang, script, langs, held, mode, expansions, trust, where)
             known = self._known(lists)
             return [self._hit(doc_id, score, sources, lists, known, explain, query_lang, script)
                     for doc_id, score, sources in self._fuse(lists, k)]
@@ -332,8 +336,8 @@ class SearchEngine:
                     keep = [i for i, h in enumerate(hits) if h.lang is None][:depth]
                     lists.append((name, [hits[i] for i in keep], w, [iw[i] for i in keep] if iw else None))
             else:
-                lists = self._lists(query, vector, depth, query_lang, script, [lang], [lang], mode, expansions,
-                                    trust, where)
+                lists = self._lists(query, self._toward(vector, query_lang, lang), depth, query_lang, script, [lang],
+                                    [lang], mode, expansions, trust, where)
             per_lang[lang] = (lists, self._fuse(lists, 2 * depth), self._known(lists))
         dense = [self._dense_of(lists) for lists, _, _ in per_lang.values()]
         on_dense = self.fusion.calibrate_on == CalibrateOn.DENSE and vector is not None
@@ -356,6 +360,14 @@ class SearchEngine:
                                                        calibration=CalibrationOf(where_from[doc_id], raw, z)))
             out.append(hit)
         return out
+
+    def _toward(self, vector: Any, query_lang: Optional[str], lang: Optional[str]) -> Any:
+        """The query vector for the dense search of language `lang`'s documents: moved toward them from the
+        query language's (`FusionConfig.centroid_shift`, `Index.query_toward`), or `vector` unmoved."""
+        if vector is None or not query_lang or lang is None or self.fusion.centroid_shift <= 0:
+            return vector
+        moved = self.index.query_toward(vector, query_lang, lang, self.fusion.centroid_shift)
+        return vector if moved is None else moved
 
     def _scale_of(self, fused: Sequence[tuple[str, float, Any]], dense: Optional[list[float]]) -> list[tuple[str, float]]:
         """The scores a language's fused list is calibrated on. `calibrate_on="fused"`: its fused scores.

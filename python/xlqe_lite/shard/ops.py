@@ -66,6 +66,10 @@ class ShardOps:
         self._wait()
         return self.index.search_vector(vector, k=k, langs=langs, passage_weight=passage_weight, where=where)
 
+    def language_vector_sum(self, lang: Optional[str]) -> Optional[tuple[list[float], int]]:
+        self._wait()
+        return self.index.language_vector_sum(lang)
+
     # -- one document -----------------------------------------------------------------------------
     def get(self, doc_id: str) -> Optional[StoredDocument]:
         self._wait()

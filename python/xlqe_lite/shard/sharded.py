@@ -55,6 +55,7 @@ class ShardedIndex:
                  writer: bool = False) -> None:
         self.root, self.manifest, self.fanout, self._writer = root, manifest, fanout, writer
         self._info: Optional[list[dict[str, Any]]] = None
+        self._sums: dict[Optional[str], Optional[tuple[list[float], int]]] = {}
         self._info_lock = threading.Lock()
         self._local = threading.local()
         if isinstance(fanout, RayFanout):
@@ -146,6 +147,11 @@ class ShardedIndex:
 
     def _one(self, doc_id: str, method: str, *args: Any) -> Any:
         return self.fanout.one(self._shard(doc_id), method, *args)
+
+    def _forget(self) -> None:
+        """What was read off the shards is stale: their documents or commits changed."""
+        self._info = None
+        self._sums = {}
 
     # -- properties -------------------------------------------------------------------------------
     def _shard_info(self) -> list[dict[str, Any]]:
@@ -253,6 +259,33 @@ class ShardedIndex:
         self.fanout.revive()
         return merge_hits(self._all("search_vector", v, k, filter_langs, passage_weight, where), k)
 
+    def language_vector_sum(self, lang: Optional[str]) -> Optional[tuple[list[float], int]]:
+        """As `Index.language_vector_sum`, over every shard: their sums added in shard order, so the centroid
+        is the one a single index of all the documents has. Kept until the shards change; not kept when a
+        shard did not answer (the sum then covers the others)."""
+        sums = self._sums
+        if lang in sums:
+            return sums[lang]
+        self.fanout.revive()
+        answers, warnings = self.fanout.all("language_vector_sum", lang)
+        self._warn(warnings)
+        found = [a for a in answers if a is not None]
+        total: Optional[tuple[list[float], int]] = None
+        if found:
+            vector = [0.0] * len(found[0][0])
+            for part, _ in found:
+                vector = [x + y for x, y in zip(vector, part)]
+            total = (vector, sum(n for _, n in found))
+        if not warnings:
+            sums[lang] = total
+        return total
+
+    def query_toward(self, vector: "np.ndarray", from_lang: str, to_lang: str, alpha: float) -> Optional["np.ndarray"]:
+        """As `Index.query_toward`, with the centroids of all shards' documents."""
+        from ..index import move_query
+
+        return move_query(self, vector, from_lang, to_lang, alpha)
+
     def analyze_query(self, text: str, doc_lang: Optional[str] = None, query_lang: Optional[str] = None) -> list[tuple[str, float]]:
         """`text`'s weighted terms as the shards analyse documents of `doc_lang` (all shards share settings)."""
         return self._analyzer.analyze_query(text, doc_lang, query_lang)
@@ -325,7 +358,7 @@ class ShardedIndex:
         except XlqeError:
             pass  # a coordinator without the files keeps the manifest it opened with
         with self._info_lock:
-            self._info = None
+            self._forget()
         return changed
 
     def close(self) -> None:
@@ -365,7 +398,7 @@ class ShardedIndex:
             vector: Optional["np.ndarray"] = None, passages: Optional["np.ndarray"] = None) -> int:
         """As `Index.add`, into the document's shard; returns its key (unique within its shard)."""
         fanout = self._require_writer()
-        self._info = None
+        self._forget()
         return fanout.ops[self._shard(id)].index.add(id, text, lang=lang, metadata=metadata, vector=vector,
                                                       passages=passages)
 
@@ -374,7 +407,7 @@ class ShardedIndex:
         """As `Index.add_many`: each document (with its row of `vectors` and its `passages`) goes to its
         shard, in the order given. Without `vectors`, an index with vectors embeds the texts once here."""
         fanout = self._require_writer()
-        self._info = None
+        self._forget()
         rows: list[dict[str, Any]] = [{"id": d.id, "text": d.text, "lang": d.lang, "metadata": dict(d.metadata)} if isinstance(d, Document)
                 else dict(d) for d in documents]
         matrix = None if vectors is None else _as_matrix(vectors)
@@ -400,7 +433,7 @@ class ShardedIndex:
     def delete(self, id: str) -> bool:
         """Deletes `id` from its shard; returns whether it existed."""
         fanout = self._require_writer()
-        self._info = None
+        self._forget()
         return fanout.ops[self._shard(id)].index.delete(id)
 
     def commit(self) -> None:
@@ -409,13 +442,13 @@ class ShardedIndex:
         generations = [op.commit() for op in fanout.ops]
         self.manifest = self.manifest.committed(generations)
         write_manifest(self.root, self.manifest)
-        self._info = None
+        self._forget()
 
     def rollback(self) -> None:
         fanout = self._require_writer()
         for op in fanout.ops:
             op.rollback()
-        self._info = None
+        self._forget()
 
     def __repr__(self) -> str:
         kind = "writer" if self._writer else ("ray" if isinstance(self.fanout, RayFanout) else "reader")

@@ -3,13 +3,15 @@
 //! part and merged.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::docs::Hit;
 use super::filter::DocSet;
 use super::parts::{Part, Scope};
 use super::Index;
 use crate::error::{Error, Result};
-use crate::config::VectorConfig;
+use crate::config::{Metric, VectorConfig};
+use crate::storage::segment::NO_LANG;
 use crate::vector::VectorIndex;
 
 /// Passage `i` of the document with key `k` has the key `k << PASSAGE_BITS | i` in the passage index, so
@@ -110,6 +112,60 @@ impl Index {
             .collect())
     }
 
+    /// The vectors of the documents of language `lang` (None: of no language) summed in f64, each
+    /// normalised first when the metric is cosine, and how many there are; None when none of them has a
+    /// vector. Worked out once for the vectors held now and kept until they change. A sharded index adds
+    /// its shards' sums to get the centroid one index of all its documents has.
+    pub fn language_vector_sum(&self, lang: Option<&str>) -> Result<Option<Arc<VectorSum>>> {
+        let Some(parts) = self.vectors.as_ref() else { return Ok(None) };
+        let key = lang.map(str::to_string);
+        if let Some(known) = parts.centroids.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(known.clone());
+        }
+        let slot = match lang {
+            None => Some(NO_LANG),
+            Some(l) => self.langs.iter().position(|x| x == l).map(|i| i as u16),
+        };
+        let cosine = parts.config().metric == Metric::Cosine;
+        let mut sum = vec![0f64; parts.config().dims];
+        let mut count = 0usize;
+        let mut buffer = Vec::new();
+        for d in (0..self.n_total()).filter(|&d| !self.deleted[d] && Some(self.lang_slot(d)) == slot) {
+            let doc_key = self.key_of(d);
+            let Some(part) = parts.holding(doc_key, lang) else { continue };
+            if !part.vectors.vector(doc_key, &mut buffer)? {
+                continue;
+            }
+            let norm = if cosine { buffer.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt() } else { 1.0 };
+            if norm > 0.0 {
+                sum.iter_mut().zip(&buffer).for_each(|(s, &x)| *s += x as f64 / norm);
+                count += 1;
+            }
+        }
+        let found = (count > 0).then(|| Arc::new((sum, count)));
+        parts.centroids.lock().unwrap_or_else(|e| e.into_inner()).insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// The mean vector of the documents of language `lang` (see [`Index::language_vector_sum`]).
+    pub fn language_centroid(&self, lang: Option<&str>) -> Result<Option<Vec<f32>>> {
+        Ok(self.language_vector_sum(lang)?.map(|s| centroid_of(&s.0, s.1)))
+    }
+
+    /// The query vector moved from the region of language `from`'s documents toward language `to`'s
+    /// ([`move_query`] with the two languages' centroids). None when there is nothing to move (the same
+    /// language, alpha 0, a language without vectors).
+    pub fn query_toward(&self, query: &[f32], from: &str, to: &str, alpha: f64) -> Result<Option<Vec<f32>>> {
+        if from == to || alpha == 0.0 || self.vectors.is_none() {
+            return Ok(None);
+        }
+        self.vectors.as_ref().expect("checked").check_vector(query)?;
+        let (Some(source), Some(target)) = (self.language_centroid(Some(from))?, self.language_centroid(Some(to))?) else {
+            return Ok(None);
+        };
+        move_query(query, &source, &target, alpha)
+    }
+
     /// The passage window of document `id` nearest to `query`: (its number, similarity), or None when
     /// the document is absent or has no passages. Search uses it to say where a long document matched.
     pub fn best_passage(&self, id: &str, query: &[f32]) -> Result<Option<(usize, f32)>> {
@@ -178,4 +234,31 @@ fn search_part(part: &Part, query: &[f32], k: usize, passage_weight: f32, unfilt
     rescored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     rescored.truncate(k);
     Ok(rescored)
+}
+
+/// Vectors summed in f64, and how many.
+pub type VectorSum = (Vec<f64>, usize);
+
+/// The mean of `count` vectors summed in `sum`, as f32.
+pub fn centroid_of(sum: &[f64], count: usize) -> Vec<f32> {
+    sum.iter().map(|s| (s / count as f64) as f32).collect()
+}
+
+/// `query + alpha * (to - from)`, scaled back to the query's length (computed in f64). In a
+/// multilingual embedding every language's documents sit a little apart, and a query lies nearer its own
+/// language's: moved by the difference of the two languages' mean vectors (measured on the index's own
+/// documents), it meets the other language's documents on their ground. None when the moved vector is zero.
+pub fn move_query(query: &[f32], from: &[f32], to: &[f32], alpha: f64) -> Result<Option<Vec<f32>>> {
+    if from.len() != query.len() || to.len() != query.len() {
+        return Err(Error::InvalidInput(format!("the query has {} dimensions, the centroids {} and {}", query.len(), from.len(), to.len())));
+    }
+    let moved: Vec<f64> = query.iter().zip(from.iter().zip(to))
+        .map(|(&q, (&f, &t))| q as f64 + alpha * (t as f64 - f as f64))
+        .collect();
+    let before = query.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt();
+    let after = moved.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if after == 0.0 || !after.is_finite() {
+        return Ok(None);
+    }
+    Ok(Some(moved.iter().map(|&x| (x * before / after) as f32).collect()))
 }

@@ -32,7 +32,7 @@ mod parts;
 mod pending;
 mod verify;
 
-pub use dense::MAX_PASSAGES;
+pub use dense::{centroid_of, move_query, MAX_PASSAGES};
 pub use docs::{Document, Hit, StoredDocument, MAX_ID_BYTES};
 pub use filter::{fnmatch, DocFilter, DocSet, PathPrefix};
 pub use global::{GlobalStats, LexicalStats};

@@ -8,8 +8,9 @@
 //! `passages`). It is searched with a language filter as before and keeps its documents until they are
 //! deleted; documents added since go to their language's part.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use crate::config::VectorConfig;
 use crate::error::{Error, Result};
@@ -59,10 +60,15 @@ impl Part {
     }
 }
 
+/// Each language's documents' vectors summed (f64) and counted, worked out when a search first asks.
+pub(super) type Centroids = Mutex<HashMap<Option<String>, Option<Arc<super::dense::VectorSum>>>>;
+
 /// The vector parts of an index, ordered by scope.
 pub(super) struct Parts {
     config: VectorConfig,
     parts: Vec<Part>,
+    /// Valid for the vectors held now: emptied whenever a part may change (`holding_mut`, `for_new`).
+    pub(super) centroids: Centroids,
 }
 
 impl Parts {
@@ -90,7 +96,7 @@ impl Parts {
             parts.push(Part { scope: Scope::Lang(entry.lang.clone()), vectors, passages, dirty: false, committed: Some(entry.clone()) });
         }
         parts.sort_by(|a, b| a.scope.cmp(&b.scope));
-        Ok(Parts { config: config.clone(), parts })
+        Ok(Parts { config: config.clone(), parts, centroids: Centroids::default() })
     }
 
     pub(super) fn config(&self) -> &VectorConfig {
@@ -133,11 +139,17 @@ impl Parts {
     }
 
     pub(super) fn holding_mut(&mut self, key: u64, lang: Option<&str>) -> Option<&mut Part> {
+        self.forget_centroids();
         self.parts.iter_mut().find(|p| p.holds(key, lang))
+    }
+
+    fn forget_centroids(&mut self) {
+        self.centroids.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// The part new documents of `lang` go to, made when the language has none yet.
     pub(super) fn for_new(&mut self, lang: Option<&str>) -> Result<&mut Part> {
+        self.forget_centroids();
         let scope = Scope::Lang(lang.map(str::to_string));
         let at = match self.parts.binary_search_by(|p| p.scope.cmp(&scope)) {
             Ok(at) => at,

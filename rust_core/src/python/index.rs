@@ -305,6 +305,12 @@ impl PyLexicalIndex {
         py.detach(|| self.with(|ix| ix.best_passage(id, q)))
     }
 
+    /// (sum in f64, count) of the vectors of language `lang`'s documents (None: of no language), or None.
+    #[pyo3(signature = (lang))]
+    fn language_vector_sum(&self, py: Python<'_>, lang: Option<&str>) -> PyResult<Option<(Vec<f64>, usize)>> {
+        py.detach(|| self.with(|ix| Ok(ix.language_vector_sum(lang)?.map(|s| s.as_ref().clone()))))
+    }
+
     /// (snippet, [(start, end)] highlight ranges in characters) for document `id` and `query`;
     /// `within` = (start, end) character offsets cuts the snippet from that part of the text only.
     #[pyo3(signature = (id, query, max_chars=200, within=None))]

@@ -22,7 +22,7 @@ impl PyFusionSettings {
     #[new]
     #[pyo3(signature = (*, method, rrf_k, same_language, same_script, other_script, dense, passage_weight,
                         expansion_lexical, expansion_term_mass, depth, pooled, calibration_heads,
-                        calibrate_on_dense, min_calibration))]
+                        calibrate_on_dense, min_calibration, centroid_shift))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         method: &str,
@@ -39,7 +39,11 @@ impl PyFusionSettings {
         calibration_heads: Vec<usize>,
         calibrate_on_dense: bool,
         min_calibration: usize,
+        centroid_shift: f64,
     ) -> PyResult<Self> {
+        if !centroid_shift.is_finite() || centroid_shift < 0.0 {
+            return Err(InvalidInputError::new_err(format!("centroid_shift must be a finite number >= 0, got {centroid_shift}")));
+        }
         if calibration_heads.is_empty() {
             return Err(InvalidInputError::new_err("calibration needs at least one head"));
         }
@@ -59,6 +63,7 @@ impl PyFusionSettings {
                 calibration_heads,
                 calibrate_on_dense,
                 min_calibration,
+                centroid_shift,
             },
         })
     }

@@ -52,6 +52,9 @@ pub struct FusionSettings {
     /// Calibrate each language on its dense scores (given in its fused order) rather than its fused ones.
     pub calibrate_on_dense: bool,
     pub min_calibration: usize,
+    /// How far the query vector is moved toward each other language's documents before that language's
+    /// dense search (`Index::query_toward`; 0: not moved). Only with a known query language.
+    pub centroid_shift: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +145,8 @@ pub fn retrieve(index: &Index, plan: &Plan) -> Result<Vec<Retrieved>> {
     let mut hits = if plan.mode == Mode::Bm25 && plan.expansions.is_empty() {
         index.search_in(&plan.query, plan.query_lang.as_deref(), plan.k, q.langs(), q.only())?.into_iter().map(Retrieved::plain).collect()
     } else if plan.mode == Mode::Dense && plan.expansions.is_empty() && (plan.fusion.pooled || q.groups.len() <= 1) {
-        let vector = q.vector.unwrap_or_default();
+        let moved = q.toward_the_one_group()?;
+        let vector = moved.as_deref().or(q.vector).unwrap_or_default();
         index.search_vector_in(vector, plan.k, q.langs(), plan.fusion.passage_weight, q.only())?.into_iter().map(Retrieved::plain).collect()
     } else {
         q.fused()?
@@ -220,7 +224,8 @@ impl<'a> Query<'a> {
 
     /// The lists one fusion reads: BM25 of the query, BM25 of the expansions into each of `held` (when
     /// `expanded`), the dense list.
-    fn lists(&self, depth: usize, langs: Option<&[String]>, held: &[String], expanded: bool) -> Result<Vec<List>> {
+    fn lists(&self, depth: usize, langs: Option<&[String]>, held: &[String], expanded: bool, vector: Option<&[f32]>)
+             -> Result<Vec<List>> {
         let (ix, plan) = (self.index, self.plan);
         let mut lists = Vec::new();
         if plan.mode != Mode::Dense {
@@ -239,7 +244,7 @@ impl<'a> Query<'a> {
                 }
             }
         }
-        if let Some(vector) = self.vector {
+        if let Some(vector) = vector {
             let hits = ix.search_vector_in(vector, depth, langs, plan.fusion.passage_weight, self.only())?;
             lists.push(List { name: DENSE.into(), hits, weight: plan.fusion.dense, item_weights: None });
         }
@@ -307,8 +312,26 @@ impl<'a> Query<'a> {
         Retrieved { id: h.id.clone(), score, lang: h.lang.clone(), key: h.key, snippet: None, highlights: Vec::new(), place: None, explain }
     }
 
+    /// The query vector for the dense search of language `lang`'s documents: moved toward them from the
+    /// query language's (`FusionSettings::centroid_shift`), or None to search with the query's own.
+    fn toward(&self, lang: &str) -> Result<Option<Vec<f32>>> {
+        match (self.vector, self.plan.query_lang.as_deref()) {
+            (Some(vector), Some(from)) => self.index.query_toward(vector, from, lang, self.plan.fusion.centroid_shift),
+            _ => Ok(None),
+        }
+    }
+
+    /// Searching one language (a filter to it, or an index holding only it): the query moved toward it.
+    fn toward_the_one_group(&self) -> Result<Option<Vec<f32>>> {
+        match self.groups.as_slice() {
+            [Some(lang)] => self.toward(lang),
+            _ => Ok(None),
+        }
+    }
+
     fn shared_list(&self, depth: usize) -> Result<Vec<Retrieved>> {
-        let lists = self.lists(depth, self.langs(), &self.held, true)?;
+        let moved = self.toward_the_one_group()?;
+        let lists = self.lists(depth, self.langs(), &self.held, true, moved.as_deref().or(self.vector))?;
         let known = known(&lists);
         Ok(self.fuse(&lists, self.plan.k)?.iter().map(|f| self.hit(f, f.score as f64, &lists, &known)).collect())
     }
@@ -325,7 +348,7 @@ impl<'a> Query<'a> {
                 // The documents of no language: read deeper without a language filter, keep theirs.
                 None => {
                     let wide = (depth * self.groups.len()).min(1000);
-                    let mut lists = self.lists(wide, None, &[], false)?;
+                    let mut lists = self.lists(wide, None, &[], false, self.vector)?;
                     for l in &mut lists {
                         let keep: Vec<usize> = (0..l.hits.len()).filter(|&i| l.hits[i].lang.is_none()).take(depth).collect();
                         l.item_weights = l.item_weights.take().map(|w| keep.iter().map(|&i| w[i]).collect());
@@ -336,7 +359,8 @@ impl<'a> Query<'a> {
                 }
                 Some(lang) => {
                     let one = std::slice::from_ref(lang);
-                    self.lists(depth, Some(one), one, true)?
+                    let moved = self.toward(lang)?;
+                    self.lists(depth, Some(one), one, true, moved.as_deref().or(self.vector))?
                 }
             };
             let fused = self.fuse(&lists, 2 * depth)?;

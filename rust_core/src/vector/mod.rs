@@ -220,10 +220,15 @@ impl VectorIndex {
     /// The similarity of `query` to the stored vector of `key` (None if it has none). `buffer` is
     /// scratch space, reused across calls.
     pub fn similarity(&self, key: u64, query: &[f32], buffer: &mut Vec<f32>) -> Result<Option<f32>> {
+        Ok(self.vector(key, buffer)?.then(|| self.config.similarity_of(query, buffer)))
+    }
+
+    /// Reads the vector stored under `key` into `buffer` (as f32); false when there is none.
+    pub fn vector(&self, key: u64, buffer: &mut Vec<f32>) -> Result<bool> {
         buffer.resize(self.config.dims, 0.0);
         // usearch converts from the stored scalar type (f16, i8) to f32 here.
         let n = self.index.get(key, &mut buffer[..]).map_err(|e| usearch_err("reading a vector", e))?;
-        Ok((n == 1).then(|| self.config.similarity_of(query, buffer)))
+        Ok(n == 1)
     }
 
     /// Checks a vector's length and values before it reaches usearch.
