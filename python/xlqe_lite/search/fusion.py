@@ -9,12 +9,12 @@ __all__ = ["Scored", "calibrated_merge"]
 Scored = Sequence[tuple[str, float]]
 
 
-def calibrated_merge(groups: Sequence[Scored], k: int, heads: Sequence[int] = (10, 100),
+def calibrated_merge(groups: Sequence[Scored], k: int, heads: Sequence[int] = (5, 100),
                      min_calibration: int = 10,
                      dense: Optional[Sequence[Optional[Sequence[float]]]] = None) -> list[tuple[str, float, float]]:
     """Merges ranked lists, one per document language, fairly across languages. Each list (doc id, fused score;
     best first) is put on its own scale: a score becomes the mean, over `heads`, of its z-score on the mean and
-    spread of the list's first n scores (the near competitors, n = 10, and the wider field, n = 100). So each
+    spread of the list's first n scores (the near competitors, n = 5, and the wider field, n = 100). So each
     language's candidates compete on how far they stand out in their own language, not on the raw similarity
     that favours the query's language. Returns the best `k` as (doc id, calibrated score, fused score), ties
     broken by doc id.
