@@ -11,7 +11,6 @@ use super::parts::{Part, Scope};
 use super::Index;
 use crate::error::{Error, Result};
 use crate::config::{Metric, VectorConfig};
-use crate::storage::segment::NO_LANG;
 use crate::vector::VectorIndex;
 
 /// Passage `i` of the document with key `k` has the key `k << PASSAGE_BITS | i` in the passage index, so
@@ -119,32 +118,29 @@ impl Index {
     pub fn language_vector_sum(&self, lang: Option<&str>) -> Result<Option<Arc<VectorSum>>> {
         let Some(parts) = self.vectors.as_ref() else { return Ok(None) };
         let key = lang.map(str::to_string);
-        if let Some(known) = parts.centroids.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
-            return Ok(known.clone());
-        }
-        let slot = match lang {
-            None => Some(NO_LANG),
-            Some(l) => self.langs.iter().position(|x| x == l).map(|i| i as u16),
-        };
-        let cosine = parts.config().metric == Metric::Cosine;
-        let mut sum = vec![0f64; parts.config().dims];
-        let mut count = 0usize;
-        let mut buffer = Vec::new();
-        for d in (0..self.n_total()).filter(|&d| !self.deleted[d] && Some(self.lang_slot(d)) == slot) {
-            let doc_key = self.key_of(d);
-            let Some(part) = parts.holding(doc_key, lang) else { continue };
-            if !part.vectors.vector(doc_key, &mut buffer)? {
-                continue;
+        let mut known = parts.centroids.lock().unwrap_or_else(|e| e.into_inner());
+        if known.is_none() {
+            // One pass over the documents sums every language (a search asks for several).
+            let cosine = parts.config().metric == Metric::Cosine;
+            let mut sums: HashMap<u16, VectorSum> = HashMap::new();
+            let mut buffer = Vec::new();
+            for d in (0..self.n_total()).filter(|&d| !self.deleted[d]) {
+                let (slot, doc_key) = (self.lang_slot(d), self.key_of(d));
+                let doc_lang = self.lang_of_slot(slot);
+                let Some(part) = parts.holding(doc_key, doc_lang.as_deref()) else { continue };
+                if !part.vectors.vector(doc_key, &mut buffer)? {
+                    continue;
+                }
+                let norm = if cosine { buffer.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt() } else { 1.0 };
+                if norm > 0.0 {
+                    let (sum, count) = sums.entry(slot).or_insert_with(|| (vec![0f64; buffer.len()], 0));
+                    sum.iter_mut().zip(&buffer).for_each(|(s, &x)| *s += x as f64 / norm);
+                    *count += 1;
+                }
             }
-            let norm = if cosine { buffer.iter().map(|&x| x as f64 * x as f64).sum::<f64>().sqrt() } else { 1.0 };
-            if norm > 0.0 {
-                sum.iter_mut().zip(&buffer).for_each(|(s, &x)| *s += x as f64 / norm);
-                count += 1;
-            }
+            *known = Some(sums.into_iter().map(|(slot, sum)| (self.lang_of_slot(slot), Arc::new(sum))).collect());
         }
-        let found = (count > 0).then(|| Arc::new((sum, count)));
-        parts.centroids.lock().unwrap_or_else(|e| e.into_inner()).insert(key, found.clone());
-        Ok(found)
+        Ok(known.as_ref().and_then(|k| k.get(&key).cloned()))
     }
 
     /// The mean vector of the documents of language `lang` (see [`Index::language_vector_sum`]).

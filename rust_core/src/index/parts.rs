@@ -60,8 +60,9 @@ impl Part {
     }
 }
 
-/// Each language's documents' vectors summed (f64) and counted, worked out when a search first asks.
-pub(super) type Centroids = Mutex<HashMap<Option<String>, Option<Arc<super::dense::VectorSum>>>>;
+/// Each language's documents' vectors summed (f64) and counted (None: not yet worked out; a search
+/// asking for one language works out all of them in one pass).
+pub(super) type Centroids = Mutex<Option<HashMap<Option<String>, Arc<super::dense::VectorSum>>>>;
 
 /// The vector parts of an index, ordered by scope.
 pub(super) struct Parts {
@@ -144,7 +145,7 @@ impl Parts {
     }
 
     fn forget_centroids(&mut self) {
-        self.centroids.get_mut().unwrap_or_else(|e| e.into_inner()).clear();
+        *self.centroids.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// The part new documents of `lang` go to, made when the language has none yet.
