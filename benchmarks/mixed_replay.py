@@ -6,8 +6,10 @@ loses and how the merge's settings move it (XQuAD dev; dev, tuned).
 
 The BM25 lists and query-language guesses come from `tune_mixed.py collect`; the dense lists are recomputed
 here from the cached document, passage-window and query vectors of the same encoder (exact cosines, as the
-engine scans a language's part below `exact_below`), so any passage weight can be replayed. With the default
-settings the replay gives the engine's figures (`xlqe eval --pooled`) to four decimals.
+engine scans a language's part below `exact_below`), with the query moved toward each language as the engine
+moves it (`FusionConfig.centroid_shift`), so any passage weight and shift can be replayed. With the default
+settings the replay gives the engine's figures (`xlqe eval --pooled`) to three or four decimals (the engine
+computes in f32 what this computes in f64 in places).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ class Replay:
         doc_vectors, passages = encode_documents_cached(enc, [t for _, t in docs], st.passage_tokens or 0,
                                                         st.passage_stride or 0)
         qids = [q for qs in bench.queries.values() for q, _ in qs]
-        qv = np.concatenate([encode_cached(enc, [t for _, t in qs], "query") for qs in bench.queries.values()])
+        self.qv = np.concatenate([encode_cached(enc, [t for _, t in qs], "query") for qs in bench.queries.values()])
         with open(lists, "rb") as f:
             self.data = pickle.load(f)
         self.langs = bench.langs
@@ -43,27 +45,51 @@ class Replay:
         doc_lang = np.array([lang_of(i) for i, _ in docs])
         self.by_lang = {lang: np.where(doc_lang == lang)[0] for lang in self.langs}
         self.row = {q: i for i, q in enumerate(qids)}
-        self.own = qv @ doc_vectors.T
-        # Each document's best passage window (-inf for a document without windows).
-        self.best = np.full_like(self.own, -np.inf)
-        for j, p in enumerate(passages):
-            if len(p):
-                self.best[:, j] = (qv @ p.T).max(axis=1)
+        self.dv = np.asarray(doc_vectors, dtype=np.float32)
+        # Each language's mean document vector, as the core sums them (f64, each vector normalised).
+        unit = self.dv / np.linalg.norm(self.dv, axis=1, keepdims=True)
+        self.centroid = {lang: unit[idx].astype(np.float64).mean(axis=0) for lang, idx in self.by_lang.items()}
+        self.passages = [np.asarray(p, dtype=np.float32) for p in passages]
+        self.guess = [self.data["queries"][q]["guess"] for q in qids]
+        self._scores: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
 
-    def dense(self, qi: int, pw: float, depth: int = 100) -> dict[str, list[tuple[str, float]]]:
+    def scores(self, lang: str, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        """(own, best passage) similarities of every query to language `lang`'s documents, each query moved
+        toward `lang` from its guessed language by `alpha` (`Index.query_toward`; unknown or the same
+        language: not moved); -inf for a document without windows."""
+        if (lang, alpha) not in self._scores:
+            q = self.qv.astype(np.float64)
+            if alpha:
+                for i, g in enumerate(self.guess):
+                    if g and g != lang and g in self.centroid:
+                        moved = q[i] + alpha * (self.centroid[lang] - self.centroid[g])
+                        q[i] = moved * np.linalg.norm(q[i]) / np.linalg.norm(moved)
+            q32 = q.astype(np.float32)
+            idx = self.by_lang[lang]
+            own = q32 @ self.dv[idx].T
+            best = np.full_like(own, -np.inf)
+            for c, j in enumerate(idx):
+                if len(self.passages[j]):
+                    best[:, c] = (q32 @ self.passages[j].T).max(axis=1)
+            self._scores[(lang, alpha)] = (own, best)
+        return self._scores[(lang, alpha)]
+
+    def dense(self, qi: int, pw: float, alpha: float, depth: int = 100) -> dict[str, list[tuple[str, float]]]:
         out = {}
         for lang, idx in self.by_lang.items():
-            own, best = self.own[qi, idx], self.best[qi, idx]
+            own, best = (m[qi] for m in self.scores(lang, alpha))
             s = np.where(np.isfinite(best), (1 - pw) * own + pw * best, own)
             top = np.argsort(-s, kind="stable")[:depth]
             out[lang] = [(str(self.doc_ids[idx[t]]), float(s[t])) for t in top]
         return out
 
-    def run(self, pw: float = 0.5, heads: tuple[int, ...] = (10, 100)) -> dict[str, list[str]]:
+    def run(self, pw: float = 0.5, heads: tuple[int, ...] = FusionConfig().calibration_heads,
+            alpha: float = FusionConfig().centroid_shift, mode: str = "hybrid") -> dict[str, list[str]]:
         """The engine's merge (`tune_mixed.engine_run`) over the collected BM25 lists and dense lists replayed
-        with passage weight `pw`."""
-        queries = {qid: {**rec, "dense": self.dense(self.row[qid], pw)} for qid, rec in self.data["queries"].items()}
-        return engine_run({**self.data, "queries": queries}, FusionConfig(calibration_heads=heads))
+        with passage weight `pw` and the query moved toward each language by `alpha` (`mode` "dense": the
+        dense lists alone)."""
+        queries = {qid: {**rec, "dense": self.dense(self.row[qid], pw, alpha)} for qid, rec in self.data["queries"].items()}
+        return engine_run({**self.data, "queries": queries}, FusionConfig(calibration_heads=heads), mode=mode)
 
     def report(self, name: str, run: dict[str, list[str]]) -> None:
         report(name, self.data, run)
@@ -102,12 +128,18 @@ def main() -> None:
     ap.add_argument("--encoder", default="multilingual-e5-small")
     args = ap.parse_args()
     replay = Replay(args.bench, args.level, args.lists, args.encoder)
+    fc = FusionConfig()
     base = replay.run()
-    replay.report("default (passage weight 0.5, heads 10, 100)", base)
+    replay.report(f"default (passage weight {fc.passage_weight}, heads {fc.calibration_heads}, shift {fc.centroid_shift})", base)
     replay.diagnose(base)
-    for pw in (0.3, 0.7, 0.9):
+    replay.report("dense alone (the default otherwise)", replay.run(mode="dense"))
+    for alpha in (0.0, 0.3, 0.5, 1.0):
+        replay.report(f"centroid shift {alpha}", replay.run(alpha=alpha))
+    replay.report("centroid shift 0, heads (10, 100) (before)", replay.run(alpha=0.0, heads=(10, 100)))
+    replay.report("heads (10, 100)", replay.run(heads=(10, 100)))
+    for pw in (0.3, 0.7):
         replay.report(f"passage weight {pw}", replay.run(pw))
-    for heads in ((5, 100), (3, 10, 100), (10, 50), (20, 100)):
+    for heads in ((3, 10, 100), (5, 50), (4, 100)):
         replay.report(f"heads {heads}", replay.run(heads=heads))
     sys.stdout.flush()
 
