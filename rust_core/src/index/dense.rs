@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::docs::Hit;
 use super::filter::DocSet;
-use super::parts::{Part, Scope};
+use super::parts::{Part, Scope, VectorSum};
 use super::Index;
 use crate::error::{Error, Result};
 use crate::config::{Metric, VectorConfig};
@@ -231,9 +231,6 @@ fn search_part(part: &Part, query: &[f32], k: usize, passage_weight: f32, unfilt
     rescored.truncate(k);
     Ok(rescored)
 }
-
-/// Vectors summed in f64, and how many.
-pub type VectorSum = (Vec<f64>, usize);
 
 /// The mean of `count` vectors summed in `sum`, as f32.
 pub fn centroid_of(sum: &[f64], count: usize) -> Vec<f32> {

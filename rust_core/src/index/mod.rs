@@ -33,6 +33,7 @@ mod pending;
 mod verify;
 
 pub use dense::{centroid_of, move_query, MAX_PASSAGES};
+pub use parts::VectorSum;
 pub use docs::{Document, Hit, StoredDocument, MAX_ID_BYTES};
 pub use filter::{fnmatch, DocFilter, DocSet, PathPrefix};
 pub use global::{GlobalStats, LexicalStats};

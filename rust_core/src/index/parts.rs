@@ -62,7 +62,10 @@ impl Part {
 
 /// Each language's documents' vectors summed (f64) and counted (None: not yet worked out; a search
 /// asking for one language works out all of them in one pass).
-pub(super) type Centroids = Mutex<Option<HashMap<Option<String>, Arc<super::dense::VectorSum>>>>;
+pub(super) type Centroids = Mutex<Option<HashMap<Option<String>, Arc<VectorSum>>>>;
+
+/// Vectors summed in f64, and how many.
+pub type VectorSum = (Vec<f64>, usize);
 
 /// The vector parts of an index, ordered by scope.
 pub(super) struct Parts {
