@@ -178,6 +178,7 @@ class FusionSettings:
         calibrate_on_dense: bool,
         min_calibration: int,
         centroid_shift: float,
+        centroid_min_documents: int,
     ) -> FusionSettings: ...
 
 @final

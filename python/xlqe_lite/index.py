@@ -17,7 +17,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Optional, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
 
 from . import _core
 from .errors import InvalidInputError
@@ -421,14 +421,19 @@ class Index:
 
     def language_centroid(self, lang: Optional[str]) -> Optional["np.ndarray"]:
         """The mean vector of language `lang`'s documents (see `language_vector_sum`), or None."""
-        return _centroid(self.language_vector_sum(lang))
+        from .centroids import centroid
 
-    def query_toward(self, vector: "np.ndarray", from_lang: str, to_lang: str, alpha: float) -> Optional["np.ndarray"]:
+        return centroid(self.language_vector_sum(lang))
+
+    def query_toward(self, vector: "np.ndarray", from_lang: str, to_lang: str, alpha: float,
+                     min_documents: int = 1) -> Optional["np.ndarray"]:
         """`vector` moved from language `from_lang`'s documents toward `to_lang`'s: `vector + alpha *
         (centroid(to_lang) - centroid(from_lang))`, scaled back to its length; None when nothing moves (the
-        same language, alpha 0, a language without vectors). How a mixed index's search meets each other
-        language's documents on their ground (`FusionConfig.centroid_shift`)."""
-        return move_query(self, vector, from_lang, to_lang, alpha)
+        same language, alpha 0, a language with fewer than `min_documents` vectors). How a mixed index's
+        search meets each other language's documents on their ground (`FusionConfig.centroid_shift`)."""
+        from .centroids import move_query
+
+        return move_query(self, vector, from_lang, to_lang, alpha, min_documents)
 
     def _with_snippet(self, hit: Hit, query: str, chars: int) -> Hit:
         found = self._core.snippet(hit.id, query, chars)
@@ -483,31 +488,3 @@ class Index:
         mode = "writer" if not self._core.closed and self.is_writer else "reader"
         return f"Index({self.path!r}, {mode})"
 
-
-def _centroid(found: Optional[tuple[list[float], int]]) -> Optional["np.ndarray"]:
-    import numpy as np
-
-    if found is None:
-        return None
-    total, count = found
-    return (np.asarray(total, dtype=np.float64) / count).astype(np.float32)
-
-
-class _VectorSums(Protocol):
-    def language_vector_sum(self, lang: Optional[str]) -> Optional[tuple[list[float], int]]: ...
-
-
-def move_query(index: _VectorSums, vector: "np.ndarray", from_lang: str, to_lang: str,
-               alpha: float) -> Optional["np.ndarray"]:
-    """`Index.query_toward` over anything that sums its languages' vectors (an index, a sharded index)."""
-    import numpy as np
-
-    source, target = _core.normalize_lang(from_lang), _core.normalize_lang(to_lang)
-    if source == target or alpha == 0:
-        return None
-    start, goal = index.language_vector_sum(source), index.language_vector_sum(target)
-    if start is None or goal is None:
-        return None
-    (from_sum, from_count), (to_sum, to_count) = start, goal
-    moved = _core.move_query(_as_vector(vector), from_sum, from_count, to_sum, to_count, float(alpha))
-    return None if moved is None else np.asarray(moved, dtype=np.float32)

@@ -381,14 +381,16 @@ fn language_centroids_follow_the_documents_and_move_a_query_between_languages() 
 
     // The query moved from English's mean toward German's, by half the difference, at its own length.
     let q = [0.6f32, 0.0, 0.8];
-    let moved = ix.query_toward(&q, "en", "de", 0.5).unwrap().unwrap();
+    let moved = ix.query_toward(&q, "en", "de", 0.5, 1).unwrap().unwrap();
     let raw = [0.6 + 0.5 * (0.0 - 0.5), 0.5, 0.8 + 0.5 * (0.0 - 0.5)];
     let norm = (raw.iter().map(|x: &f64| x * x).sum::<f64>()).sqrt();
     assert!(close(&moved, &raw.map(|x| (x / norm) as f32)), "{moved:?}");
-    assert!(ix.query_toward(&q, "en", "en", 0.5).unwrap().is_none());
-    assert!(ix.query_toward(&q, "en", "de", 0.0).unwrap().is_none());
-    assert!(ix.query_toward(&q, "fr", "de", 0.5).unwrap().is_none());
-    assert!(ix.query_toward(&[1.0, 0.0], "en", "de", 0.5).is_err(), "a query of the wrong length");
+    assert!(ix.query_toward(&q, "en", "en", 0.5, 1).unwrap().is_none());
+    assert!(ix.query_toward(&q, "en", "de", 0.0, 1).unwrap().is_none());
+    assert!(ix.query_toward(&q, "fr", "de", 0.5, 1).unwrap().is_none());
+    assert!(ix.query_toward(&[1.0, 0.0], "en", "de", 0.5, 1).is_err(), "a query of the wrong length");
+    // German has one document: too few for its mean to stand for the language when two are asked for.
+    assert!(ix.query_toward(&q, "en", "de", 0.5, 2).unwrap().is_none());
 
     // Changed documents change the mean at once (pending, committed, reopened, rolled back).
     ix.delete("c").unwrap();

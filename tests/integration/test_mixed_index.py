@@ -120,7 +120,11 @@ def test_the_query_moved_toward_the_other_language_finds_its_answer_higher(mixed
     import numpy as np
 
     index, encoder, questions = mixed
-    moved, still = SearchEngine(index, encoder), SearchEngine(index, encoder, FusionConfig(centroid_shift=0.0))
+    # 20 documents per language: fewer than the default's 100 (the move then leaves the query where it is).
+    assert list(SearchEngine(index, encoder).search(questions[0][1], k=5)) == \
+        list(SearchEngine(index, encoder, FusionConfig(centroid_shift=0.0)).search(questions[0][1], k=5))
+    moved = SearchEngine(index, encoder, FusionConfig(centroid_min_documents=20))
+    still = SearchEngine(index, encoder, FusionConfig(centroid_shift=0.0))
     a, b = _ranks(moved, questions, mode), _ranks(still, questions, mode)
     mrr = lambda ranks: float(np.mean([1 / r for r in ranks]))  # noqa: E731
     print(f"{mode}: MRR {mrr(a):.3f} moved, {mrr(b):.3f} not moved; first {a.count(1)} / {b.count(1)}")
@@ -128,7 +132,8 @@ def test_the_query_moved_toward_the_other_language_finds_its_answer_higher(mixed
     # The Chinese dense list is the search with the moved vector, scored as the index scores it.
     text = questions[0][1]
     q = encoder.encode_queries([text])[0]
-    toward = index.query_toward(q, "en", "zh", 0.7)
+    toward = index.query_toward(q, "en", "zh", 0.7, 20)
+    assert index.query_toward(q, "en", "zh", 0.7, 21) is None
     assert toward is not None and abs(float(np.linalg.norm(toward)) - float(np.linalg.norm(q))) < 1e-5
     centroids = {lang: index.language_centroid(lang) for lang in ("en", "zh")}
     expected = q + 0.7 * (centroids["zh"] - centroids["en"])

@@ -110,6 +110,10 @@ class FusionConfig:
     # nothing moves and the ranking does not depend on a guess). 0.7 chosen on dev (XQuAD paragraphs and
     # XQuAD-R sentences, one index of 9 languages; benchmarks/mixed_replay.py; BENCHMARKS.md).
     centroid_shift: float = 0.7
+    # Each of the two languages needs this many documents with vectors for the move: the mean of a few documents
+    # is those documents more than their language (with one, the query would be moved onto it). 100: every
+    # XQuAD dev language holds 240 paragraphs; a folder's language of a handful of files is not moved.
+    centroid_min_documents: int = 100
 
     def __post_init__(self) -> None:
         # The options are accepted as their strings (old calls) and checked here, once.

@@ -366,7 +366,8 @@ class SearchEngine:
         query language's (`FusionConfig.centroid_shift`, `Index.query_toward`), or `vector` unmoved."""
         if vector is None or not query_lang or lang is None or self.fusion.centroid_shift <= 0:
             return vector
-        moved = self.index.query_toward(vector, query_lang, lang, self.fusion.centroid_shift)
+        moved = self.index.query_toward(vector, query_lang, lang, self.fusion.centroid_shift,
+                                        self.fusion.centroid_min_documents)
         return vector if moved is None else moved
 
     def _scale_of(self, fused: Sequence[tuple[str, float, Any]], dense: Optional[list[float]]) -> list[tuple[str, float]]:

@@ -38,7 +38,7 @@ def fusion_settings(f: FusionConfig) -> FusionSettings:
         expansion_lexical=f.expansion_lexical, expansion_term_mass=f.expansion_term_mass, depth=f.depth,
         pooled=f.calibration == Calibration.POOLED, calibration_heads=list(f.calibration_heads),
         calibrate_on_dense=f.calibrate_on == CalibrateOn.DENSE, min_calibration=f.min_calibration,
-        centroid_shift=f.centroid_shift)
+        centroid_shift=f.centroid_shift, centroid_min_documents=f.centroid_min_documents)
 
 
 def retrieve(core: "LexicalIndex", settings: FusionSettings, method: str, query: str, *, k: int, mode: Mode,

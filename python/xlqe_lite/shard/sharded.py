@@ -280,11 +280,12 @@ class ShardedIndex:
             sums[lang] = total
         return total
 
-    def query_toward(self, vector: "np.ndarray", from_lang: str, to_lang: str, alpha: float) -> Optional["np.ndarray"]:
+    def query_toward(self, vector: "np.ndarray", from_lang: str, to_lang: str, alpha: float,
+                     min_documents: int = 1) -> Optional["np.ndarray"]:
         """As `Index.query_toward`, with the centroids of all shards' documents."""
-        from ..index import move_query
+        from ..centroids import move_query
 
-        return move_query(self, vector, from_lang, to_lang, alpha)
+        return move_query(self, vector, from_lang, to_lang, alpha, min_documents)
 
     def analyze_query(self, text: str, doc_lang: Optional[str] = None, query_lang: Optional[str] = None) -> list[tuple[str, float]]:
         """`text`'s weighted terms as the shards analyse documents of `doc_lang` (all shards share settings)."""

@@ -151,15 +151,21 @@ impl Index {
     /// The query vector moved from the region of language `from`'s documents toward language `to`'s
     /// ([`move_query`] with the two languages' centroids). None when there is nothing to move (the same
     /// language, alpha 0, a language without vectors).
-    pub fn query_toward(&self, query: &[f32], from: &str, to: &str, alpha: f64) -> Result<Option<Vec<f32>>> {
+    ///
+    /// Both languages need `min_documents` documents with vectors: the mean of a few documents is those
+    /// documents more than their language, and a query moved toward it would favour them for that alone.
+    pub fn query_toward(&self, query: &[f32], from: &str, to: &str, alpha: f64, min_documents: usize) -> Result<Option<Vec<f32>>> {
         if from == to || alpha == 0.0 || self.vectors.is_none() {
             return Ok(None);
         }
         self.vectors.as_ref().expect("checked").check_vector(query)?;
-        let (Some(source), Some(target)) = (self.language_centroid(Some(from))?, self.language_centroid(Some(to))?) else {
+        let (Some(source), Some(target)) = (self.language_vector_sum(Some(from))?, self.language_vector_sum(Some(to))?) else {
             return Ok(None);
         };
-        move_query(query, &source, &target, alpha)
+        if source.1 < min_documents.max(1) || target.1 < min_documents.max(1) {
+            return Ok(None);
+        }
+        move_query(query, &centroid_of(&source.0, source.1), &centroid_of(&target.0, target.1), alpha)
     }
 
     /// The passage window of document `id` nearest to `query`: (its number, similarity), or None when

@@ -22,7 +22,7 @@ impl PyFusionSettings {
     #[new]
     #[pyo3(signature = (*, method, rrf_k, same_language, same_script, other_script, dense, passage_weight,
                         expansion_lexical, expansion_term_mass, depth, pooled, calibration_heads,
-                        calibrate_on_dense, min_calibration, centroid_shift))]
+                        calibrate_on_dense, min_calibration, centroid_shift, centroid_min_documents))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         method: &str,
@@ -40,6 +40,7 @@ impl PyFusionSettings {
         calibrate_on_dense: bool,
         min_calibration: usize,
         centroid_shift: f64,
+        centroid_min_documents: usize,
     ) -> PyResult<Self> {
         if !centroid_shift.is_finite() || centroid_shift < 0.0 {
             return Err(InvalidInputError::new_err(format!("centroid_shift must be a finite number >= 0, got {centroid_shift}")));
@@ -64,6 +65,7 @@ impl PyFusionSettings {
                 calibrate_on_dense,
                 min_calibration,
                 centroid_shift,
+                centroid_min_documents,
             },
         })
     }

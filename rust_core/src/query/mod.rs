@@ -55,6 +55,8 @@ pub struct FusionSettings {
     /// How far the query vector is moved toward each other language's documents before that language's
     /// dense search (`Index::query_toward`; 0: not moved). Only with a known query language.
     pub centroid_shift: f64,
+    /// The fewest documents with vectors each of the two languages needs for the move.
+    pub centroid_min_documents: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,7 +318,10 @@ impl<'a> Query<'a> {
     /// query language's (`FusionSettings::centroid_shift`), or None to search with the query's own.
     fn toward(&self, lang: &str) -> Result<Option<Vec<f32>>> {
         match (self.vector, self.plan.query_lang.as_deref()) {
-            (Some(vector), Some(from)) => self.index.query_toward(vector, from, lang, self.plan.fusion.centroid_shift),
+            (Some(vector), Some(from)) => {
+                let f = &self.plan.fusion;
+                self.index.query_toward(vector, from, lang, f.centroid_shift, f.centroid_min_documents)
+            }
             _ => Ok(None),
         }
     }
