@@ -197,9 +197,7 @@ class SearchEngine:
             hits = self.index.search(query, k=k, lang=query_lang, langs=langs, where=where)
         elif mode == "dense" and not usable and (self.fusion.calibration == Calibration.POOLED or len(self._groups(langs)[1]) <= 1):
             vector = self._embed(query) if query_vector is None else query_vector
-            groups = self._groups(langs)[1]
-            toward = self._toward(vector, query_lang, groups[0]) if len(groups) == 1 else vector
-            hits = self.index.search_vector(toward, k=k, langs=langs, passage_weight=self.fusion.passage_weight,
+            hits = self.index.search_vector(self._toward_only(vector, query_lang, self._groups(langs)[1]), k=k, langs=langs, passage_weight=self.fusion.passage_weight,
                                             where=where)
             vector_used = vector
         else:
@@ -317,9 +315,7 @@ class SearchEngine:
         script = language_script(query_lang) if query_lang else dominant_script(query)
         held, groups = self._groups(langs)
         def shared_list() -> list[Hit]:
-            # Searching one language (a filter to it, or an index holding only it): the query moves toward it.
-            toward = self._toward(vector, query_lang, groups[0]) if len(groups) == 1 else vector
-            lists = self._lists(query, toward, depth, query_lang, script, langs, held, mode, expansions, trust, where)
+            lists = self._lists(query, self._toward_only(vector, query_lang, groups), depth, query_lang, script, langs, held, mode, expansions, trust, where)
             known = self._known(lists)
             return [self._hit(doc_id, score, sources, lists, known, explain, query_lang, script)
                     for doc_id, score, sources in self._fuse(lists, k)]
@@ -369,6 +365,11 @@ class SearchEngine:
         moved = self.index.query_toward(vector, query_lang, lang, self.fusion.centroid_shift,
                                         self.fusion.centroid_min_documents)
         return vector if moved is None else moved
+
+    def _toward_only(self, vector: Any, query_lang: Optional[str], groups: Sequence[Optional[str]]) -> Any:
+        """Searching one language (a filter to it, or an index holding only it): the query moved toward it
+        (`_toward`); several groups in one shared list: unmoved. The core's `toward_the_one_group`."""
+        return self._toward(vector, query_lang, groups[0]) if len(groups) == 1 else vector
 
     def _scale_of(self, fused: Sequence[tuple[str, float, Any]], dense: Optional[list[float]]) -> list[tuple[str, float]]:
         """The scores a language's fused list is calibrated on. `calibrate_on="fused"`: its fused scores.
