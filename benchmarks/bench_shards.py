@@ -78,6 +78,9 @@ def compare(step: str, cases: Sequence[tuple[Any, ...]], one: Callable[..., Any]
 def identity(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="xlqe-shards-", dir=args.tmp) as tmp:
         root = Path(tmp)
+        if not args.docs:  # the dense and hybrid steps alone
+            dense(root, args)
+            return
         single = Index.create(root / "single")
         sharded = ShardedIndex.create(root / "sharded", args.shards)
         t0 = time.perf_counter()
@@ -234,7 +237,7 @@ def main() -> None:
     ap.add_argument("--tmp", default=None, help="where the indexes go (default: the system's temp folder)")
     sub = ap.add_subparsers(dest="what", required=True)
     p = sub.add_parser("identity")
-    p.add_argument("--docs", type=int, default=1_000_000)
+    p.add_argument("--docs", type=int, default=1_000_000, help="documents of the BM25 step (0: skip it)")
     p.add_argument("--dense-docs", type=int, default=100_000)
     p.add_argument("--dims", type=int, default=384, help="random unit vectors of this size (384: e5-small's, so hybrid runs through the engine)")
     p.add_argument("--queries", type=int, default=300)
