@@ -17,13 +17,14 @@ def test_full_disk_during_commit_keeps_the_previous_state(tmp_path) -> None:
     path = tmp_path / "ix"
     with Index.create(path) as index:
         index.add_many({"id": f"old{i}", "text": f"committed document {i} about rivers", "lang": "en"} for i in range(50))
-    # A child process whose files may not grow past 64 KiB: the next commit's segment cannot be written.
+    # A child process whose files may not grow past 64 KiB: the next commit's segment (30,000 distinct
+    # terms, which no compression brings under that) cannot be written.
     script = textwrap.dedent(f"""
         import resource, signal, sys
         from xlqe_lite import Index, XlqeError
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # a write past the limit fails with EFBIG instead
         index = Index.open({str(path)!r}, writer=True)
-        index.add_many({{"id": f"new{{i}}", "text": "x" * 2000 + f" uncommitted {{i}}", "lang": "en"}} for i in range(100))
+        index.add_many({{"id": f"new{{i}}", "text": " ".join(f"u{{i}}w{{j}}" for j in range(300)), "lang": "en"}} for i in range(100))
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
         try:
             index.commit()

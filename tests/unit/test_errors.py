@@ -53,7 +53,7 @@ def test_a_failed_write_is_an_os_error(tmp_path) -> None:
         from xlqe_lite import Index
         from xlqe_lite.errors import StorageError
         index = Index.create({str(tmp_path / "ix")!r})
-        index.add("big", "word " * 100_000, lang="en")
+        index.add("big", " ".join(f"w{{i}}" for i in range(100_000)), lang="en")  # distinct words: texts are compressed
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
         try:

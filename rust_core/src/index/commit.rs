@@ -4,7 +4,11 @@
 
 use super::Index;
 use crate::error::Result;
-use crate::storage::segment::{self, Segment, SegmentData};
+use std::borrow::Cow;
+
+use crate::lexical::Postings;
+use crate::storage::segment::Segment;
+use crate::storage::segment_writer::{write_segment, SegmentData};
 use crate::storage::{self, FileEntry};
 
 impl Index {
@@ -73,13 +77,12 @@ impl Index {
             let mut docs = Vec::new();
             let mut freqs = Vec::new();
             if let Some(t) = from_base {
-                let (d, f) = self.base.postings(t);
-                for (&d, &f) in d.iter().zip(f) {
-                    if remap[d as usize] != u32::MAX {
-                        docs.push(remap[d as usize]);
+                self.base.postings(t).for_each(|d, f| {
+                    if let Some(&new) = remap.get(d as usize).filter(|&&n| n != u32::MAX) {
+                        docs.push(new);
                         freqs.push(f);
                     }
-                }
+                });
             }
             if let Some(t) = from_pending {
                 let (d, f) = &self.pending.postings[t as usize];
@@ -97,17 +100,27 @@ impl Index {
                 owned.push((docs, freqs));
             }
         }
-        let postings: Vec<(&[u32], &[u32])> = sources
+        // A segment list nothing touched keeps its encoding (version 2) or is compressed (version 1).
+        let postings: Vec<Postings> = sources
             .iter()
             .map(|s| match *s {
                 Source::Base(t) => self.base.postings(t),
-                Source::Owned(i) => (owned[i].0.as_slice(), owned[i].1.as_slice()),
+                Source::Owned(i) => Postings::Raw { docs: owned[i].0.as_slice(), freqs: owned[i].1.as_slice() },
             })
             .collect();
         let doc_lens: Vec<u32> = live_docs.iter().map(|&d| self.doc_len(d)).collect();
         let doc_langs: Vec<u16> = live_docs.iter().map(|&d| self.lang_slot(d)).collect();
         let doc_keys: Vec<u64> = live_docs.iter().map(|&d| self.key_of(d)).collect();
-        let text_of = |d: usize| if d < nb { self.base.text(d) } else { self.pending.texts[d - nb].as_str() };
+        // Texts in document order: the segment's decompressed a block at a time, as the writer packs them.
+        let mut base_texts = self.base.texts();
+        let pending_texts = &self.pending.texts;
+        let texts = live_docs.iter().map(move |&d| {
+            if d < nb {
+                Cow::Owned(base_texts.text(d).to_string())
+            } else {
+                Cow::Borrowed(pending_texts[d - nb].as_str())
+            }
+        });
         let meta_of = |d: usize| if d < nb { self.base.meta(d) } else { self.pending.metas[d - nb].as_str() };
         let data = SegmentData {
             terms,
@@ -116,14 +129,14 @@ impl Index {
             doc_langs: &doc_langs,
             doc_keys: &doc_keys,
             ids: live_docs.iter().map(|&d| self.id_of(d)).collect(),
-            texts: live_docs.iter().map(|&d| text_of(d)).collect(),
+            texts: Box::new(texts),
             metas: live_docs.iter().map(|&d| meta_of(d)).collect(),
             langs: &self.langs,
         };
         let generation = self.manifest.generation + 1;
         let file = storage::segment_file_name(generation);
         let path = self.dir.join(&file);
-        let written = segment::write_segment(&path, &data);
+        let written = write_segment(&path, data);
         let (bytes, crc32) = match written {
             Ok(v) => v,
             Err(e) => {
@@ -149,7 +162,6 @@ impl Index {
         manifest.documents = live as u64;
         manifest.next_key = self.next_key;
         let new_base = Segment::open(&path, bytes, crc32)?;
-        drop(data);
         drop(owned);
         storage::write_manifest(&self.dir, &manifest)?;
         self.manifest = manifest;

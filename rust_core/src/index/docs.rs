@@ -111,7 +111,7 @@ impl Index {
         if d < nb {
             StoredDocument {
                 id: self.base.id(d).into(),
-                text: self.base.text(d).into(),
+                text: self.base.text(d).into_owned(),
                 lang,
                 metadata: self.base.meta(d).into(),
                 key: self.base.doc_keys()[d],

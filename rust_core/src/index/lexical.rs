@@ -8,7 +8,7 @@ use super::filter::DocSet;
 use super::Index;
 use crate::error::{Error, Result};
 use crate::lang::normalize_lang;
-use crate::lexical::{self, Bm25, GlobalStats, LexWeight, ScoredPostings};
+use crate::lexical::{self, Bm25, GlobalStats, LexWeight, Postings, ScoredPostings};
 use crate::storage::segment::NO_LANG;
 
 /// Longest accepted query, in bytes: far above any real query, low enough to bound the work.
@@ -151,7 +151,7 @@ impl Index {
         for (term, weights) in &terms {
             let base_postings = self.base.find_term(term).map(|t| self.base.postings(t));
             let pending_postings = self.pending.term_ids.get(term.as_str()).map(|&t| &self.pending.postings[t as usize]);
-            let df = base_postings.map_or(0, |p| p.0.len()) + pending_postings.map_or(0, |p| p.0.len());
+            let df = base_postings.map_or(0, |p| p.df()) + pending_postings.map_or(0, |p| p.0.len());
             if df == 0 {
                 continue;
             }
@@ -169,11 +169,12 @@ impl Index {
             // One weight for every language: no per-document lookup needed.
             let uniform = w.iter().all(|x| *x == w[0]);
             let weight = if uniform { LexWeight::Uniform(w[0]) } else { LexWeight::ByLanguage(w) };
-            if let Some((docs, freqs)) = base_postings {
-                lists.push(ScoredPostings { docs, freqs, lens: self.base.doc_lens(), slots: self.base.doc_langs(), doc_base: 0, weight });
+            if let Some(postings) = base_postings {
+                lists.push(ScoredPostings { postings, lens: self.base.doc_lens(), slots: self.base.doc_langs(), doc_base: 0, weight });
             }
             if let Some((docs, freqs)) = pending_postings {
-                lists.push(ScoredPostings { docs, freqs, lens: &self.pending.lens, slots: &self.pending.langs, doc_base: nb, weight });
+                let postings = Postings::Raw { docs, freqs };
+                lists.push(ScoredPostings { postings, lens: &self.pending.lens, slots: &self.pending.langs, doc_base: nb, weight });
             }
         }
         let keep = |d: u32| {

@@ -2,15 +2,21 @@
 //! term score = idf · w · tf / (tf + k1 · (1 - b + b · dl / avgdl)), summed over query terms, where w is
 //! the query term's weight (1 for a plain query; expansion terms can weigh less).
 //!
-//! Scoring is term-at-a-time into a dense per-thread accumulator that remembers which documents it
-//! touched, so a query costs the length of its postings plus the number of matched documents, never
-//! the size of the index.
+//! Two scorers give the same hits with the same f32 scores: [`top_k_exhaustive`], term-at-a-time into
+//! a dense per-thread accumulator (a query costs the length of its postings plus the number of matched
+//! documents), and [`maxscore::top_k_pruned`], document-at-a-time over block cursors, skipping the
+//! documents and blocks whose score bound cannot reach the k-th best. [`top_k`] picks one by the
+//! postings' total length. Both add a document's term contributions in list order, from 0.0, so the
+//! sum is the same f32 whichever scorer ran and in whatever order the pruning visited the lists.
 
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+pub mod maxscore;
+pub mod postings;
 pub mod stats;
+pub use postings::Postings;
 pub use stats::{GlobalStats, LexicalStats};
 
 #[derive(Debug, Clone, Copy)]
@@ -41,11 +47,28 @@ pub enum LexWeight<'a> {
     ByLanguage(&'a [f32]),
 }
 
-/// One postings list to score: documents are numbered `doc_base + docs[i]`; `lens` and `slots` (language
-/// slots) are indexed by `docs[i]`.
+impl LexWeight<'_> {
+    /// The weight of a document in language slot `slot`.
+    #[inline]
+    pub fn of_slot(&self, slot: u16) -> f32 {
+        match *self {
+            LexWeight::Uniform(w) => w,
+            LexWeight::ByLanguage(by_slot) => by_slot[(slot as usize).min(by_slot.len() - 1)],
+        }
+    }
+    /// The largest weight any document can get.
+    pub fn max(&self) -> f32 {
+        match *self {
+            LexWeight::Uniform(w) => w,
+            LexWeight::ByLanguage(by_slot) => by_slot.iter().copied().fold(0.0, f32::max),
+        }
+    }
+}
+
+/// One postings list to score: documents are numbered `doc_base + doc`; `lens` and `slots` (language
+/// slots) are indexed by the list's own `doc`.
 pub struct ScoredPostings<'a> {
-    pub docs: &'a [u32],
-    pub freqs: &'a [u32],
+    pub postings: Postings<'a>,
     pub lens: &'a [u32],
     pub slots: &'a [u16],
     pub doc_base: u32,
@@ -92,6 +115,11 @@ impl TopK {
     pub fn new(k: usize) -> Self {
         TopK { k, heap: BinaryHeap::with_capacity(k + 1) }
     }
+    /// The k-th best score once `k` hits are held: a later document must score above it to enter.
+    #[inline]
+    pub fn threshold(&self) -> Option<f32> {
+        (self.heap.len() >= self.k).then(|| self.heap.peek().map_or(f32::INFINITY, |w| w.score))
+    }
     #[inline]
     pub fn push(&mut self, hit: Scored) {
         if self.heap.len() < self.k {
@@ -111,8 +139,29 @@ impl TopK {
     }
 }
 
-/// Scores `lists` over `n_docs` documents and returns the best `k` for which `keep(doc)` is true.
+/// Above this many postings in all, [`top_k`] prunes; below it, the plain pass is as fast.
+pub const PRUNE_ABOVE_POSTINGS: usize = 4096;
+
+/// Scores `lists` over `n_docs` documents and returns the best `k` for which `keep(doc)` is true: best
+/// first, ties by document number.
 pub fn top_k(
+    bm25: &Bm25,
+    avgdl: f32,
+    n_docs: usize,
+    lists: &[ScoredPostings],
+    k: usize,
+    keep: impl Fn(u32) -> bool,
+) -> Vec<Scored> {
+    let total: usize = lists.iter().map(|l| l.postings.df()).sum();
+    if total > PRUNE_ABOVE_POSTINGS && lists.len() > 1 {
+        maxscore::top_k_pruned(bm25, avgdl, lists, k, keep)
+    } else {
+        top_k_exhaustive(bm25, avgdl, n_docs, lists, k, keep)
+    }
+}
+
+/// [`top_k`] term-at-a-time, every posting scored.
+pub fn top_k_exhaustive(
     bm25: &Bm25,
     avgdl: f32,
     n_docs: usize,
@@ -133,23 +182,21 @@ pub fn top_k(
         for list in lists {
             let base = list.doc_base;
             match list.weight {
-                LexWeight::Uniform(w) => {
-                    for (&d, &tf) in list.docs.iter().zip(list.freqs) {
-                        let tf = tf as f32;
-                        let norm = a + c * list.lens[d as usize] as f32;
-                        let acc = &mut scores[(base + d) as usize];
-                        if *acc == 0.0 {
-                            touched.push(base + d);
-                        }
-                        *acc += w * tf / (tf + norm);
+                LexWeight::Uniform(w) => list.postings.for_each(|d, tf| {
+                    let tf = tf as f32;
+                    let norm = a + c * list.lens[d as usize] as f32;
+                    let acc = &mut scores[(base + d) as usize];
+                    if *acc == 0.0 {
+                        touched.push(base + d);
                     }
-                }
+                    *acc += w * tf / (tf + norm);
+                }),
                 LexWeight::ByLanguage(by_slot) => {
                     let last = by_slot.len() - 1;
-                    for (&d, &tf) in list.docs.iter().zip(list.freqs) {
+                    list.postings.for_each(|d, tf| {
                         let w = by_slot[(list.slots[d as usize] as usize).min(last)];
                         if w == 0.0 {
-                            continue;
+                            return;
                         }
                         let tf = tf as f32;
                         let norm = a + c * list.lens[d as usize] as f32;
@@ -158,7 +205,7 @@ pub fn top_k(
                             touched.push(base + d);
                         }
                         *acc += w * tf / (tf + norm);
-                    }
+                    })
                 }
             }
         }
@@ -199,7 +246,7 @@ mod tests {
     fn scoring_follows_the_formula() {
         let bm25 = Bm25 { k1: 1.5, b: 0.75 };
         let lens = [4u32, 8];
-        let lists = [ScoredPostings { docs: &[0, 1], freqs: &[1, 2], lens: &lens, slots: &[0, 0], doc_base: 0, weight: LexWeight::Uniform(2.0) }];
+        let lists = [ScoredPostings { postings: Postings::Raw { docs: &[0, 1], freqs: &[1, 2] }, lens: &lens, slots: &[0, 0], doc_base: 0, weight: LexWeight::Uniform(2.0) }];
         let hits = top_k(&bm25, 6.0, 2, &lists, 10, |_| true);
         let expect = |tf: f32, dl: f32| 2.0 * tf / (tf + 1.5 * (0.25 + 0.75 * dl / 6.0));
         assert_eq!(hits.len(), 2);

@@ -10,6 +10,8 @@
 //! own CRC32, and names each file with its size and CRC32; segments carry their own version and checksum.
 
 pub mod segment;
+pub mod segment_writer;
+pub mod texts;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;

@@ -5,34 +5,45 @@
 //! ```text
 //! header   magic "XLQESEG\0" | format version u32 | section count u32 | n_docs u64 | n_terms u64
 //! table    per section: kind u32 | reserved u32 | offset u64 | length u64
-//! sections term strings, postings offsets, postings doc numbers, postings term frequencies,
-//!          document lengths, languages, stable keys, ids, texts, metadata, id order, language table
+//! sections (version 2) term strings, postings offsets, compressed postings, document lengths,
+//!          languages, stable keys, ids, text offsets, text blocks, compressed texts, metadata, id order,
+//!          language table
 //! footer   crc32 of everything before it u32 | magic "XLQEEND\0"
 //! ```
 //!
 //! String tables are two sections: u64 end offsets (one per string) and the concatenated UTF-8 bytes.
-//! Nothing is parsed at open beyond the header and offset checks; postings are read in place.
+//! Version 2 (written since the lexical core was compressed) keeps each term's postings as
+//! [`crate::lexical::postings`] encodes them (blocks of 128, delta and bit-packed, with skip entries
+//! carrying score bounds) and texts as [`super::texts`] does (LZ4 blocks of 16 KB); version 1 kept raw
+//! u32 arrays of document numbers and frequencies and raw texts, and is still read. Opening checks the
+//! structure (every postings list is decoded and checked once, as version 1's were scanned); nothing is
+//! copied: postings and ids are read in place, a text by decompressing its block.
 
+use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
+use super::texts::{TextReader, TextStore};
 use crate::error::{Error, Result};
+use crate::lexical::postings::{PackedList, Postings};
 
 pub const SEGMENT_MAGIC: &[u8; 8] = b"XLQESEG\0";
 pub const FOOTER_MAGIC: &[u8; 8] = b"XLQEEND\0";
-pub const SEGMENT_FORMAT_VERSION: u32 = 1;
-const HEADER_BYTES: usize = 32;
-const TABLE_ENTRY_BYTES: usize = 24;
-const FOOTER_BYTES: usize = 12;
+/// The version this build writes; it reads this one and version 1.
+pub const SEGMENT_FORMAT_VERSION: u32 = 2;
+/// The oldest version this build reads: version 1's raw postings and texts.
+pub const OLDEST_SEGMENT_FORMAT_VERSION: u32 = 1;
+pub(super) const HEADER_BYTES: usize = 32;
+pub(super) const TABLE_ENTRY_BYTES: usize = 24;
+pub(super) const FOOTER_BYTES: usize = 12;
 /// A language slot meaning "language unknown".
 pub const NO_LANG: u16 = u16::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u32)]
-enum Section {
+pub(super) enum Section {
     TermEnds = 1,
     TermBytes,
     PostingStarts,
@@ -50,8 +61,14 @@ enum Section {
     IdOrder,
     LangEnds,
     LangBytes,
+    /// Version 2: every term's compressed postings, at the byte offsets of `PostingStarts`.
+    PostingData,
+    /// Version 2: per text block, (uncompressed end, compressed end).
+    TextBlocks,
 }
-const SECTIONS: [Section; 17] = [
+const N_KINDS: usize = 19;
+/// Version 1's sections, in file order.
+const SECTIONS_V1: [Section; 17] = [
     Section::TermEnds,
     Section::TermBytes,
     Section::PostingStarts,
@@ -70,185 +87,26 @@ const SECTIONS: [Section; 17] = [
     Section::LangEnds,
     Section::LangBytes,
 ];
-
-/// Everything a segment holds, in the order the writer needs it. Terms must be sorted bytewise and
-/// postings sorted by document number.
-pub struct SegmentData<'a> {
-    pub terms: Vec<&'a str>,
-    /// For each term, (document numbers, term frequencies).
-    pub postings: Vec<(&'a [u32], &'a [u32])>,
-    pub doc_lens: &'a [u32],
-    pub doc_langs: &'a [u16],
-    pub doc_keys: &'a [u64],
-    pub ids: Vec<&'a str>,
-    pub texts: Vec<&'a str>,
-    pub metas: Vec<&'a str>,
-    pub langs: &'a [String],
-}
-
-/// Writes sections one after another while feeding the checksum, so a segment is never held twice in memory.
-struct SectionWriter<W: Write> {
-    out: W,
-    crc: crc32fast::Hasher,
-    pos: u64,
-}
-
-impl<W: Write> SectionWriter<W> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        self.out.write_all(bytes)?;
-        self.crc.update(bytes);
-        self.pos += bytes.len() as u64;
-        Ok(())
-    }
-    fn pad8(&mut self) -> std::io::Result<()> {
-        let pad = (8 - (self.pos % 8) as usize) % 8;
-        self.write(&[0u8; 8][..pad])
-    }
-}
-
-fn u32s(values: &[u32]) -> &[u8] {
-    // SAFETY: u32 has no padding or invalid bit patterns; the file is little endian like every target we build for.
-    unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u8, std::mem::size_of_val(values)) }
-}
-fn u64s(values: &[u64]) -> &[u8] {
-    unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u8, std::mem::size_of_val(values)) }
-}
-fn u16s(values: &[u16]) -> &[u8] {
-    unsafe { std::slice::from_raw_parts(values.as_ptr() as *const u8, std::mem::size_of_val(values)) }
-}
-
-fn string_ends<'s>(strings: impl Iterator<Item = &'s str>) -> Vec<u64> {
-    let mut end = 0u64;
-    strings.map(|s| {
-        end += s.len() as u64;
-        end
-    })
-    .collect()
-}
-
-/// Writes a segment to `path` and fsyncs it; returns (bytes, crc32 of the body).
-pub fn write_segment(path: &Path, data: &SegmentData) -> Result<(u64, u32)> {
-    #[cfg(not(target_endian = "little"))]
-    compile_error!("the segment format is little endian");
-    let ctx = || format!("writing {}", path.display());
-    let n_docs = data.doc_lens.len();
-    let mut posting_starts = Vec::with_capacity(data.postings.len() + 1);
-    let mut total = 0u64;
-    posting_starts.push(0u64);
-    for (docs, _) in &data.postings {
-        total += docs.len() as u64;
-        posting_starts.push(total);
-    }
-    let mut id_order: Vec<u32> = (0..n_docs as u32).collect();
-    id_order.sort_unstable_by(|&a, &b| data.ids[a as usize].cmp(data.ids[b as usize]));
-
-    let term_ends = string_ends(data.terms.iter().copied());
-    let id_ends = string_ends(data.ids.iter().copied());
-    let text_ends = string_ends(data.texts.iter().copied());
-    let meta_ends = string_ends(data.metas.iter().copied());
-    let lang_ends = string_ends(data.langs.iter().map(|s| s.as_str()));
-
-    // Section lengths are known up front, so the table is written before the data in one pass.
-    let bytes_of = |s: Section| -> u64 {
-        match s {
-            Section::TermEnds => 8 * term_ends.len() as u64,
-            Section::TermBytes => data.terms.iter().map(|t| t.len() as u64).sum(),
-            Section::PostingStarts => 8 * posting_starts.len() as u64,
-            Section::PostingDocs | Section::PostingFreqs => 4 * total,
-            Section::DocLens => 4 * n_docs as u64,
-            Section::DocLangs => 2 * n_docs as u64,
-            Section::DocKeys => 8 * n_docs as u64,
-            Section::IdEnds | Section::TextEnds | Section::MetaEnds => 8 * n_docs as u64,
-            Section::IdBytes => id_ends.last().copied().unwrap_or(0),
-            Section::TextBytes => text_ends.last().copied().unwrap_or(0),
-            Section::MetaBytes => meta_ends.last().copied().unwrap_or(0),
-            Section::IdOrder => 4 * n_docs as u64,
-            Section::LangEnds => 8 * lang_ends.len() as u64,
-            Section::LangBytes => lang_ends.last().copied().unwrap_or(0),
-        }
-    };
-    let mut offset = (HEADER_BYTES + TABLE_ENTRY_BYTES * SECTIONS.len()) as u64;
-    let mut table = Vec::new();
-    for s in SECTIONS {
-        offset = offset.div_ceil(8) * 8;
-        let len = bytes_of(s);
-        table.extend_from_slice(&(s as u32).to_le_bytes());
-        table.extend_from_slice(&0u32.to_le_bytes());
-        table.extend_from_slice(&offset.to_le_bytes());
-        table.extend_from_slice(&len.to_le_bytes());
-        offset += len;
-    }
-
-    let file = File::create(path).map_err(|e| Error::io(ctx(), e))?;
-    let mut w = SectionWriter { out: BufWriter::with_capacity(1 << 20, file), crc: crc32fast::Hasher::new(), pos: 0 };
-    let result: std::io::Result<u32> = (|| {
-        w.write(SEGMENT_MAGIC)?;
-        w.write(&SEGMENT_FORMAT_VERSION.to_le_bytes())?;
-        w.write(&(SECTIONS.len() as u32).to_le_bytes())?;
-        w.write(&(n_docs as u64).to_le_bytes())?;
-        w.write(&(data.terms.len() as u64).to_le_bytes())?;
-        w.write(&table)?;
-        for s in SECTIONS {
-            w.pad8()?;
-            match s {
-                Section::TermEnds => w.write(u64s(&term_ends))?,
-                Section::TermBytes => {
-                    for t in &data.terms {
-                        w.write(t.as_bytes())?;
-                    }
-                }
-                Section::PostingStarts => w.write(u64s(&posting_starts))?,
-                Section::PostingDocs => {
-                    for (docs, _) in &data.postings {
-                        w.write(u32s(docs))?;
-                    }
-                }
-                Section::PostingFreqs => {
-                    for (_, freqs) in &data.postings {
-                        w.write(u32s(freqs))?;
-                    }
-                }
-                Section::DocLens => w.write(u32s(data.doc_lens))?,
-                Section::DocLangs => w.write(u16s(data.doc_langs))?,
-                Section::DocKeys => w.write(u64s(data.doc_keys))?,
-                Section::IdEnds => w.write(u64s(&id_ends))?,
-                Section::IdBytes => {
-                    for s in &data.ids {
-                        w.write(s.as_bytes())?;
-                    }
-                }
-                Section::TextEnds => w.write(u64s(&text_ends))?,
-                Section::TextBytes => {
-                    for s in &data.texts {
-                        w.write(s.as_bytes())?;
-                    }
-                }
-                Section::MetaEnds => w.write(u64s(&meta_ends))?,
-                Section::MetaBytes => {
-                    for s in &data.metas {
-                        w.write(s.as_bytes())?;
-                    }
-                }
-                Section::IdOrder => w.write(u32s(&id_order))?,
-                Section::LangEnds => w.write(u64s(&lang_ends))?,
-                Section::LangBytes => {
-                    for s in data.langs {
-                        w.write(s.as_bytes())?;
-                    }
-                }
-            }
-        }
-        let crc = w.crc.clone().finalize();
-        w.out.write_all(&crc.to_le_bytes())?;
-        w.out.write_all(FOOTER_MAGIC)?;
-        w.pos += FOOTER_BYTES as u64;
-        w.out.flush()?;
-        w.out.get_ref().sync_all()?;
-        Ok(crc)
-    })();
-    let crc = result.map_err(|e| Error::io(ctx(), e))?;
-    Ok((w.pos, crc))
-}
+/// Version 2's sections, in file order (`TextBytes` holds the compressed blocks).
+pub(super) const SECTIONS_V2: [Section; 17] = [
+    Section::TermEnds,
+    Section::TermBytes,
+    Section::PostingStarts,
+    Section::PostingData,
+    Section::DocLens,
+    Section::DocLangs,
+    Section::DocKeys,
+    Section::IdEnds,
+    Section::IdBytes,
+    Section::TextEnds,
+    Section::TextBlocks,
+    Section::TextBytes,
+    Section::MetaEnds,
+    Section::MetaBytes,
+    Section::IdOrder,
+    Section::LangEnds,
+    Section::LangBytes,
+];
 
 /// A byte range inside the mapped file.
 #[derive(Debug, Clone, Copy, Default)]
@@ -263,7 +121,9 @@ pub struct Segment {
     map: Option<Mmap>,
     n_docs: usize,
     n_terms: usize,
-    ranges: [Range; SECTIONS.len()],
+    version: u32,
+    /// By section kind - 1.
+    ranges: [Range; N_KINDS],
 }
 
 impl Segment {
@@ -293,8 +153,9 @@ impl Segment {
             return Err(corrupt("not an xlqe segment (bad magic)".into()));
         }
         let version = u32::from_le_bytes(bytes[8..12].try_into().unwrap());
-        if version != SEGMENT_FORMAT_VERSION {
-            return Err(Error::FormatVersion { path: path.into(), found: version, supported: SEGMENT_FORMAT_VERSION });
+        if !(OLDEST_SEGMENT_FORMAT_VERSION..=SEGMENT_FORMAT_VERSION).contains(&version) {
+            let supported = if version < OLDEST_SEGMENT_FORMAT_VERSION { OLDEST_SEGMENT_FORMAT_VERSION } else { SEGMENT_FORMAT_VERSION };
+            return Err(Error::FormatVersion { path: path.into(), found: version, supported });
         }
         let body = &bytes[..bytes.len() - FOOTER_BYTES];
         let stored_crc = u32::from_le_bytes(bytes[body.len()..body.len() + 4].try_into().unwrap());
@@ -304,11 +165,15 @@ impl Segment {
         let n_sections = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
         let n_docs = u64::from_le_bytes(bytes[16..24].try_into().unwrap()) as usize;
         let n_terms = u64::from_le_bytes(bytes[24..32].try_into().unwrap()) as usize;
-        if n_sections != SECTIONS.len() || HEADER_BYTES + n_sections * TABLE_ENTRY_BYTES > body.len() {
+        if n_docs > body.len() || n_terms > body.len() {
+            return Err(corrupt(format!("{n_docs} documents and {n_terms} terms cannot fit in the file")));
+        }
+        let sections: &[Section] = if version == 1 { &SECTIONS_V1 } else { &SECTIONS_V2 };
+        if n_sections != sections.len() || HEADER_BYTES + n_sections * TABLE_ENTRY_BYTES > body.len() {
             return Err(corrupt(format!("unexpected section count {n_sections}")));
         }
-        let mut ranges = [Range::default(); SECTIONS.len()];
-        for (i, expected) in SECTIONS.iter().enumerate() {
+        let mut ranges = [Range::default(); N_KINDS];
+        for (i, expected) in sections.iter().enumerate() {
             let e = &bytes[HEADER_BYTES + i * TABLE_ENTRY_BYTES..][..TABLE_ENTRY_BYTES];
             let kind = u32::from_le_bytes(e[0..4].try_into().unwrap());
             let start = u64::from_le_bytes(e[8..16].try_into().unwrap());
@@ -316,16 +181,16 @@ impl Segment {
             if kind != *expected as u32 || start % 8 != 0 || start.checked_add(len).is_none_or(|end| end > body.len() as u64) {
                 return Err(corrupt(format!("section {i} is out of bounds")));
             }
-            ranges[i] = Range { start: start as usize, len: len as usize };
+            ranges[kind as usize - 1] = Range { start: start as usize, len: len as usize };
         }
-        let seg = Segment { path: path.into(), map: Some(map), n_docs, n_terms, ranges };
+        let seg = Segment { path: path.into(), map: Some(map), n_docs, n_terms, version, ranges };
         seg.check_shape().map_err(corrupt)?;
         Ok(seg)
     }
 
     /// An empty segment for a new index.
     pub fn empty() -> Segment {
-        Segment { path: PathBuf::new(), map: None, n_docs: 0, n_terms: 0, ranges: [Range::default(); SECTIONS.len()] }
+        Segment { path: PathBuf::new(), map: None, n_docs: 0, n_terms: 0, version: SEGMENT_FORMAT_VERSION, ranges: [Range::default(); N_KINDS] }
     }
 
     fn bytes(&self, s: Section) -> &[u8] {
@@ -361,18 +226,23 @@ impl Segment {
     }
 
     /// Section sizes agree with the counts and every offset table is monotonic and in bounds, so that
-    /// later accessors cannot index out of range.
+    /// later accessors cannot index out of range; version 2's postings are decoded and checked, its text
+    /// blocks' table checked (their contents are checked by [`Segment::verify`]).
     fn check_shape(&self) -> std::result::Result<(), String> {
         let (n, t) = (self.n_docs, self.n_terms);
         let postings = self.u64_at(Section::PostingStarts);
         if postings.len() != t + 1 || postings[0] != 0 {
             return Err("postings table has the wrong size".into());
         }
+        if !postings.windows(2).all(|w| w[0] <= w[1]) {
+            return Err("postings offsets are not monotonic".into());
+        }
         let total = *postings.last().unwrap() as usize;
-        let want = [
+        if total > self.map.as_ref().map_or(0, |m| m.len()) {
+            return Err("postings offsets pass the end of the file".into());
+        }
+        let mut want = vec![
             (Section::TermEnds, 8 * t),
-            (Section::PostingDocs, 4 * total),
-            (Section::PostingFreqs, 4 * total),
             (Section::DocLens, 4 * n),
             (Section::DocLangs, 2 * n),
             (Section::DocKeys, 8 * n),
@@ -381,21 +251,26 @@ impl Segment {
             (Section::MetaEnds, 8 * n),
             (Section::IdOrder, 4 * n),
         ];
+        if self.version == 1 {
+            want.extend([(Section::PostingDocs, 4 * total), (Section::PostingFreqs, 4 * total)]);
+        } else {
+            want.push((Section::PostingData, total));
+        }
         for (s, len) in want {
             if self.bytes(s).len() != len {
                 return Err(format!("section {s:?} has {} bytes, expected {len}", self.bytes(s).len()));
             }
         }
-        if !postings.windows(2).all(|w| w[0] <= w[1]) {
-            return Err("postings offsets are not monotonic".into());
-        }
-        for (ends, bytes) in [
+        let mut tables = vec![
             (Section::TermEnds, Section::TermBytes),
             (Section::IdEnds, Section::IdBytes),
-            (Section::TextEnds, Section::TextBytes),
             (Section::MetaEnds, Section::MetaBytes),
             (Section::LangEnds, Section::LangBytes),
-        ] {
+        ];
+        if self.version == 1 {
+            tables.push((Section::TextEnds, Section::TextBytes));
+        }
+        for (ends, bytes) in tables {
             let e = self.u64_at(ends);
             let limit = self.bytes(bytes).len() as u64;
             if !e.windows(2).all(|w| w[0] <= w[1]) || e.last().is_some_and(|&l| l != limit) {
@@ -412,12 +287,37 @@ impl Segment {
         if self.u16_at(Section::DocLangs).iter().any(|&l| l != NO_LANG && l as usize >= n_langs) {
             return Err("a document names a language that is not in the table".into());
         }
-        if self.u32_at(Section::PostingDocs).iter().any(|&d| d as usize >= n) {
-            return Err("postings name a document that does not exist".into());
+        if self.version == 1 {
+            if self.u32_at(Section::PostingDocs).iter().any(|&d| d as usize >= n) {
+                return Err("postings name a document that does not exist".into());
+            }
+        } else {
+            let data = self.bytes(Section::PostingData);
+            for w in postings.windows(2) {
+                let list = PackedList::parse(&data[w[0] as usize..w[1] as usize]).map_err(|e| format!("{e} (term list at byte {})", w[0]))?;
+                list.validate(self.doc_lens()).map_err(|e| format!("{e} (term list at byte {})", w[0]))?;
+            }
+            let store = self.text_store();
+            if !self.bytes(Section::TextBlocks).len().is_multiple_of(16) {
+                return Err("text block table has the wrong size".into());
+            }
+            store.check()?;
         }
         Ok(())
     }
 
+    fn text_store(&self) -> TextStore<'_> {
+        TextStore {
+            doc_ends: self.u64_at(Section::TextEnds),
+            block_ends: self.u64_at(Section::TextBlocks),
+            bytes: self.bytes(Section::TextBytes),
+        }
+    }
+
+    /// The segment format version of this file (1 or 2).
+    pub fn version(&self) -> u32 {
+        self.version
+    }
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -454,11 +354,15 @@ impl Segment {
         None
     }
 
-    /// (document numbers, term frequencies) of term number `t`.
-    pub fn postings(&self, t: usize) -> (&[u32], &[u32]) {
+    /// The postings of term number `t`: plain arrays (version 1) or compressed blocks (version 2).
+    pub fn postings(&self, t: usize) -> Postings<'_> {
         let starts = self.u64_at(Section::PostingStarts);
         let (a, b) = (starts[t] as usize, starts[t + 1] as usize);
-        (&self.u32_at(Section::PostingDocs)[a..b], &self.u32_at(Section::PostingFreqs)[a..b])
+        if self.version == 1 {
+            return Postings::Raw { docs: &self.u32_at(Section::PostingDocs)[a..b], freqs: &self.u32_at(Section::PostingFreqs)[a..b] };
+        }
+        // Every list was parsed and checked at open.
+        PackedList::parse(&self.bytes(Section::PostingData)[a..b]).map_or(Postings::Raw { docs: &[], freqs: &[] }, Postings::Packed)
     }
 
     pub fn doc_lens(&self) -> &[u32] {
@@ -473,8 +377,21 @@ impl Segment {
     pub fn id(&self, d: usize) -> &str {
         self.string(Section::IdEnds, Section::IdBytes, d)
     }
-    pub fn text(&self, d: usize) -> &str {
-        self.string(Section::TextEnds, Section::TextBytes, d)
+    /// The text of document `d` (version 2 decompresses its block: use [`Segment::texts`] for many).
+    pub fn text(&self, d: usize) -> Cow<'_, str> {
+        if self.version == 1 {
+            Cow::Borrowed(self.string(Section::TextEnds, Section::TextBytes, d))
+        } else {
+            self.text_store().text(d)
+        }
+    }
+    /// A reader of texts that decompresses each block once when documents are read in order.
+    pub fn texts(&self) -> Texts<'_> {
+        if self.version == 1 {
+            Texts::Plain(self)
+        } else {
+            Texts::Blocks(TextReader::new(self.text_store()))
+        }
     }
     pub fn meta(&self, d: usize) -> &str {
         self.string(Section::MetaEnds, Section::MetaBytes, d)
@@ -505,15 +422,20 @@ impl Segment {
                 break;
             }
             prev_term = Some(term);
-            let (docs, freqs) = self.postings(t);
-            if !docs.windows(2).all(|w| w[0] < w[1]) {
+            let (mut last, mut increasing, mut zero) = (None, true, false);
+            self.postings(t).for_each(|d, f| {
+                increasing &= last.is_none_or(|l| l < d);
+                last = Some(d);
+                zero |= f == 0;
+                if let Some(len) = len_from_postings.get_mut(d as usize) {
+                    *len += f as u64;
+                }
+            });
+            if !increasing {
                 problems.push(format!("postings of term {term:?} are not strictly increasing"));
             }
-            for (&d, &f) in docs.iter().zip(freqs) {
-                if f == 0 {
-                    problems.push(format!("zero frequency in postings of {term:?}"));
-                }
-                len_from_postings[d as usize] += f as u64;
+            if zero {
+                problems.push(format!("zero frequency in postings of {term:?}"));
             }
         }
         for (d, (&want, got)) in self.doc_lens().iter().zip(&len_from_postings).enumerate() {
@@ -526,11 +448,13 @@ impl Segment {
         if !order.windows(2).all(|w| self.id(w[0] as usize) < self.id(w[1] as usize)) {
             problems.push("document ids are not unique or not sorted in the id order".into());
         }
-        for (ends, bytes, what) in [
-            (Section::IdEnds, Section::IdBytes, "id"),
-            (Section::TextEnds, Section::TextBytes, "text"),
-            (Section::MetaEnds, Section::MetaBytes, "metadata"),
-        ] {
+        let mut tables = vec![(Section::IdEnds, Section::IdBytes, "id"), (Section::MetaEnds, Section::MetaBytes, "metadata")];
+        if self.version == 1 {
+            tables.push((Section::TextEnds, Section::TextBytes, "text"));
+        } else {
+            problems.extend(self.text_store().verify());
+        }
+        for (ends, bytes, what) in tables {
             let e = self.u64_at(ends);
             let b = self.bytes(bytes);
             let mut start = 0usize;
@@ -543,5 +467,21 @@ impl Segment {
             }
         }
         problems
+    }
+}
+
+/// Texts read one after another (see [`Segment::texts`]).
+pub enum Texts<'a> {
+    Plain(&'a Segment),
+    Blocks(TextReader<'a>),
+}
+
+impl Texts<'_> {
+    /// The text of document `d`.
+    pub fn text(&mut self, d: usize) -> &str {
+        match self {
+            Texts::Plain(seg) => seg.string(Section::TextEnds, Section::TextBytes, d),
+            Texts::Blocks(reader) => reader.text(d),
+        }
     }
 }
