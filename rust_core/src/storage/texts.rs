@@ -89,7 +89,7 @@ impl<'a> TextStore<'a> {
         let (mut u, mut c) = (0u64, 0u64);
         for b in 0..n {
             let ((u0, u1), (c0, c1)) = (self.uncompressed(b), self.compressed(b));
-            if u0 != u || c0 != c || u1 <= u0 || c1 <= c0 || u1 - u0 > (c1 - c0) * MAX_RATIO + 64 {
+            if u0 != u || c0 != c || u1 <= u0 || c1 <= c0 || u1 - u0 > (c1 - c0).saturating_mul(MAX_RATIO).saturating_add(64) {
                 return Err(format!("text block {b} is inconsistent"));
             }
             (u, c) = (u1, c1);
