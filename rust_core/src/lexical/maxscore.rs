@@ -12,7 +12,7 @@
 //! already held). A kept document's score is the sum of its contributions in list order from 0.0,
 //! the same f32 additions [`super::top_k_exhaustive`] makes.
 
-use super::postings::{Bound, Cursor, END};
+use super::postings::{Cursor, END};
 use super::{Bm25, LexWeight, Scored, ScoredPostings, TopK};
 
 /// One list being walked.
@@ -22,12 +22,30 @@ struct Walk<'a> {
     w_max: f32,
     /// The list's bound.
     ub: f64,
+    /// The bound of the block [`Walk::block_bound`] last looked up and the last document it covers: the
+    /// candidates only grow, so while they stay at or below it the same block holds them.
+    block: Option<(f64, u32)>,
 }
 
 impl Walk<'_> {
+    /// The bound of the contributions this list can make to documents from `d` to the returned last
+    /// document of the block holding `d` (None: to the end); 0 when the list has nothing left.
     #[inline]
-    fn bound_of(&self, b: Option<Bound>, a: f32, c: f32) -> f64 {
-        b.map_or(self.ub, |b| b.score(self.w_max, a, c).min(self.ub))
+    fn block_bound(&mut self, d: u32, a: f32, c: f32) -> (f64, Option<u32>) {
+        if let Some((ub, last)) = self.block.filter(|&(_, last)| d <= last) {
+            return (ub, Some(last));
+        }
+        if self.cursor.doc() == END {
+            return (0.0, None);
+        }
+        match self.cursor.block_at(d) {
+            Some((bound, last)) => {
+                let ub = bound.score(self.w_max, a, c).min(self.ub);
+                self.block = last.map(|l| (ub, l));
+                (ub, last)
+            }
+            None => (self.ub, None),
+        }
     }
 }
 
@@ -64,7 +82,7 @@ pub fn top_k_pruned(bm25: &Bm25, avgdl: f32, lists: &[ScoredPostings], k: usize,
                 // Plain arrays carry no bounds: tf / (tf + norm) <= 1.
                 super::Postings::Raw { .. } => w_max as f64 * (1.0 + 1e-6),
             };
-            Walk { cursor: Cursor::new(l.postings, l.doc_base), w_max, ub }
+            Walk { cursor: Cursor::new(l.postings, l.doc_base), w_max, ub, block: None }
         })
         .collect();
     // Lists by bound, smallest first; prefix[i] = sum of the first i bounds.
@@ -113,14 +131,12 @@ pub fn top_k_pruned(bm25: &Bm25, avgdl: f32, lists: &[ScoredPostings], k: usize,
             let mut at_d = 0f64;
             let mut rest = 0f64;
             for (ub, &j) in block_ub.iter_mut().zip(&order[..first_essential]) {
-                let w = &walks[j];
-                *ub = w.bound_of(w.cursor.block_at(d).map(|b| b.0), a, c);
+                *ub = walks[j].block_bound(d, a, c).0;
                 rest += *ub;
             }
             for &j in essential {
-                let w = &walks[j];
-                if w.cursor.doc() == d {
-                    at_d += w.bound_of(w.cursor.block_at(d).map(|b| b.0), a, c);
+                if walks[j].cursor.doc() == d {
+                    at_d += walks[j].block_bound(d, a, c).0;
                 }
             }
             if cannot_reach(at_d + rest, theta) {
@@ -130,13 +146,12 @@ pub fn top_k_pruned(bm25: &Bm25, avgdl: f32, lists: &[ScoredPostings], k: usize,
                 let mut upto = END;
                 let mut range = 0f64;
                 for &j in essential.iter().chain(&order[..first_essential]) {
-                    let w = &walks[j];
-                    if w.cursor.doc() == END {
+                    if walks[j].cursor.doc() == END {
                         continue;
                     }
-                    let block = w.cursor.block_at(d);
-                    range += w.bound_of(block.map(|b| b.0), a, c);
-                    if let Some((_, Some(last))) = block {
+                    let (ub, last) = walks[j].block_bound(d, a, c);
+                    range += ub;
+                    if let Some(last) = last {
                         upto = upto.min(last);
                     }
                 }

@@ -359,12 +359,16 @@ pub struct Cursor<'a> {
     tfs: [u32; BLOCK],
     len: usize,
     pos: usize,
+    /// The block [`Cursor::block_at`] last found (never behind `block`'s start): every block before it
+    /// ends before a target already asked for, so later lookups, whose targets only grow, start there
+    /// instead of walking the skip table again from the decoded block.
+    shallow: usize,
 }
 
 impl<'a> Cursor<'a> {
     pub fn new(src: Postings<'a>, base: u32) -> Cursor<'a> {
         let n_blocks = src.df().div_ceil(BLOCK);
-        let mut c = Cursor { src, base, n_blocks, block: 0, docs: [END; BLOCK], tfs: [0; BLOCK], len: 0, pos: 0 };
+        let mut c = Cursor { src, base, n_blocks, block: 0, docs: [END; BLOCK], tfs: [0; BLOCK], len: 0, pos: 0, shallow: 0 };
         c.load(0);
         c
     }
@@ -428,16 +432,34 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// The first block at or after `from` whose last document is >= `target` (or the last block).
+    #[inline]
+    fn block_reaching(&self, from: usize, target: u32) -> usize {
+        let mut b = from;
+        while b + 1 < self.n_blocks && self.block_last(b).is_some_and(|l| l < target) {
+            b += 1;
+        }
+        b
+    }
+
+    /// Where a lookup for `target` may start: the shallow block when the block before it ends before
+    /// `target` (always, when targets only grow), else the decoded one.
+    #[inline]
+    fn lookup_start(&self, target: u32) -> usize {
+        if self.shallow > self.block && self.block_last(self.shallow - 1).is_some_and(|l| l < target) {
+            self.shallow
+        } else {
+            self.block
+        }
+    }
+
     /// Moves to the first document >= `target`.
     #[inline]
     pub fn advance(&mut self, target: u32) {
         if self.doc() >= target {
             return;
         }
-        let mut b = self.block;
-        while b + 1 < self.n_blocks && self.block_last(b).is_some_and(|l| l < target) {
-            b += 1;
-        }
+        let b = self.block_reaching(self.lookup_start(target), target);
         if b != self.block {
             self.load(b);
         }
@@ -453,14 +475,13 @@ impl<'a> Cursor<'a> {
     }
 
     /// The bound of the block that holds the first document >= `target`, and that block's last document
-    /// (None for the last block of a one-block list), found from the skip table without decoding. None
-    /// for plain arrays, whose blocks carry no bounds, and past the end.
-    pub fn block_at(&self, target: u32) -> Option<(Bound, Option<u32>)> {
+    /// (None for the last block of a one-block list), found from the skip table without decoding (and
+    /// remembered, so that a walk asking for growing targets reads each skip entry about once). None for
+    /// plain arrays, whose blocks carry no bounds, and past the end.
+    pub fn block_at(&mut self, target: u32) -> Option<(Bound, Option<u32>)> {
         let Postings::Packed(p) = self.src else { return None };
-        let mut b = self.block;
-        while b + 1 < self.n_blocks && self.block_last(b).is_some_and(|l| l < target) {
-            b += 1;
-        }
+        let b = self.block_reaching(self.lookup_start(target), target);
+        self.shallow = b;
         (b < self.n_blocks).then(|| (p.block_bound(b), self.block_last(b)))
     }
 }
