@@ -202,6 +202,6 @@ fn an_index_scores_alike_committed_pending_and_after_deletions() {
     let hits = ix.search("w0 w1", None, 50, None).unwrap();
     assert_eq!(hits.len(), 50);
     assert!(hits.iter().all(|h| h.id[1..].parse::<usize>().unwrap() % 3 != 0));
-    let doc = ix.get("d1").unwrap();
+    let doc = ix.get("d1").unwrap().unwrap();
     assert!(doc.text.starts_with('w'));
 }

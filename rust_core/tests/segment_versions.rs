@@ -33,7 +33,7 @@ fn a_version_1_segment_is_read_searched_and_rewritten_as_version_2() {
     let before: Vec<_> = QUERIES.iter().map(|q| reader.search(q, None, 10, None).unwrap()).collect();
     assert_eq!(before[0][0].id, "en-0");
     let texts: Vec<_> = reader.ids().iter().map(|id| reader.get(id).unwrap()).collect();
-    assert_eq!(reader.get("de-3").unwrap().text, "der Markt öffnet früh");
+    assert_eq!(reader.get("de-3").unwrap().unwrap().text, "der Markt öffnet früh");
     drop(reader);
 
     let mut writer = Index::open(&path, true).unwrap();

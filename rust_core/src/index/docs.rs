@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::Index;
+use crate::error::Result;
 use crate::storage::segment::NO_LANG;
 
 /// Longest accepted document id, in bytes.
@@ -105,10 +106,10 @@ impl Index {
         self.find_doc(id).is_some()
     }
 
-    fn stored(&self, d: usize) -> StoredDocument {
+    fn stored(&self, d: usize) -> Result<StoredDocument> {
         let nb = self.base.n_docs();
         let lang = self.lang_of_slot(self.lang_slot(d));
-        if d < nb {
+        Ok(if d < nb {
             StoredDocument {
                 id: self.base.id(d).into(),
                 text: self.base.text(d).into_owned(),
@@ -120,16 +121,18 @@ impl Index {
             let p = d - nb;
             StoredDocument {
                 id: self.pending.ids[p].clone(),
-                text: self.pending.texts[p].clone(),
+                text: self.pending.texts.get(p)?,
                 lang,
                 metadata: self.pending.metas[p].clone(),
                 key: self.pending.keys[p],
             }
-        }
+        })
     }
 
-    pub fn get(&self, id: &str) -> Option<StoredDocument> {
-        self.find_doc(id).map(|d| self.stored(d))
+    /// The live document with this id, or None. Fails only when a pending text spilled to disk cannot
+    /// be read back.
+    pub fn get(&self, id: &str) -> Result<Option<StoredDocument>> {
+        self.find_doc(id).map(|d| self.stored(d)).transpose()
     }
 
     /// All live document ids (committed and pending).

@@ -26,7 +26,7 @@ impl Index {
             .iter()
             .map(|t| {
                 let base = self.base.find_term(t).map_or(0, |i| self.base.postings(i).df());
-                let pending = self.pending.term_ids.get(t.as_str()).map_or(0, |&i| self.pending.postings[i as usize].0.len());
+                let pending = self.pending.df(t);
                 (base + pending) as u64
             })
             .collect();

@@ -150,8 +150,8 @@ impl Index {
         let mut sources = Vec::new();
         for (term, weights) in &terms {
             let base_postings = self.base.find_term(term).map(|t| self.base.postings(t));
-            let pending_postings = self.pending.term_ids.get(term.as_str()).map(|&t| &self.pending.postings[t as usize]);
-            let df = base_postings.map_or(0, |p| p.df()) + pending_postings.map_or(0, |p| p.0.len());
+            let pending_postings: Vec<Postings> = self.pending.lists(term).collect();
+            let df = base_postings.map_or(0, |p| p.df()) + pending_postings.iter().map(|p| p.df()).sum::<usize>();
             if df == 0 {
                 continue;
             }
@@ -172,8 +172,7 @@ impl Index {
             if let Some(postings) = base_postings {
                 lists.push(ScoredPostings { postings, lens: self.base.doc_lens(), slots: self.base.doc_langs(), doc_base: 0, weight });
             }
-            if let Some((docs, freqs)) = pending_postings {
-                let postings = Postings::Raw { docs, freqs };
+            for postings in pending_postings {
                 lists.push(ScoredPostings { postings, lens: &self.pending.lens, slots: &self.pending.langs, doc_base: nb, weight });
             }
         }

@@ -8,7 +8,7 @@
 //! - [`lexical`]: BM25 search (query analysis per language, scoring);
 //! - [`dense`]: vector search, with passage vectors;
 //! - [`parts`]: the vectors, one part per document language;
-//! - [`commit`]: commit and rollback;
+//! - [`commit`]: commit and rollback; [`merge`]: its merge of every source's postings;
 //! - [`verify`]: the consistency check of the committed state;
 //! - [`global`]: BM25 with a sharded index's collection statistics.
 
@@ -28,6 +28,7 @@ mod docs;
 mod filter;
 mod global;
 mod lexical;
+mod merge;
 mod parts;
 mod pending;
 mod verify;
@@ -38,6 +39,7 @@ pub use docs::{Document, Hit, StoredDocument, MAX_ID_BYTES};
 pub use filter::{fnmatch, DocFilter, DocSet, PathPrefix};
 pub use global::{GlobalStats, LexicalStats};
 pub use lexical::{check_query_text, MAX_QUERY_BYTES, MAX_QUERY_TERMS, MAX_TERM_WEIGHT};
+pub use pending::PendingBudget;
 use pending::Pending;
 
 /// An open index: a reader, or the one writer (holding the directory's lock).
@@ -49,6 +51,7 @@ pub struct Index {
     bm25: Bm25,
     base: Segment,
     pending: Pending,
+    pending_budget: PendingBudget,
     /// One flag per document number (segment first, then pending).
     deleted: Vec<bool>,
     deleted_count: usize,
@@ -92,6 +95,7 @@ impl Index {
             manifest,
             base,
             pending: Pending::default(),
+            pending_budget: PendingBudget::default(),
             deleted: Vec::new(),
             deleted_count: 0,
             langs: Vec::new(),

@@ -1,31 +1,149 @@
 //! Documents added and deleted since the last commit: the pending postings, lengths, languages, keys
 //! and stored fields, numbered after the committed segment's documents.
+//!
+//! Memory stays bounded however many documents wait for a commit: once the postings held in memory pass
+//! [`PendingBudget::postings`], they are written out as a sorted run ([`Run`], compressed like a
+//! segment's, memory-mapped), and texts past [`PendingBudget::text_bytes`] go to a spill file. Searches
+//! read the runs beside the in-memory lists; the commit merges them all into the new segment.
 
 use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
 
 use super::dense::{passage_key, passage_keys_of, MAX_PASSAGES, MAX_PASSAGE_DOC_KEY};
 use super::docs::{Document, MAX_ID_BYTES};
 use super::Index;
-use crate::analysis::Token;
+use crate::analysis::{Analyzer, Token};
 use crate::error::{Error, Result};
 use crate::lang::normalize_lang;
+use crate::lexical::Postings;
+use crate::storage::run::{PendingTexts, Run};
 use crate::storage::segment::NO_LANG;
+
+/// How much of the pending documents a writer holds in memory before it spills to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingBudget {
+    /// Postings (one per distinct term of a document) held in memory; about 8 bytes each, plus the
+    /// term table.
+    pub postings: usize,
+    /// Bytes of document text held in memory.
+    pub text_bytes: usize,
+}
+
+impl Default for PendingBudget {
+    /// About 64 MB of postings and 32 MB of text: a commit of millions of documents then holds a few
+    /// hundred MB at its peak (the new segment's compressed postings and texts, before they are written).
+    fn default() -> Self {
+        PendingBudget { postings: 6 << 20, text_bytes: 32 << 20 }
+    }
+}
+
+/// One term's postings held in memory: local document numbers and frequencies.
+pub(super) type MemoryList = (Vec<u32>, Vec<u32>);
 
 #[derive(Default)]
 pub(super) struct Pending {
-    pub(super) term_ids: HashMap<String, u32>,
-    /// Per pending term: local document numbers and frequencies.
-    pub(super) postings: Vec<(Vec<u32>, Vec<u32>)>,
+    /// Terms of the postings held in memory (since the last spill).
+    pub(super) term_ids: FxHashMap<String, u32>,
+    /// Per term of `term_ids`, its list.
+    pub(super) postings: Vec<MemoryList>,
+    /// Postings held in `postings`.
+    pub(super) in_memory: usize,
+    /// Postings spilled so far, oldest first; each covers later documents than the one before.
+    pub(super) runs: Vec<Run>,
     pub(super) lens: Vec<u32>,
     pub(super) langs: Vec<u16>,
     pub(super) keys: Vec<u64>,
     pub(super) ids: Vec<String>,
-    pub(super) texts: Vec<String>,
+    pub(super) texts: PendingTexts,
     pub(super) metas: Vec<String>,
     pub(super) by_id: HashMap<String, u32>,
 }
 
+/// A document of [`Index::add_batch`], with its vector and its passages' vectors.
+pub type BatchDoc<'v> = (Document, Option<&'v [f32]>, &'v [&'v [f32]]);
+
+/// A document checked and analysed: its language (normalised), distinct terms with their frequencies
+/// (sorted), and length in terms.
+struct Analysed {
+    lang: Option<String>,
+    terms: Vec<(String, u32)>,
+    len: u32,
+}
+
+/// The checks that need nothing of the index, and the analysis; a pure function of the document, so
+/// a batch runs it on several threads.
+fn analyse(analyzer: &Analyzer, doc: &Document) -> Result<Analysed> {
+    if doc.id.is_empty() || doc.id.len() > MAX_ID_BYTES {
+        return Err(Error::InvalidInput(format!("a document id must be 1 to {MAX_ID_BYTES} bytes long")));
+    }
+    let lang = doc.lang.as_deref().map(normalize_lang).transpose()?;
+    if !doc.metadata.is_empty() {
+        serde_json::from_str::<serde::de::IgnoredAny>(&doc.metadata)
+            .map_err(|e| Error::InvalidInput(format!("metadata of {:?} is not valid JSON: {e}", doc.id)))?;
+    }
+    let mut words: Vec<String> = Vec::new();
+    analyzer.for_each_token(&doc.text, lang.as_deref(), |t: Token| words.push(t.term));
+    let len = u32::try_from(words.len()).map_err(|_| Error::InvalidInput("document has too many terms".into()))?;
+    words.sort_unstable();
+    let mut terms: Vec<(String, u32)> = Vec::with_capacity(words.len());
+    for w in words {
+        match terms.last_mut() {
+            Some((last, n)) if *last == w => *n += 1,
+            _ => terms.push((w, 1)),
+        }
+    }
+    Ok(Analysed { lang, terms, len })
+}
+
+impl Pending {
+    /// Every pending list of `term` (spilled runs first, then memory), with local document numbers.
+    pub(super) fn lists<'a>(&'a self, term: &str) -> impl Iterator<Item = Postings<'a>> + 'a {
+        let memory = self.term_ids.get(term).map(|&t| {
+            let (docs, freqs) = &self.postings[t as usize];
+            Postings::Raw { docs, freqs }
+        });
+        let spilled: Vec<Postings<'a>> = self.runs.iter().filter_map(|r| r.find(term)).map(Postings::Packed).collect();
+        spilled.into_iter().chain(memory)
+    }
+
+    /// Pending documents holding `term`.
+    pub(super) fn df(&self, term: &str) -> usize {
+        self.lists(term).map(|p| p.df()).sum()
+    }
+}
+
 impl Index {
+    /// Changes how much of the pending documents this writer holds in memory (see [`PendingBudget`]);
+    /// applies from the next document added.
+    pub fn set_pending_budget(&mut self, budget: PendingBudget) -> Result<()> {
+        if budget.postings == 0 || budget.text_bytes == 0 {
+            return Err(Error::InvalidInput("a pending budget must be at least one posting and one byte".into()));
+        }
+        self.pending_budget = budget;
+        Ok(())
+    }
+
+    /// Spills what is over budget. Called before a document is added, so a failure (a full disk) adds
+    /// nothing and loses nothing: the pending documents stay in memory.
+    fn spill_over_budget(&mut self) -> Result<()> {
+        if self.pending.in_memory >= self.pending_budget.postings {
+            let mut terms: Vec<(&str, u32)> = self.pending.term_ids.iter().map(|(t, &i)| (t.as_str(), i)).collect();
+            terms.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let postings = &self.pending.postings;
+            let lists = terms.iter().map(|&(t, i)| (t, postings[i as usize].0.as_slice(), postings[i as usize].1.as_slice()));
+            let run = Run::write(&self.dir, lists, &self.pending.lens)?;
+            self.pending.runs.push(run);
+            self.pending.term_ids = FxHashMap::default();
+            self.pending.postings = Vec::new();
+            self.pending.in_memory = 0;
+        }
+        if self.pending.texts.memory_bytes() >= self.pending_budget.text_bytes {
+            self.pending.texts.spill(&self.dir)?;
+        }
+        Ok(())
+    }
+
     fn intern_lang(&mut self, lang: &str) -> Result<u16> {
         if let Some(i) = self.langs.iter().position(|l| l == lang) {
             return Ok(i as u16);
@@ -51,14 +169,74 @@ impl Index {
     /// [`crate::vector`]). Passages need the document's own vector.
     pub fn add_with_passages(&mut self, doc: Document, vector: Option<&[f32]>, passages: &[&[f32]]) -> Result<u64> {
         self.require_writer()?;
-        if doc.id.is_empty() || doc.id.len() > MAX_ID_BYTES {
-            return Err(Error::InvalidInput(format!("a document id must be 1 to {MAX_ID_BYTES} bytes long")));
+        let analysed = analyse(&self.analyzer, &doc)?;
+        self.insert(doc, analysed, vector, passages)
+    }
+
+    /// Adds documents in order, each with its vector and passages as [`Index::add_with_passages`] takes
+    /// them, and stops at the first one refused (the ones before it stay added). Analysis, the costly
+    /// part, runs on up to `threads` threads; the documents then enter the index one by one, in order.
+    pub fn add_batch<'v>(&mut self, docs: Vec<BatchDoc<'v>>, threads: usize) -> Result<Vec<u64>> {
+        self.require_writer()?;
+        const CHUNK: usize = 256;
+        let threads = threads.clamp(1, 16).min(docs.len().div_ceil(CHUNK));
+        let mut keys = Vec::with_capacity(docs.len());
+        if threads <= 1 {
+            for (doc, vector, passages) in docs {
+                let analysed = analyse(&self.analyzer, &doc)?;
+                keys.push(self.insert(doc, analysed, vector, passages)?);
+            }
+            return Ok(keys);
         }
-        let lang = doc.lang.as_deref().map(normalize_lang).transpose()?;
-        if !doc.metadata.is_empty() {
-            serde_json::from_str::<serde::de::IgnoredAny>(&doc.metadata)
-                .map_err(|e| Error::InvalidInput(format!("metadata of {:?} is not valid JSON: {e}", doc.id)))?;
+        // Chunks of documents go round the workers, who analyse them and send them back; this thread puts
+        // them into the index in their order as they return, so analysis and insertion overlap.
+        type Chunk<'v> = Vec<BatchDoc<'v>>;
+        let analyzer = self.analyzer;
+        let mut chunks: Vec<Chunk<'v>> = Vec::new();
+        let mut docs = docs.into_iter().peekable();
+        while docs.peek().is_some() {
+            chunks.push(docs.by_ref().take(CHUNK).collect());
         }
+        std::thread::scope(|scope| -> Result<()> {
+            let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Chunk<'v>, Vec<Result<Analysed>>)>();
+            let mut work_txs = Vec::new();
+            for _ in 0..threads {
+                let (tx, rx) = std::sync::mpsc::channel::<(usize, Chunk<'v>)>();
+                let done_tx = done_tx.clone();
+                work_txs.push(tx);
+                scope.spawn(move || {
+                    for (i, chunk) in rx {
+                        let analysed = chunk.iter().map(|(d, _, _)| analyse(&analyzer, d)).collect();
+                        if done_tx.send((i, chunk, analysed)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(done_tx);
+            for (i, chunk) in chunks.into_iter().enumerate() {
+                let _ = work_txs[i % threads].send((i, chunk));
+            }
+            drop(work_txs); // the workers stop once their queues are empty
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next = 0usize;
+            for (i, chunk, analysed) in done_rx.iter() {
+                waiting.insert(i, (chunk, analysed));
+                while let Some((chunk, analysed)) = waiting.remove(&next) {
+                    next += 1;
+                    for ((doc, vector, passages), analysed) in chunk.into_iter().zip(analysed) {
+                        // On the first refusal, returning drops the channel: the workers stop.
+                        keys.push(self.insert(doc, analysed?, vector, passages)?);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(keys)
+    }
+
+    /// Puts an analysed document into the pending state (after the checks that need the index).
+    fn insert(&mut self, doc: Document, analysed: Analysed, vector: Option<&[f32]>, passages: &[&[f32]]) -> Result<u64> {
         if let Some(v) = vector {
             let vectors = self
                 .vectors
@@ -77,17 +255,12 @@ impl Index {
                 passages.len()
             )));
         }
+        let Analysed { lang, terms, len } = analysed;
         let slot = match &lang {
             Some(l) => self.intern_lang(l)?,
             None => NO_LANG,
         };
-        let mut freqs: HashMap<String, u32> = HashMap::new();
-        let mut len: u64 = 0;
-        self.analyzer.for_each_token(&doc.text, lang.as_deref(), |t: Token| {
-            *freqs.entry(t.term).or_default() += 1;
-            len += 1;
-        });
-        let len = u32::try_from(len).map_err(|_| Error::InvalidInput("document has too many terms".into()))?;
+        self.spill_over_budget()?;
         self.delete(&doc.id)?;
         let key = self.next_key;
         if let (Some(v), Some(vectors)) = (vector, self.vectors.as_mut()) {
@@ -99,12 +272,17 @@ impl Index {
             }
         }
         let local = self.pending.lens.len() as u32;
-        for (term, tf) in freqs {
-            let next = self.pending.postings.len() as u32;
-            let t = *self.pending.term_ids.entry(term).or_insert(next);
-            if t == next {
-                self.pending.postings.push((Vec::new(), Vec::new()));
-            }
+        self.pending.in_memory += terms.len();
+        for (term, tf) in terms {
+            let t = match self.pending.term_ids.get(term.as_str()) {
+                Some(&t) => t,
+                None => {
+                    let t = self.pending.postings.len() as u32;
+                    self.pending.term_ids.insert(term, t);
+                    self.pending.postings.push((Vec::new(), Vec::new()));
+                    t
+                }
+            };
             let (docs, tfs) = &mut self.pending.postings[t as usize];
             docs.push(local);
             tfs.push(tf);

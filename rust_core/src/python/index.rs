@@ -130,7 +130,7 @@ impl PyLexicalIndex {
     /// Adds (id, text, lang, metadata_json) tuples, with row i of `vectors` (float32, C order) as the
     /// vector of document i, and, given `passages` and `passage_counts`, the next `passage_counts[i]`
     /// rows of `passages` as document i's passage vectors. Stops at the first invalid one, keeping those
-    /// before it.
+    /// before it. The texts are analysed on as many threads as the machine has cores.
     #[pyo3(signature = (docs, vectors=None, passages=None, passage_counts=None))]
     fn add_many(
         &self,
@@ -167,18 +167,21 @@ impl PyLexicalIndex {
                 return Err(InvalidInputError::new_err(format!("the passage counts do not add up to the {rows} passage rows")));
             }
         }
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         py.detach(|| {
             self.with_mut(|ix| {
                 let mut start = 0;
-                docs.into_iter()
+                let batch = docs
+                    .into_iter()
                     .enumerate()
                     .map(|(i, d)| {
                         let n = counts.get(i).copied().unwrap_or(0);
                         let own = &passage_rows[start..start + n];
                         start += n;
-                        ix.add_with_passages(d, matrix.map(|(flat, dims)| &flat[i * dims..(i + 1) * dims]), own)
+                        (d, matrix.map(|(flat, dims)| &flat[i * dims..(i + 1) * dims]), own)
                     })
-                    .collect()
+                    .collect();
+                ix.add_batch(batch, threads)
             })
         })
     }
@@ -289,7 +292,7 @@ impl PyLexicalIndex {
 
     /// {"id", "text", "lang", "metadata" (JSON text), "key"} or None.
     fn get<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(doc) = py.detach(|| self.with(|ix| Ok(ix.get(id))))? else { return Ok(None) };
+        let Some(doc) = py.detach(|| self.with(|ix| ix.get(id)))? else { return Ok(None) };
         let d = PyDict::new(py);
         d.set_item("id", doc.id)?;
         d.set_item("text", doc.text)?;
@@ -317,7 +320,7 @@ impl PyLexicalIndex {
     fn snippet(&self, py: Python<'_>, id: &str, query: &str, max_chars: usize, within: Option<(usize, usize)>) -> PyResult<Option<(String, Vec<(usize, usize)>)>> {
         py.detach(|| {
             self.with(|ix| {
-                let Some(doc) = ix.get(id) else { return Ok(None) };
+                let Some(doc) = ix.get(id)? else { return Ok(None) };
                 let s = snippet_of(ix, &doc, query, max_chars, within);
                 let ranges = char_ranges(&s);
                 Ok(Some((s.text, ranges)))

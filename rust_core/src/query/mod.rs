@@ -156,7 +156,7 @@ pub fn retrieve(index: &Index, plan: &Plan) -> Result<Vec<Retrieved>> {
     if let Some(chars) = plan.snippet_chars {
         let passages = q.vector.filter(|_| index.passage_count() > 0);
         for hit in &mut hits {
-            let Some(doc) = index.get(&hit.id) else { continue };
+            let Some(doc) = index.get(&hit.id)? else { continue };
             let (snippet, place) = match passages {
                 Some(vector) => passage_snippet(index, &doc, &plan.query, vector, chars)?,
                 None => (snippet_of(index, &doc, &plan.query, chars, None), None),

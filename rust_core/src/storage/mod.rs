@@ -9,6 +9,7 @@
 //! Everything on disk is checked before it is trusted: the manifest carries the format version and its
 //! own CRC32, and names each file with its size and CRC32; segments carry their own version and checksum.
 
+pub mod run;
 pub mod segment;
 pub mod segment_writer;
 pub mod texts;
@@ -263,7 +264,8 @@ pub fn collect_garbage(dir: &Path, manifest: &Manifest) {
         let Some(name) = name.to_str() else { continue };
         let ours = ((name.starts_with("seg-") || name.starts_with("vec-") || name.starts_with("psg-"))
             && (name.ends_with(".xlqe") || name.ends_with(".usearch") || name.ends_with(".tmp")))
-            || name == format!("{MANIFEST_FILE}.tmp");
+            || name == format!("{MANIFEST_FILE}.tmp")
+            || run::is_scratch_name(name);
         if ours && !keep.contains(&name) {
             let _ = fs::remove_file(entry.path());
         }

@@ -108,6 +108,23 @@ pub(super) const SECTIONS_V2: [Section; 17] = [
     Section::LangBytes,
 ];
 
+/// CRC32 of the first `len` bytes of `file`, read through a small buffer rather than the mapping, so
+/// that checking a segment does not make the whole file resident in this process.
+fn crc_of_prefix(file: &File, len: u64) -> std::io::Result<u32> {
+    use std::io::Read;
+    let mut crc = crc32fast::Hasher::new();
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file).take(len);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        crc.update(&buf[..n]);
+    }
+    Ok(crc.finalize())
+}
+
 /// A byte range inside the mapped file.
 #[derive(Debug, Clone, Copy, Default)]
 struct Range {
@@ -159,7 +176,7 @@ impl Segment {
         }
         let body = &bytes[..bytes.len() - FOOTER_BYTES];
         let stored_crc = u32::from_le_bytes(bytes[body.len()..body.len() + 4].try_into().unwrap());
-        if stored_crc != expected_crc || crc32fast::hash(body) != stored_crc {
+        if stored_crc != expected_crc || crc_of_prefix(&file, body.len() as u64).map_err(|e| Error::io(format!("reading {}", path.display()), e))? != stored_crc {
             return Err(corrupt("checksum mismatch: the segment file is damaged".into()));
         }
         let n_sections = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
@@ -185,7 +202,20 @@ impl Segment {
         }
         let seg = Segment { path: path.into(), map: Some(map), n_docs, n_terms, version, ranges };
         seg.check_shape().map_err(corrupt)?;
+        seg.release_pages();
         Ok(seg)
+    }
+
+    /// Drops the file's pages from this process's resident set. Checking a segment reads all of it,
+    /// which would otherwise leave the whole file counted in the process's memory (as page-cache pages
+    /// mapped into it) until the kernel needs them back; queries fault in only the pages they touch.
+    fn release_pages(&self) {
+        #[cfg(unix)]
+        if let Some(map) = &self.map {
+            // SAFETY: a read-only shared mapping of a file nobody modifies: MADV_DONTNEED only unmaps the
+            // pages, and the next access reads the same bytes back from the page cache or the file.
+            let _ = unsafe { map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed) };
+        }
     }
 
     /// An empty segment for a new index.

@@ -27,29 +27,45 @@ pub struct PackedTexts {
     pub bytes: Vec<u8>,
 }
 
-/// Compresses `texts` (in document order) into blocks.
-pub fn pack_texts<'s>(texts: impl Iterator<Item = Cow<'s, str>>) -> PackedTexts {
-    let mut out = PackedTexts::default();
+/// Compresses `texts` (in document order) into blocks; stops at the first text that could not be read.
+pub fn pack_texts<'s, E>(texts: impl Iterator<Item = Result<Cow<'s, str>, E>>) -> Result<PackedTexts, E> {
+    let mut bytes = Vec::new();
+    let (doc_ends, block_ends) = pack_texts_into(texts, |block| {
+        bytes.extend_from_slice(block);
+        Ok(())
+    })?;
+    Ok(PackedTexts { doc_ends, block_ends, bytes })
+}
+
+/// [`pack_texts`] handing each compressed block to `sink` as it is made (so a writer can stream them to
+/// a file); returns the document ends and the block ends.
+pub fn pack_texts_into<'s, E>(texts: impl Iterator<Item = Result<Cow<'s, str>, E>>,
+                              mut sink: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(Vec<u64>, Vec<u64>), E> {
+    let (mut doc_ends, mut block_ends) = (Vec::new(), Vec::new());
     let mut block: Vec<u8> = Vec::with_capacity(2 * TEXT_BLOCK_BYTES);
-    let mut end = 0u64;
-    let flush = |out: &mut PackedTexts, block: &mut Vec<u8>, end: u64| {
-        out.bytes.extend_from_slice(&lz4_flex::block::compress(block));
-        out.block_ends.push(end);
-        out.block_ends.push(out.bytes.len() as u64);
+    let (mut end, mut compressed_end) = (0u64, 0u64);
+    let mut flush = |block: &mut Vec<u8>, end: u64, block_ends: &mut Vec<u64>| -> Result<(), E> {
+        let packed = lz4_flex::block::compress(block);
+        sink(&packed)?;
+        compressed_end += packed.len() as u64;
+        block_ends.push(end);
+        block_ends.push(compressed_end);
         block.clear();
+        Ok(())
     };
     for text in texts {
+        let text = text?;
         block.extend_from_slice(text.as_bytes());
         end += text.len() as u64;
-        out.doc_ends.push(end);
+        doc_ends.push(end);
         if block.len() >= TEXT_BLOCK_BYTES {
-            flush(&mut out, &mut block, end);
+            flush(&mut block, end, &mut block_ends)?;
         }
     }
     if !block.is_empty() {
-        flush(&mut out, &mut block, end);
+        flush(&mut block, end, &mut block_ends)?;
     }
-    out
+    Ok((doc_ends, block_ends))
 }
 
 /// The document store read in place from a segment's sections.
@@ -220,7 +236,7 @@ mod tests {
     #[test]
     fn texts_round_trip_across_blocks() {
         let texts: Vec<String> = (0..2000).map(|i| if i % 7 == 0 { String::new() } else { format!("Document {i} über 北京 {}", "x".repeat(i % 50)) }).collect();
-        let packed = pack_texts(texts.iter().map(|t| Cow::Borrowed(t.as_str())));
+        let packed = pack_texts(texts.iter().map(|t| Ok::<_, ()>(Cow::Borrowed(t.as_str())))).unwrap();
         assert!(packed.block_ends.len() > 4, "several blocks");
         let store = store_of(&packed);
         store.check().unwrap();
@@ -231,7 +247,7 @@ mod tests {
             assert_eq!(store.text(d), t.as_str());
         }
         let big = "y".repeat(100_000);
-        let packed = pack_texts([Cow::Borrowed("a"), Cow::Borrowed(big.as_str()), Cow::Borrowed("b")].into_iter());
+        let packed = pack_texts([Cow::Borrowed("a"), Cow::Borrowed(big.as_str()), Cow::Borrowed("b")].into_iter().map(Ok::<_, ()>)).unwrap();
         let store = store_of(&packed);
         store.check().unwrap();
         assert_eq!(store.text(1), big.as_str());
@@ -241,7 +257,7 @@ mod tests {
     #[test]
     fn damaged_blocks_read_as_replacement_text() {
         let texts: Vec<String> = (0..100).map(|i| format!("text number {i}")).collect();
-        let mut packed = pack_texts(texts.iter().map(|t| Cow::Borrowed(t.as_str())));
+        let mut packed = pack_texts(texts.iter().map(|t| Ok::<_, ()>(Cow::Borrowed(t.as_str())))).unwrap();
         for b in packed.bytes.iter_mut() {
             *b = 0xff;
         }
