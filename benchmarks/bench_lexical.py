@@ -3,17 +3,23 @@ documents and queries.
 
     python benchmarks/bench_lexical.py                      # XQuAD corpora + 1M synthetic documents
     python benchmarks/bench_lexical.py --dataset xquad      # the quick one
+    python benchmarks/bench_lexical.py --dataset stress --postings 10000000
 
 Datasets (built from the bench's real text, nothing written by us):
   xquad      the 9 XQuAD paragraph corpora pooled (2,160 documents), all 7,344 dev questions as queries.
   synthetic  N documents (default 1,000,000), each 1-4 real sentences of one language drawn (seeded) from
              XQuAD-R, NTREX and Tatoeba; 2,000 XQuAD questions as queries.
+  stress     English documents of 20 words drawn by frequency from the bench's 3,000 most frequent English
+             words, until they hold about P postings (default 10,000,000); 1,000 queries of 2-5 such words.
 
 Each engine runs in its own subprocess so its memory is its own. Each uses its own tokenizer, end to end
 from text to ranked ids (what a user of each gets): bm25s its regex tokenizer with English stop words,
 tantivy its default tokenizer, xlqe its multilingual analyzer (with the document language given).
-Measured: indexing time (text to a committed index on disk), single-thread query throughput at k=10,
-index size on disk, RSS growth while indexing and peak RSS.
+Measured: indexing time (text to a committed index on disk; xlqe analyses on every core and tantivy is
+given as many indexing threads, bm25s has no threads to give), single-thread query throughput at k=10,
+index size on disk, RSS growth while indexing and peak RSS (ru_maxrss: the documents are streamed from a
+JSONL file, so it is the engine's memory, not the corpus held as Python objects; bm25s's API takes the
+list of every text).
 """
 
 from __future__ import annotations
@@ -41,8 +47,22 @@ def _jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
+def _write(name: str, docs: list[dict], queries: list[dict]) -> Path:
+    """The documents as JSONL (workers stream them, so a worker's peak RSS is its engine's, not the
+    corpus held as Python objects) and a small JSON naming them, with the queries."""
+    CACHE.mkdir(exist_ok=True)
+    docs_path = CACHE / f"{name}.docs.jsonl"
+    with open(docs_path, "w", encoding="utf-8") as f:
+        for d in docs:
+            f.write(json.dumps(d, ensure_ascii=False) + "\n")
+    out = CACHE / f"{name}.data.json"
+    out.write_text(json.dumps({"docs": str(docs_path), "n_docs": len(docs), "queries": queries}, ensure_ascii=False),
+                   encoding="utf-8")
+    return out
+
+
 def build_xquad() -> Path:
-    out = CACHE / "xquad.json"
+    out = CACHE / "xquad.data.json"
     if out.exists():
         return out
     docs, queries = [], []
@@ -50,15 +70,10 @@ def build_xquad() -> Path:
         docs += [{"id": r["id"], "text": r["text"], "lang": r["lang"]} for r in _jsonl(path)]
     for path in sorted((BENCH / "xquad").glob("queries.*.jsonl")):
         queries += [{"text": r["text"], "lang": r["lang"]} for r in _jsonl(path)]
-    CACHE.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"docs": docs, "queries": queries}, ensure_ascii=False), encoding="utf-8")
-    return out
+    return _write("xquad", docs, queries)
 
 
-def build_synthetic(n_docs: int, n_queries: int, seed: int = 13) -> Path:
-    out = CACHE / f"synthetic-{n_docs}.json"
-    if out.exists():
-        return out
+def _sentences_by_lang() -> list[tuple[str, list[str]]]:
     by_lang: dict[str, list[str]] = {}
     for path in (BENCH / "xquad").glob("sentences.*.jsonl"):
         for r in _jsonl(path):
@@ -72,17 +87,54 @@ def build_synthetic(n_docs: int, n_queries: int, seed: int = 13) -> Path:
             by_lang.setdefault("eng", []).append(r["tgt_text"])
     from xlqe_lite import normalize_lang
 
-    pools = [(normalize_lang(lang), sents) for lang, sents in sorted(by_lang.items())]
+    return [(normalize_lang(lang), sents) for lang, sents in sorted(by_lang.items())]
+
+
+def build_synthetic(n_docs: int, n_queries: int, seed: int = 13) -> Path:
+    name = f"synthetic-{n_docs}"
+    if (CACHE / f"{name}.data.json").exists():
+        return CACHE / f"{name}.data.json"
+    pools = _sentences_by_lang()
     rng = random.Random(seed)
     docs = []
     for i in range(n_docs):
         lang, sents = pools[rng.randrange(len(pools))]
         docs.append({"id": f"d{i}", "text": " ".join(rng.choice(sents) for _ in range(rng.randint(1, 4))), "lang": lang})
     questions = [{"text": r["text"], "lang": r["lang"]} for p in sorted((BENCH / "xquad").glob("queries.*.jsonl")) for r in _jsonl(p)]
-    queries = rng.sample(questions, n_queries)
-    CACHE.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"docs": docs, "queries": queries}, ensure_ascii=False), encoding="utf-8")
-    return out
+    return _write(name, docs, rng.sample(questions, n_queries))
+
+
+def build_stress(n_postings: int, n_queries: int, seed: int = 17) -> Path:
+    """Long postings lists: English documents of 20 words each drawn from the 3,000 most frequent words of
+    the bench's English sentences with their own frequencies (a real Zipf curve), so the frequent terms
+    have lists of hundreds of thousands of postings; queries of 2-5 words drawn the same way (the case
+    where top-k pruning matters most). About `n_postings` postings in all."""
+    name = f"stress-{n_postings}"
+    if (CACHE / f"{name}.data.json").exists():
+        return CACHE / f"{name}.data.json"
+    import re
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for lang, sents in _sentences_by_lang():
+        if lang == "en":
+            for s in sents:
+                counts.update(w.lower() for w in re.findall(r"[A-Za-z]{2,}", s))
+    words, weights = zip(*counts.most_common(3000))
+    rng = random.Random(seed)
+    docs, total = [], 0
+    while total < n_postings:
+        text = rng.choices(words, weights, k=20)
+        total += len(set(text))
+        docs.append({"id": f"s{len(docs)}", "text": " ".join(text), "lang": "en"})
+    queries = [{"text": " ".join(rng.choices(words, weights, k=rng.randint(2, 5))), "lang": "en"} for _ in range(n_queries)]
+    return _write(name, docs, queries)
+
+
+def stream_docs(path: str):
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            yield json.loads(line)
 
 
 def rss_mb() -> float:
@@ -97,7 +149,7 @@ def dir_bytes(path: str) -> int:
 
 def worker(engine: str, data_path: str, k: int) -> dict:
     data = json.loads(Path(data_path).read_text(encoding="utf-8"))
-    docs, queries = data["docs"], data["queries"]
+    queries = data["queries"]
     workdir = tempfile.mkdtemp(prefix=f"bench-{engine}-")
     rss0 = rss_mb()
     t0 = time.perf_counter()
@@ -105,7 +157,7 @@ def worker(engine: str, data_path: str, k: int) -> dict:
         from xlqe_lite import Index
 
         index = Index.create(os.path.join(workdir, "ix"))
-        index.add_many(docs, batch_size=5000)
+        index.add_many(stream_docs(data["docs"]), batch_size=5000)
         index.commit()
         t_index = time.perf_counter() - t0
         rss_index = rss_mb()
@@ -117,7 +169,8 @@ def worker(engine: str, data_path: str, k: int) -> dict:
         import bm25s
 
         backend = "numba" if engine == "bm25s-numba" else "numpy"
-        tokens = bm25s.tokenize([d["text"] for d in docs], stopwords="en", show_progress=False)
+        # bm25s tokenizes and indexes a list of every text (its API has no streaming form).
+        tokens = bm25s.tokenize([d["text"] for d in stream_docs(data["docs"])], stopwords="en", show_progress=False)
         retriever = bm25s.BM25(method="lucene", backend=backend)
         retriever.index(tokens, show_progress=False)
         retriever.save(os.path.join(workdir, "ix"))
@@ -139,8 +192,9 @@ def worker(engine: str, data_path: str, k: int) -> dict:
         schema = schema_builder.build()
         os.makedirs(os.path.join(workdir, "ix"))
         index = tantivy.Index(schema, path=os.path.join(workdir, "ix"))
-        writer = index.writer(heap_size=256_000_000, num_threads=1)
-        for d in docs:
+        # As many indexing threads as xlqe analyses on (the machine's cores); queries run on one thread each.
+        writer = index.writer(heap_size=256_000_000, num_threads=os.cpu_count() or 1)
+        for d in stream_docs(data["docs"]):
             writer.add_document(tantivy.Document(id=d["id"], body=d["text"]))
         writer.commit()
         writer.wait_merging_threads()
@@ -157,7 +211,7 @@ def worker(engine: str, data_path: str, k: int) -> dict:
         raise SystemExit(f"unknown engine {engine}")
     result = {
         "engine": engine,
-        "docs": len(docs),
+        "docs": data["n_docs"],
         "queries": len(queries),
         "index_s": t_index,
         "qps": len(queries) / t_query,
@@ -196,9 +250,11 @@ def run_all(name: str, data: Path, engines: list[str], k: int) -> list[dict]:
     return results
 
 
-# (dataset label, synthetic size or None for XQuAD, rounds) per harness run; see records().
-FULL = [("xquad-pooled", None, 5), ("synthetic-1M", 1_000_000, 2)]
-QUICK = [("xquad-pooled", None, 3), ("synthetic-20k", 20_000, 2)]
+# (dataset label, how to build it, rounds) per harness run; see records().
+FULL = [("xquad-pooled", build_xquad, 5), ("synthetic-1M", lambda: build_synthetic(1_000_000, 2000), 2),
+        ("stress-10M-postings", lambda: build_stress(10_000_000, 1000), 2)]
+QUICK = [("xquad-pooled", build_xquad, 3), ("synthetic-20k", lambda: build_synthetic(20_000, 2000), 2),
+         ("stress-1M-postings", lambda: build_stress(1_000_000, 1000), 2)]
 FIGURES = [  # worker key -> (figure, unit)
     ("qps", "BM25 top-10 queries, 1 thread", "queries/s"),
     ("docs_per_s", "indexing throughput", "docs/s"),
@@ -212,13 +268,13 @@ def records(quick: bool) -> list[dict]:
     """The harness's lexical suite: every engine on the same documents and queries, one subprocess per engine
     and round, rounds interleaved A/B/C/D then D/C/B/A (medians kept). Full: XQuAD pooled (5 rounds) and 1M
     synthetic documents (2 rounds only: each engine indexes 1M documents per round, about 25 minutes for the
-    four engines on this 2-core machine). Quick: XQuAD pooled (3 rounds) and 20k synthetic (2 rounds).
-    The 10M-posting stress of issue #18 is not in this suite yet."""
+    four engines on this 2-core machine) and the 10M-posting stress (2 rounds). Quick: XQuAD pooled
+    (3 rounds), 20k synthetic and a 1M-posting stress (2 rounds each)."""
     from harness import interleave, measurement
 
     rows = []
-    for label, n_docs, rounds in QUICK if quick else FULL:
-        data = build_xquad() if n_docs is None else build_synthetic(n_docs, 2000)
+    for label, build, rounds in QUICK if quick else FULL:
+        data = build()
 
         def one(engine: str, data: Path = data) -> dict[str, float]:
             r = run_worker(engine, data, 10)
@@ -234,7 +290,8 @@ def records(quick: bool) -> list[dict]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", choices=["xquad", "synthetic", "all"], default="all")
+    ap.add_argument("--dataset", choices=["xquad", "synthetic", "stress", "all"], default="all")
+    ap.add_argument("--postings", type=int, default=10_000_000, help="stress corpus size in postings")
     ap.add_argument("--docs", type=int, default=1_000_000, help="synthetic corpus size")
     ap.add_argument("--queries", type=int, default=2000, help="synthetic query count")
     ap.add_argument("--engines", default=",".join(ENGINES))
@@ -255,6 +312,8 @@ def main() -> None:
         out["xquad"] = run_all("XQuAD paragraphs, 9 languages pooled", build_xquad(), engines, a.k)
     if a.dataset in ("synthetic", "all"):
         out["synthetic"] = run_all("synthetic from real sentences", build_synthetic(a.docs, a.queries), engines, a.k)
+    if a.dataset in ("stress", "all"):
+        out["stress"] = run_all("long postings lists (Zipf words)", build_stress(a.postings, 1000), engines, a.k)
     if a.json:
         Path(a.json).write_text(json.dumps(out, indent=1))
 
