@@ -1,7 +1,9 @@
 //! Lexical search: a query analysed once per document language's rules into a table of weighted terms,
 //! scored with BM25 over the committed and the pending postings together.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::docs::Hit;
 use super::filter::DocSet;
@@ -36,7 +38,7 @@ impl Index {
     /// query. Sorted by term, so scores sum in a fixed order.
     pub(super) fn weigh(&self, words: &[String], rules_lang: Option<&str>) -> Vec<(String, f32)> {
         let rules = self.analyzer.language(rules_lang);
-        let mut weights: HashMap<String, f32> = HashMap::new();
+        let mut weights: HashMap<String, f32> = HashMap::default();
         for w in words {
             if let Some(term) = rules.apply(w) {
                 *weights.entry(term).or_default() += 1.0;
@@ -80,8 +82,8 @@ impl Index {
         let allowed = self.allowed_slots(filter_langs)?;
         // Column i of a term's weights is language slot i; the last column is "language unknown".
         let n_cols = self.langs.len() + 1;
-        let mut by_rules: HashMap<Option<&str>, Vec<(String, f32)>> = HashMap::new();
-        let mut table: HashMap<String, Vec<f32>> = HashMap::new();
+        let mut by_rules: HashMap<Option<&str>, Vec<(String, f32)>> = HashMap::default();
+        let mut table: HashMap<String, Vec<f32>> = HashMap::default();
         for col in 0..n_cols {
             let slot = if col + 1 == n_cols { NO_LANG } else { col as u16 };
             if allowed.as_ref().is_some_and(|a| !a.contains(&slot)) {
@@ -199,7 +201,7 @@ pub(super) fn merge_terms(terms: &[(String, f32)]) -> Result<Vec<(String, Vec<f3
             "term {t:?} has weight {w}; weights must be positive and at most {MAX_TERM_WEIGHT:e}"
         )));
     }
-    let mut merged: HashMap<&str, f32> = HashMap::new();
+    let mut merged: HashMap<&str, f32> = HashMap::default();
     for (t, w) in terms {
         *merged.entry(t.as_str()).or_default() += w;
     }

@@ -358,12 +358,15 @@ impl Segment {
         self.n_terms
     }
 
-    fn string(&self, ends: Section, bytes: Section, i: usize) -> &str {
+    fn string_bytes(&self, ends: Section, bytes: Section, i: usize) -> &[u8] {
         let e = self.u64_at(ends);
         let start = if i == 0 { 0 } else { e[i - 1] as usize };
-        let b = &self.bytes(bytes)[start..e[i] as usize];
+        &self.bytes(bytes)[start..e[i] as usize]
+    }
+
+    fn string(&self, ends: Section, bytes: Section, i: usize) -> &str {
         // Written from &str and covered by the checksum; a crafted file yields replacement-free lossy text.
-        std::str::from_utf8(b).unwrap_or("\u{FFFD}")
+        std::str::from_utf8(self.string_bytes(ends, bytes, i)).unwrap_or("\u{FFFD}")
     }
 
     pub fn term(&self, t: usize) -> &str {
@@ -375,7 +378,8 @@ impl Segment {
         let (mut lo, mut hi) = (0usize, self.n_terms);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match self.term(mid).as_bytes().cmp(term.as_bytes()) {
+            // Bytes, not &str: no UTF-8 check per probe (bytewise order is the table's order).
+            match self.string_bytes(Section::TermEnds, Section::TermBytes, mid).cmp(term.as_bytes()) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Some(mid),
