@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_lexical import BENCH, build_synthetic  # noqa: E402
+from bench_lexical import BENCH, build_synthetic, stream_docs  # noqa: E402
 
 
 def prepare(n_docs: int, n_queries: int, encoder_name: str, sample: int = 400, paragraphs: int | None = None) -> tuple:
@@ -40,6 +40,7 @@ def prepare(n_docs: int, n_queries: int, encoder_name: str, sample: int = 400, p
 
     encoder = Encoder.load(encoder_name, threads=1)
     data = json.loads(build_synthetic(n_docs, n_queries).read_text(encoding="utf-8"))
+    data["docs"] = list(stream_docs(data["docs"]))  # bench_lexical keeps the documents as JSONL beside it
     # Real paragraph embeddings per language: the pooled XQuAD index's, as `xlqe eval --pooled` embeds them (cached).
     bench = XquadBench.load(str(BENCH), "paragraph", sample=sample)
     docs = [doc for d in bench.langs for doc in bench.corpora[d][:paragraphs]]
