@@ -68,7 +68,6 @@ pub struct Run {
     map: Mmap,
     n_terms: usize,
     postings_end: usize,
-    term_bytes: (usize, usize),
     term_ends: usize,
     posting_starts: usize,
     _scratch: Scratch,
@@ -149,7 +148,7 @@ impl Run {
         if u64_at(b, posting_starts) != 0 {
             return Err("spill file ranges are out of order".into());
         }
-        Ok(Run { map, n_terms, postings_end, term_bytes: (postings_end, term_ends), term_ends, posting_starts, _scratch: scratch })
+        Ok(Run { map, n_terms, postings_end, term_ends, posting_starts, _scratch: scratch })
     }
 
     pub fn n_terms(&self) -> usize {
@@ -164,7 +163,8 @@ impl Run {
     pub fn term(&self, i: usize) -> &str {
         let start = if i == 0 { 0 } else { self.end_at(self.term_ends, i - 1) };
         let end = self.end_at(self.term_ends, i);
-        let bytes = &self.map[self.term_bytes.0..self.term_bytes.1][start..end];
+        // The term bytes lie between the postings and the term ends table.
+        let bytes = &self.map[self.postings_end..self.term_ends][start..end];
         std::str::from_utf8(bytes).unwrap_or_default()
     }
 

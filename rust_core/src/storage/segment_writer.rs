@@ -22,7 +22,7 @@ pub enum ListSource<'a> {
 /// Everything a segment holds, in the order the writer needs it.
 pub struct SegmentData<'a> {
     /// Every term with its postings, terms sorted bytewise, postings by document number, none empty;
-    /// produced one at a time, so only the compressed lists are ever held together.
+    /// produced one at a time and written to the file as they come, so no two are held together.
     pub lists: Box<dyn Iterator<Item = Result<(&'a str, ListSource<'a>)>> + 'a>,
     pub doc_lens: &'a [u32],
     pub doc_langs: &'a [u16],

@@ -18,7 +18,8 @@ pub const TEXT_BLOCK_BYTES: usize = 16 * 1024;
 /// LZ4 cannot expand more than 255 to 1; a block claiming more is refused before anything is allocated.
 const MAX_RATIO: u64 = 255;
 
-/// Texts compressed, ready to be written.
+/// Texts compressed in memory (the tests' form; the segment writer streams blocks with [`pack_texts_into`]).
+#[cfg(test)]
 #[derive(Default)]
 pub struct PackedTexts {
     pub doc_ends: Vec<u64>,
@@ -28,6 +29,7 @@ pub struct PackedTexts {
 }
 
 /// Compresses `texts` (in document order) into blocks; stops at the first text that could not be read.
+#[cfg(test)]
 pub fn pack_texts<'s, E>(texts: impl Iterator<Item = Result<Cow<'s, str>, E>>) -> Result<PackedTexts, E> {
     let mut bytes = Vec::new();
     let (doc_ends, block_ends) = pack_texts_into(texts, |block| {
