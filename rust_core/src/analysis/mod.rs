@@ -17,12 +17,13 @@ use std::sync::LazyLock;
 
 use icu_segmenter::{options::WordBreakInvariantOptions, WordSegmenter, WordSegmenterBorrowed};
 use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap;
 use unicode_segmentation::UnicodeSegmentation;
 
 use crate::config::AnalyzerConfig;
 use crate::script::Script;
 
-pub use normalize::normalize_word;
+pub use normalize::{normalize_into, normalize_word};
 
 /// Words longer than this (in bytes, before normalisation) are noise such as base64 or hashes: skipped.
 const MAX_WORD_BYTES: usize = 128;
@@ -31,6 +32,34 @@ const MAX_WORD_BYTES: usize = 128;
 // (sentences); the LSTM also costs more per character.
 static DICTIONARY_SEGMENTER: LazyLock<WordSegmenterBorrowed<'static>> =
     LazyLock::new(|| WordSegmenter::new_dictionary(WordBreakInvariantOptions::default()));
+
+/// Words [`TermMemo`] remembers per language before it starts again (about 1.5 MB each).
+const MEMO_WORDS: usize = 1 << 14;
+
+/// What [`Analyzer::for_each_term`] remembers between documents: per language, its rules and what each
+/// word (as it stood in the text) became: its term and [`term_hash`], or None for a stop word. Words follow Zipf's law, so a
+/// few thousand of them make up most of any text; one thread's memo, bounded, forgotten when full.
+#[derive(Default)]
+pub struct TermMemo {
+    langs: Vec<LanguageMemo>,
+    word: String,
+}
+
+struct LanguageMemo {
+    /// The language whose rules these are ([`Analyzer::rules_language`]).
+    lang: Option<String>,
+    rules: LanguageRules,
+    words: FxHashMap<Box<str>, Option<(Box<str>, u64)>>,
+}
+
+/// The hash indexing files a term under (the pending term table's): FxHash of its bytes, fast on short
+/// keys; the keys are the index's own terms, and a document's terms are bounded by its length whatever
+/// they collide on.
+pub fn term_hash(term: &str) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    std::hash::Hasher::write(&mut h, term.as_bytes());
+    std::hash::Hasher::finish(&h)
+}
 
 /// A term with the byte range of the original text it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,19 +133,28 @@ fn starts_in_script(word: &str, script: Script) -> bool {
 impl LanguageRules {
     /// The index term for a normalised word, or None when it is a stop word.
     pub fn apply(&self, word: &str) -> Option<String> {
+        let mut term = String::new();
+        self.apply_into(word, &mut term).then_some(term)
+    }
+
+    /// [`LanguageRules::apply`] appending the term to `out`; returns false (and leaves `out` as it was)
+    /// for a stop word or a word that stems to nothing.
+    pub fn apply_into(&self, word: &str, out: &mut String) -> bool {
+        let before = out.len();
         if self.script.is_some_and(|script| !starts_in_script(word, script)) {
-            return Some(word.to_string());
+            out.push_str(word);
+            return !word.is_empty();
         }
         if self.stopwords.is_some_and(|stop| stop.contains(word)) {
-            return None;
+            return false;
         }
-        let term = match &self.stemmer {
-            Some(_) if word.bytes().all(|b| b.is_ascii_digit()) => word.to_string(),
-            Some(LanguageStemmer::Snowball(s)) => s.stem(word).into_owned(),
-            Some(LanguageStemmer::Hindi) => hindi::stem(word).to_string(),
-            None => word.to_string(),
-        };
-        (!term.is_empty()).then_some(term)
+        match &self.stemmer {
+            Some(_) if word.bytes().all(|b| b.is_ascii_digit()) => out.push_str(word),
+            Some(LanguageStemmer::Snowball(s)) => out.push_str(&s.stem(word)),
+            Some(LanguageStemmer::Hindi) => out.push_str(hindi::stem(word)),
+            None => out.push_str(word),
+        }
+        out.len() > before
     }
 }
 
@@ -178,7 +216,7 @@ impl Analyzer {
         tokens
     }
 
-    /// Streams tokens to `sink` without collecting them: indexing a large document allocates only its terms.
+    /// Streams tokens to `sink` without collecting them.
     pub fn for_each_token(&self, text: &str, lang: Option<&str>, mut sink: impl FnMut(Token)) {
         let rules = self.language(lang);
         self.for_each_word(text, |mut t| {
@@ -189,16 +227,63 @@ impl Analyzer {
         });
     }
 
+    /// The index terms of `text`, as [`Analyzer::for_each_token`] makes them, lent to `sink` one at a
+    /// time with their [`term_hash`]: indexing's form. `memo` (kept by the caller from document to
+    /// document) remembers what each word became, so a word seen before costs a lookup, not
+    /// normalisation, stemming and hashing again.
+    pub fn for_each_term(&self, text: &str, lang: Option<&str>, memo: &mut TermMemo, mut sink: impl FnMut(&str, u64)) {
+        let key = self.rules_language(lang);
+        let at = match memo.langs.iter().position(|l| l.lang.as_deref() == key) {
+            Some(at) => at,
+            None => {
+                let rules = self.language(key);
+                memo.langs.push(LanguageMemo { lang: key.map(str::to_string), rules, words: FxHashMap::default() });
+                memo.langs.len() - 1
+            }
+        };
+        let LanguageMemo { rules, words, .. } = &mut memo.langs[at];
+        let word = &mut memo.word;
+        self.for_each_raw_word(text, |raw, _| {
+            if let Some(known) = words.get(raw) {
+                if let Some((term, hash)) = known {
+                    sink(term, *hash);
+                }
+                return;
+            }
+            word.clear();
+            normalize_into(raw, word);
+            let mut term = String::new();
+            let term = (!word.is_empty() && rules.apply_into(word, &mut term)).then(|| {
+                let hash = term_hash(&term);
+                (term.into_boxed_str(), hash)
+            });
+            if let Some((term, hash)) = &term {
+                sink(term, *hash);
+            }
+            if words.len() >= MEMO_WORDS {
+                words.clear();
+            }
+            words.insert(raw.into(), term);
+        });
+    }
+
     /// Stage one of analysis, the same for every language: segmentation and normalisation. Queries run
     /// it once and then apply each document language's rules ([`LanguageRules::apply`]) to the words.
     pub fn for_each_word(&self, text: &str, mut sink: impl FnMut(Token)) {
-        let mut emit = |raw: &str, start: usize| {
-            if raw.len() > MAX_WORD_BYTES {
-                return;
-            }
+        self.for_each_raw_word(text, |raw, start| {
             let word = normalize_word(raw);
             if !word.is_empty() {
                 sink(Token { term: word, start, end: start + raw.len() });
+            }
+        });
+    }
+
+    /// Segmentation: each word of `text` as it stands there, with its byte offset (words longer than
+    /// [`MAX_WORD_BYTES`] left out).
+    fn for_each_raw_word(&self, text: &str, mut sink: impl FnMut(&str, usize)) {
+        let mut emit = |raw: &str, start: usize| {
+            if raw.len() <= MAX_WORD_BYTES {
+                sink(raw, start);
             }
         };
         for (run_start, run, class) in script_runs(text) {
@@ -287,6 +372,35 @@ mod tests {
 
     fn plain(text: &str) -> Vec<String> {
         Analyzer::new(AnalyzerConfig { stem: false, stopwords: false }).analyze(text, None)
+    }
+
+    #[test]
+    fn indexing_terms_through_the_memo_are_the_tokens_terms() {
+        // One memo across documents, languages and more distinct words than it keeps (so it starts
+        // again at least once): every term and hash equals the uncached pipeline's.
+        let analyzer = Analyzer::default();
+        let mut memo = TermMemo::default();
+        let texts = [
+            ("The runners were running; the runner ran. İstanbul’s ﬁne café", Some("en")),
+            ("Die Läufer liefen, der Läufer läuft", Some("de")),
+            ("The runners were running", Some("de")),
+            ("北京大学 and ทุกสองสัปดาห์ أَحْمَـــد", None),
+            ("The runners were running", Some("en")),
+            ("los corredores corrían", Some("xx")),
+        ];
+        let many: String = (0..MEMO_WORDS + 500).map(|n| format!("w{n} the ")).collect();
+        let mut docs: Vec<(&str, Option<&str>)> = texts.to_vec();
+        docs.push((&many, Some("en")));
+        docs.extend(texts);
+        for (text, lang) in docs {
+            let mut expected = Vec::new();
+            analyzer.for_each_token(text, lang, |t| expected.push((term_hash(&t.term), t.term)));
+            let mut got = Vec::new();
+            analyzer.for_each_term(text, lang, &mut memo, |t, h| got.push((h, t.to_string())));
+            assert_eq!(got, expected, "{lang:?}");
+        }
+        assert!(memo.langs.iter().all(|l| l.words.len() <= MEMO_WORDS));
+        assert!(memo.langs.iter().any(|l| l.lang.as_deref() == Some("en")));
     }
 
     #[test]

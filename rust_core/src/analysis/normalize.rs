@@ -29,10 +29,20 @@ fn fold(c: char) -> char {
 
 /// Normalises one word (already cut out of the text) to its index form.
 pub fn normalize_word(raw: &str) -> String {
-    if raw.is_ascii() {
-        return raw.to_ascii_lowercase();
-    }
     let mut out = String::with_capacity(raw.len());
+    normalize_into(raw, &mut out);
+    out
+}
+
+/// [`normalize_word`] appended to `out`, so that indexing reuses one buffer instead of allocating a
+/// string per word.
+pub fn normalize_into(raw: &str, out: &mut String) {
+    if raw.is_ascii() {
+        let start = out.len();
+        out.push_str(raw);
+        out[start..].make_ascii_lowercase();
+        return;
+    }
     for c in raw.nfkc() {
         if is_dropped(c) {
             continue;
@@ -43,7 +53,6 @@ pub fn normalize_word(raw: &str) -> String {
             }
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! Stop words: NLTK's lists (via the `stop-words` crate) where they exist, and a short Hindi list of
 //! postpositions, auxiliaries and pronouns, which NLTK lacks.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::LazyLock;
+
+use rustc_hash::FxHashSet;
 
 use super::normalize::normalize_word;
 
-pub type StopwordSet = HashSet<String>;
+/// FxHash: every word of a text is looked up here, and the keys are fixed lists, not input.
+pub type StopwordSet = FxHashSet<String>;
 
 const HINDI: &[&str] = &[
     "का", "की", "के", "को", "में", "से", "पर", "ने", "है", "हैं", "था", "थी", "थे", "हो", "होता", "होती", "होते", "और",

@@ -36,7 +36,7 @@ impl Index {
         // Terms of every source in byte order; postings merged and renumbered, empty ones dropped.
         let base_unchanged = self.deleted[..nb].iter().all(|d| !d);
         let memory: Vec<(&str, &MemoryList)> =
-            self.pending.term_ids.iter().map(|(t, &i)| (t.as_str(), &self.pending.postings[i as usize])).collect();
+            self.pending.terms.iter().map(|(t, i)| (t, &self.pending.postings[i as usize])).collect();
         let lists = MergedLists::new(&self.base, &self.pending.runs, memory, &remap, base_unchanged);
         let doc_lens: Vec<u32> = live_docs.iter().map(|&d| self.doc_len(d)).collect();
         let doc_langs: Vec<u16> = live_docs.iter().map(|&d| self.lang_slot(d)).collect();

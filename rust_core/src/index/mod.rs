@@ -3,7 +3,7 @@
 //!
 //! One file per concern, all of them `impl Index` blocks over the handle defined here:
 //! - this file: the handle, opening and creating, reloading a reader;
-//! - [`pending`]: documents added or deleted since the last commit;
+//! - [`pending`]: documents added or deleted since the last commit; [`terms`]: its term table;
 //! - [`docs`]: document numbers, ids, keys, languages and stored fields;
 //! - [`lexical`]: BM25 search (query analysis per language, scoring);
 //! - [`dense`]: vector search, with passage vectors;
@@ -31,6 +31,7 @@ mod lexical;
 mod merge;
 mod parts;
 mod pending;
+mod terms;
 mod verify;
 
 pub use dense::{centroid_of, move_query, MAX_PASSAGES};

@@ -8,12 +8,11 @@
 
 use std::collections::HashMap;
 
-use rustc_hash::FxHashMap;
-
 use super::dense::{passage_key, passage_keys_of, MAX_PASSAGES, MAX_PASSAGE_DOC_KEY};
 use super::docs::{Document, MAX_ID_BYTES};
+use super::terms::TermTable;
 use super::Index;
-use crate::analysis::{Analyzer, Token};
+use crate::analysis::{Analyzer, TermMemo};
 use crate::error::{Error, Result};
 use crate::lang::normalize_lang;
 use crate::lexical::Postings;
@@ -44,8 +43,8 @@ pub(super) type MemoryList = (Vec<u32>, Vec<u32>);
 #[derive(Default)]
 pub(super) struct Pending {
     /// Terms of the postings held in memory (since the last spill).
-    pub(super) term_ids: FxHashMap<String, u32>,
-    /// Per term of `term_ids`, its list.
+    pub(super) terms: TermTable,
+    /// Per term of `terms`, its list.
     pub(super) postings: Vec<MemoryList>,
     /// Postings held in `postings`.
     pub(super) in_memory: usize,
@@ -58,22 +57,53 @@ pub(super) struct Pending {
     pub(super) texts: PendingTexts,
     pub(super) metas: Vec<String>,
     pub(super) by_id: HashMap<String, u32>,
+    /// The analysis threads' scratch, kept from batch to batch (their memos of words stay warm).
+    scratch: Vec<Scratch>,
 }
 
 /// A document of [`Index::add_batch`], with its vector and its passages' vectors.
 pub type BatchDoc<'v> = (Document, Option<&'v [f32]>, &'v [&'v [f32]]);
 
-/// A document checked and analysed: its language (normalised), distinct terms with their frequencies
-/// (sorted), and length in terms.
+/// A document checked and analysed: its language (normalised), length in terms, and distinct terms,
+/// their bytes one after another in `text` and each with where it ends there, its [`term_hash`](crate::analysis::term_hash) and its
+/// frequency (in no particular order). Two allocations per document, whatever its length: the thread
+/// that inserts documents frees them, and freeing what another thread allocated is costly.
 struct Analysed {
     lang: Option<String>,
-    terms: Vec<(String, u32)>,
     len: u32,
+    text: String,
+    terms: Vec<AnalysedTerm>,
+}
+
+struct AnalysedTerm {
+    hash: u64,
+    end: usize,
+    tf: u32,
+}
+
+impl Analysed {
+    fn terms(&self) -> impl Iterator<Item = (&str, &AnalysedTerm)> {
+        let mut start = 0;
+        self.terms.iter().map(move |t| {
+            let term = &self.text[start..t.end];
+            start = t.end;
+            (term, t)
+        })
+    }
+}
+
+/// What one analysis thread reuses from document to document: every term of the document as it came,
+/// one after another, and (hash, start, end) of each; the analyzer's memo of words.
+#[derive(Default)]
+struct Scratch {
+    text: String,
+    tokens: Vec<(u64, usize, usize)>,
+    memo: TermMemo,
 }
 
 /// The checks that need nothing of the index, and the analysis; a pure function of the document, so
 /// a batch runs it on several threads.
-fn analyse(analyzer: &Analyzer, doc: &Document) -> Result<Analysed> {
+fn analyse(analyzer: &Analyzer, doc: &Document, scratch: &mut Scratch) -> Result<Analysed> {
     if doc.id.is_empty() || doc.id.len() > MAX_ID_BYTES {
         return Err(Error::InvalidInput(format!("a document id must be 1 to {MAX_ID_BYTES} bytes long")));
     }
@@ -82,24 +112,38 @@ fn analyse(analyzer: &Analyzer, doc: &Document) -> Result<Analysed> {
         serde_json::from_str::<serde::de::IgnoredAny>(&doc.metadata)
             .map_err(|e| Error::InvalidInput(format!("metadata of {:?} is not valid JSON: {e}", doc.id)))?;
     }
-    let mut words: Vec<String> = Vec::new();
-    analyzer.for_each_token(&doc.text, lang.as_deref(), |t: Token| words.push(t.term));
-    let len = u32::try_from(words.len()).map_err(|_| Error::InvalidInput("document has too many terms".into()))?;
-    words.sort_unstable();
-    let mut terms: Vec<(String, u32)> = Vec::with_capacity(words.len());
-    for w in words {
-        match terms.last_mut() {
-            Some((last, n)) if *last == w => *n += 1,
-            _ => terms.push((w, 1)),
+    let Scratch { text: all, tokens, memo } = scratch;
+    all.clear();
+    tokens.clear();
+    analyzer.for_each_term(&doc.text, lang.as_deref(), memo, |term, hash| {
+        let start = all.len();
+        all.push_str(term);
+        tokens.push((hash, start, all.len()));
+    });
+    let len = u32::try_from(tokens.len()).map_err(|_| Error::InvalidInput("document has too many terms".into()))?;
+    // Equal terms side by side: by hash first, so that bytes are compared only between equal hashes.
+    let bytes = |&(_, s, e): &(u64, usize, usize)| &all.as_bytes()[s..e];
+    tokens.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| bytes(a).cmp(bytes(b))));
+    let mut text = String::with_capacity(all.len());
+    let mut terms: Vec<AnalysedTerm> = Vec::with_capacity(tokens.len());
+    let mut last: Option<&(u64, usize, usize)> = None;
+    for token in tokens.iter() {
+        match (last, terms.last_mut()) {
+            (Some(prev), Some(t)) if prev.0 == token.0 && bytes(prev) == bytes(token) => t.tf += 1,
+            _ => {
+                text.push_str(&all[token.1..token.2]);
+                terms.push(AnalysedTerm { hash: token.0, end: text.len(), tf: 1 });
+            }
         }
+        last = Some(token);
     }
-    Ok(Analysed { lang, terms, len })
+    Ok(Analysed { lang, len, text, terms })
 }
 
 impl Pending {
     /// Every pending list of `term` (spilled runs first, then memory), with local document numbers.
     pub(super) fn lists<'a>(&'a self, term: &str) -> impl Iterator<Item = Postings<'a>> + 'a {
-        let memory = self.term_ids.get(term).map(|&t| {
+        let memory = self.terms.get(term).map(|t| {
             let (docs, freqs) = &self.postings[t as usize];
             Postings::Raw { docs, freqs }
         });
@@ -128,13 +172,13 @@ impl Index {
     /// nothing and loses nothing: the pending documents stay in memory.
     fn spill_over_budget(&mut self) -> Result<()> {
         if self.pending.in_memory >= self.pending_budget.postings {
-            let mut terms: Vec<(&str, u32)> = self.pending.term_ids.iter().map(|(t, &i)| (t.as_str(), i)).collect();
+            let mut terms: Vec<(&str, u32)> = self.pending.terms.iter().collect();
             terms.sort_unstable_by(|a, b| a.0.cmp(b.0));
             let postings = &self.pending.postings;
             let lists = terms.iter().map(|&(t, i)| (t, postings[i as usize].0.as_slice(), postings[i as usize].1.as_slice()));
             let run = Run::write(&self.dir, lists, &self.pending.lens)?;
             self.pending.runs.push(run);
-            self.pending.term_ids = FxHashMap::default();
+            self.pending.terms = TermTable::default();
             self.pending.postings = Vec::new();
             self.pending.in_memory = 0;
         }
@@ -169,7 +213,10 @@ impl Index {
     /// [`crate::vector`]). Passages need the document's own vector.
     pub fn add_with_passages(&mut self, doc: Document, vector: Option<&[f32]>, passages: &[&[f32]]) -> Result<u64> {
         self.require_writer()?;
-        let analysed = analyse(&self.analyzer, &doc)?;
+        if self.pending.scratch.is_empty() {
+            self.pending.scratch.push(Scratch::default());
+        }
+        let analysed = analyse(&self.analyzer, &doc, &mut self.pending.scratch[0])?;
         self.insert(doc, analysed, vector, passages)
     }
 
@@ -196,16 +243,18 @@ impl Index {
         while docs.peek().is_some() {
             chunks.push(docs.by_ref().take(CHUNK).collect());
         }
-        std::thread::scope(|scope| -> Result<()> {
+        let mut scratch = std::mem::take(&mut self.pending.scratch);
+        scratch.resize_with(scratch.len().max(threads), Scratch::default);
+        let result = std::thread::scope(|scope| -> Result<()> {
             let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, Chunk<'v>, Vec<Result<Analysed>>)>();
             let mut work_txs = Vec::new();
-            for _ in 0..threads {
+            for scratch in scratch.iter_mut().take(threads) {
                 let (tx, rx) = std::sync::mpsc::channel::<(usize, Chunk<'v>)>();
                 let done_tx = done_tx.clone();
                 work_txs.push(tx);
                 scope.spawn(move || {
                     for (i, chunk) in rx {
-                        let analysed = chunk.iter().map(|(d, _, _)| analyse(&analyzer, d)).collect();
+                        let analysed = chunk.iter().map(|(d, _, _)| analyse(&analyzer, d, scratch)).collect();
                         if done_tx.send((i, chunk, analysed)).is_err() {
                             return;
                         }
@@ -230,8 +279,9 @@ impl Index {
                 }
             }
             Ok(())
-        })?;
-        Ok(keys)
+        });
+        self.pending.scratch = scratch;
+        result.map(|()| keys)
     }
 
     /// Puts an analysed document into the pending state (after the checks that need the index).
@@ -254,8 +304,8 @@ impl Index {
                 passages.len()
             )));
         }
-        let Analysed { lang, terms, len } = analysed;
-        let slot = match &lang {
+        let lang = analysed.lang.as_deref();
+        let slot = match lang {
             Some(l) => self.intern_lang(l)?,
             None => NO_LANG,
         };
@@ -263,7 +313,7 @@ impl Index {
         self.delete(&doc.id)?;
         let key = self.next_key;
         if let (Some(v), Some(vectors)) = (vector, self.vectors.as_mut()) {
-            let part = vectors.for_new(lang.as_deref())?;
+            let part = vectors.for_new(lang)?;
             part.touch();
             part.vectors.add(key, v)?;
             for (i, p) in passages.iter().enumerate() {
@@ -271,21 +321,17 @@ impl Index {
             }
         }
         let local = self.pending.lens.len() as u32;
-        self.pending.in_memory += terms.len();
-        for (term, tf) in terms {
-            let t = match self.pending.term_ids.get(term.as_str()) {
-                Some(&t) => t,
-                None => {
-                    let t = self.pending.postings.len() as u32;
-                    self.pending.term_ids.insert(term, t);
-                    self.pending.postings.push((Vec::new(), Vec::new()));
-                    t
-                }
-            };
-            let (docs, tfs) = &mut self.pending.postings[t as usize];
+        self.pending.in_memory += analysed.terms.len();
+        for (term, t) in analysed.terms() {
+            let (i, new) = self.pending.terms.intern(t.hash, term);
+            if new {
+                self.pending.postings.push((Vec::new(), Vec::new()));
+            }
+            let (docs, tfs) = &mut self.pending.postings[i as usize];
             docs.push(local);
-            tfs.push(tf);
+            tfs.push(t.tf);
         }
+        let len = analysed.len;
         self.next_key += 1;
         self.pending.lens.push(len);
         self.pending.langs.push(slot);

@@ -13,6 +13,11 @@
 
 use pyo3::prelude::*;
 
+/// The module's allocator: see `mimalloc` in Cargo.toml (indexing frees on one thread what analysis
+/// threads allocated; with glibc's malloc that cost more than the inserting itself).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod analysis;
 mod config;
 mod errors;
