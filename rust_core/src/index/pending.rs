@@ -125,17 +125,11 @@ fn analyse(analyzer: &Analyzer, doc: &Document, scratch: &mut Scratch) -> Result
     let bytes = |&(_, s, e): &(u64, usize, usize)| &all.as_bytes()[s..e];
     tokens.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| bytes(a).cmp(bytes(b))));
     let mut text = String::with_capacity(all.len());
-    let mut terms: Vec<AnalysedTerm> = Vec::with_capacity(tokens.len());
-    let mut last: Option<&(u64, usize, usize)> = None;
-    for token in tokens.iter() {
-        match (last, terms.last_mut()) {
-            (Some(prev), Some(t)) if prev.0 == token.0 && bytes(prev) == bytes(token) => t.tf += 1,
-            _ => {
-                text.push_str(&all[token.1..token.2]);
-                terms.push(AnalysedTerm { hash: token.0, end: text.len(), tf: 1 });
-            }
-        }
-        last = Some(token);
+    let mut terms: Vec<AnalysedTerm> = Vec::new();
+    for same in tokens.chunk_by(|a, b| a.0 == b.0 && bytes(a) == bytes(b)) {
+        let (hash, start, end) = same[0];
+        text.push_str(&all[start..end]);
+        terms.push(AnalysedTerm { hash, end: text.len(), tf: same.len() as u32 });
     }
     Ok(Analysed { lang, len, text, terms })
 }
