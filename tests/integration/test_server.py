@@ -71,7 +71,7 @@ def test_health_stats_and_openapi(api: httpx.Client) -> None:
     stats = api.get("/stats").json()
     assert stats["documents"] == 90 and stats["generation"] >= 1
     assert stats["languages"] == {lang: 10 for lang in "ar de en es hi ru th tr zh".split()}
-    assert stats["model"]["encoder"] == "multilingual-e5-small" and stats["model"]["dims"] == 384
+    assert stats["model"]["encoder"] == "e5-small+use-v3" and stats["model"]["dims"] == 384 + 512  # the default encoder
     assert stats["modes"] == ["hybrid", "bm25", "dense"]
     schema = api.get("/openapi.json").json()
     assert {"/search", "/documents", "/documents/{doc_id}", "/stats", "/health", "/index"} <= set(schema["paths"])

@@ -15,6 +15,7 @@ GOLDEN_DIR = Path(__file__).resolve().parent / "golden"
 E5 = "multilingual-e5-small"
 E5_Q4 = "multilingual-e5-small-q4"
 USE = "use-multilingual-v3"
+E5_USE = "e5-small+use-v3"  # the default encoder of new indexes (a composite of the two)
 
 
 def bench_dir() -> Path:

@@ -103,12 +103,12 @@ def llm_name(text: str) -> str:
 
 def encoder_name(text: str) -> str:
     """--encoder: a name from the encoder manifest or the path of a model config file."""
-    from ..models import MANIFEST
+    from ..models.manifest import COMPOSITES, MANIFEST
 
-    if text in MANIFEST or os.path.isfile(text):
+    if text in MANIFEST or text in COMPOSITES or os.path.isfile(text):
         return text
     raise argparse.ArgumentTypeError(f"unknown encoder {text!r}: not a file, and not one of the known models: "
-                                     f"{', '.join(MANIFEST)} (see `xlqe models list`)")
+                                     f"{', '.join([*MANIFEST, *COMPOSITES])} (see `xlqe models list`)")
 
 
 def strategy_name(text: str) -> str:

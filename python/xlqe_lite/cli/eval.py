@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import XlqeError
 from ..index import DEFAULT_B, DEFAULT_K1
-from ..models.manifest import DEFAULT_MODEL
+from ..models.manifest import DEFAULT_ENCODER
 from ..expansion.prompts import STRATEGIES, Shots
 from ..search.config import Mode
 from .args import add_model_flags, default_bench, existing_dir, float_between, int_at_least, lang_codes, lang_list, output_file, strategy_name
@@ -111,7 +111,7 @@ def add_parser(sub: Any) -> None:
                             help="guess each query's language as a search does (the default, as in real use)")
     query_lang.add_argument("--query-lang-from-bench", dest="detect_query_lang", action="store_false",
                             help="give the search each query's language from the bench instead of guessing it")
-    add_model_flags(p, "encoder for dense modes (see `xlqe models list`)", DEFAULT_MODEL)
+    add_model_flags(p, "encoder for dense modes (see `xlqe models list`)", DEFAULT_ENCODER)
     p.add_argument("--threads", type=int_at_least(1), default=os.cpu_count() or 1, help="encoder and LLM threads")
     p.add_argument("--expand", metavar="STRATEGY", default="none", type=strategy_name,
                    help="expand each query with the local LLM into the documents' language first: "

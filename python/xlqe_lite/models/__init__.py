@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from .config import load_config, resolve
 from .llm_registry import DEFAULT_LLM, LLM_MANIFEST, LlmSpec, is_llm_prepared, llm_path, prepare_llm, resolve_llm
-from .manifest import DEFAULT_MODEL, MANIFEST, ModelConfig, ModelSpec, SourceFile, get_spec, list_models
+from .manifest import (COMPOSITES, DEFAULT_ENCODER, DEFAULT_MODEL, MANIFEST, CompositeSpec, ModelConfig, ModelSpec,
+                       SourceFile, get_spec, list_models, model_parts)
 from .preparation import is_prepared, locate_source, prepare
 from .verification import VerifyReport, verify
 
@@ -50,6 +51,10 @@ __all__ = [
     "SourceFile",
     "VerifyReport",
     "get_spec",
+    "COMPOSITES",
+    "CompositeSpec",
+    "DEFAULT_ENCODER",
+    "model_parts",
     "is_llm_prepared",
     "is_prepared",
     "list_models",

@@ -25,14 +25,23 @@ def cache_dir() -> Path:
 
 
 def encoder_identity(encoder: Encoder) -> str:
-    """What decides an encoder's vectors: its name, its ONNX file and its input settings."""
+    """What decides an encoder's vectors: its name, its ONNX file and its input settings (a composite's:
+    each part's, with its scale)."""
     cfg = encoder.config
     st = os.stat(cfg.onnx_path)
-    return f"{encoder.name}|{cfg.sha256 or ''}|{st.st_size}|{st.st_mtime_ns}|{cfg.query_prefix}|{cfg.passage_prefix}|{cfg.max_length}"
+    own = f"{cfg.name}|{cfg.sha256 or ''}|{st.st_size}|{st.st_mtime_ns}|{cfg.query_prefix}|{cfg.passage_prefix}|{cfg.max_length}"
+    if not encoder.companions:
+        return own
+    parts = [f"{own}*{encoder.own_scale}"] + [f"{encoder_identity(c)}*{s}" for c, s in encoder.companions]
+    return f"{encoder.name}[{'+'.join(parts)}]"
 
 
 def encode_cached(encoder: Encoder, texts: Sequence[str], kind: Literal["query", "passage"]) -> np.ndarray:
-    """`encoder.encode(texts, kind)`, from the cache when these exact texts were embedded before."""
+    """`encoder.encode(texts, kind)`, from the cache when these exact texts were embedded before (a
+    composite's parts each from its own entry, so a part already embedded is not embedded again)."""
+    if encoder.companions:
+        return encoder.combine(encode_cached(encoder.own, texts, kind),
+                               [encode_cached(c, texts, kind) for c, _ in encoder.companions])
     h = hashlib.sha256()
     h.update(f"{encoder_identity(encoder)}\0{kind}\0".encode())
     for t in texts:

@@ -23,7 +23,7 @@ from ..errors import ModelCorruptError, ModelError, ModelMissingError
 from ..fileio import sha256_file
 from ..index_config import Metric, VectorConfig
 from .config import resolve
-from .manifest import DEFAULT_MODEL, ModelConfig
+from .manifest import COMPOSITES, DEFAULT_MODEL, CompositeSpec, ModelConfig
 
 __all__ = ["Encoder", "DEFAULT_PASSAGE_TOKENS", "DEFAULT_PASSAGE_STRIDE"]
 
@@ -106,6 +106,10 @@ class Encoder:
         self.config = config
         self.name: str = config.name
         self.dim: int = config.dim
+        # Encoders whose vectors follow this one's in each text's vector (a manifest composite; see
+        # `CompositeSpec`), each with its scale; this encoder's own part is scaled by `_own_scale`.
+        self.companions: tuple[tuple[Encoder, float], ...] = ()
+        self.own_scale = 1.0
         self.threads = threads
         self.max_batch_tokens = max_batch_tokens
         self.max_batch_attention = max_batch_attention
@@ -144,8 +148,8 @@ class Encoder:
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
         low_memory: bool = False,
     ) -> "Encoder":
-        """Load a manifest model (prepared on first use unless auto_prepare=False),
-        a user config file (.toml/.json) or a ModelConfig. `low_memory` turns off onnxruntime's
+        """Load a manifest model (prepared on first use unless auto_prepare=False), a manifest composite
+        (its parts loaded alike), a user config file (.toml/.json) or a ModelConfig. `low_memory` turns off onnxruntime's
         memory arena and patterns and bounds each batch's attention (`LOW_MEMORY_BATCH_ATTENTION`):
         bounded memory for long indexing runs.
 
@@ -153,6 +157,11 @@ class Encoder:
         70 MB) so a damaged file fails here with ModelCorruptError rather than
         producing wrong vectors.
         """
+        composite = COMPOSITES.get(name_or_config) if isinstance(name_or_config, str) else None
+        if composite is not None:
+            parts = [cls.load(part, threads, cache_dir=cache_dir, auto_prepare=auto_prepare, check_hash=check_hash,
+                              max_batch_tokens=max_batch_tokens, low_memory=low_memory) for part, _ in composite.parts]
+            return parts[0]._with_companions(composite, parts[1:])
         cfg = resolve(name_or_config, cache_dir=cache_dir, auto_prepare=auto_prepare)
         path = Path(cfg.onnx_path)
         if not path.is_file():
@@ -181,6 +190,33 @@ class Encoder:
         sess = _ort_session(cfg, threads, low_memory)
         return cls(cfg, sess, tok, threads, max_batch_tokens, LOW_MEMORY_BATCH_ATTENTION if low_memory else 0)
 
+    def _with_companions(self, spec: CompositeSpec, companions: Sequence[Encoder]) -> Encoder:
+        """A new encoder named `spec.name` over this one's session, `companions` embedding beside it."""
+        out = Encoder(self.config, self._sess, self._tok, self.threads, self.max_batch_tokens, self.max_batch_attention)
+        total = sum(w for _, w in spec.parts)
+        out.name = spec.name
+        out.dim = self.dim + sum(c.dim for c in companions)
+        out.own_scale = float(np.sqrt(spec.parts[0][1] / total))
+        out.companions = tuple((c, float(np.sqrt(w / total))) for c, (_, w) in zip(companions, spec.parts[1:]))
+        return out
+
+    @property
+    def own(self) -> Encoder:
+        """This encoder without its companions (itself when it has none)."""
+        if not self.companions:
+            return self
+        return Encoder(self.config, self._sess, self._tok, self.threads, self.max_batch_tokens, self.max_batch_attention)
+
+    def combine(self, own: np.ndarray, companions: Sequence[np.ndarray]) -> np.ndarray:
+        """A composite's vectors from its parts' ([n, part dim] each, in the order of `companions`): each
+        part normalised and scaled, side by side."""
+        if not self.companions:
+            return own
+        parts = [own, *companions]
+        scales = [self.own_scale, *(s for _, s in self.companions)]
+        return np.hstack([p / np.maximum(np.linalg.norm(p, axis=1, keepdims=True), 1e-12) * s
+                          for p, s in zip(parts, scales)]).astype(np.float32, copy=False)
+
     # ------------------------------------------------------------- encoding
     def encode_queries(self, texts: Sequence[str] | str, batch_size: int = 32) -> np.ndarray:
         """float32 [n, dim], with the model's query prefix."""
@@ -200,10 +236,14 @@ class Encoder:
                 raise TypeError(f"texts[{i}] is {type(t).__name__}, expected str")
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        own = self._encode_own(texts, kind, batch_size)
+        return self.combine(own, [c.encode(texts, kind, batch_size) for c, _ in self.companions])
+
+    def _encode_own(self, texts: list[str], kind: Literal["query", "passage"], batch_size: int) -> np.ndarray:
         if self.config.max_batch:
             batch_size = min(batch_size, self.config.max_batch)
         prefix = self.config.query_prefix if kind == "query" else self.config.passage_prefix
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self.config.dim), dtype=np.float32)
         if not texts:
             return out
         if self.config.input_kind == "text":
@@ -342,8 +382,8 @@ class Encoder:
         return np.asarray((y * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1.0))
 
     def _finish(self, v: np.ndarray) -> np.ndarray:
-        if v.ndim != 2 or v.shape[1] != self.dim:
-            raise ModelError(f"{self.name}: model output has shape {v.shape}, expected [batch, {self.dim}]")
+        if v.ndim != 2 or v.shape[1] != self.config.dim:
+            raise ModelError(f"{self.config.name}: model output has shape {v.shape}, expected [batch, {self.config.dim}]")
         if self.config.normalize:
             v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
         return v.astype(np.float32, copy=False)

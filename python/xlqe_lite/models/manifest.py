@@ -11,6 +11,7 @@ from typing import Any, Literal
 from ..errors import ModelMissingError
 
 __all__ = ["Pooling", "SourceFile", "ModelSpec", "ModelConfig", "MANIFEST", "DEFAULT_MODEL", "VERIFY_TEXTS",
+           "CompositeSpec", "COMPOSITES", "DEFAULT_ENCODER", "model_parts",
            "list_models", "get_spec"]
 
 
@@ -164,6 +165,46 @@ MANIFEST: dict[str, ModelSpec] = {
 }
 
 DEFAULT_MODEL = "multilingual-e5-small"
+
+
+@dataclass(frozen=True)
+class CompositeSpec:
+    """Several manifest models as one encoder: a text's vector is each part's unit vector scaled by the square
+    root of the part's weight, the parts one after another, divided by the root of the weights' sum. Two such
+    vectors' inner product is then the weighted mean of the parts' cosines, so one vector search ranks by
+    `cos_1 + w_2 cos_2 + ...` (up to a constant factor) without a second index. Passage windows are cut by the
+    first part's tokenizer; each window is embedded by every part."""
+
+    name: str
+    description: str
+    parts: tuple[tuple[str, float], ...]  # (manifest model name, weight); the first part's weight is 1.0
+
+    @property
+    def dim(self) -> int:
+        return sum(MANIFEST[n].dim for n, _ in self.parts)
+
+
+COMPOSITES: dict[str, CompositeSpec] = {
+    spec.name: spec
+    for spec in (
+        CompositeSpec(
+            name="e5-small+use-v3",
+            description=("multilingual-e5-small with Universal Sentence Encoder multilingual v3 beside it "
+                         "(weight 0.075: dev, tuned on XQuAD paragraphs and XQuAD-R sentences, BENCHMARKS.md); "
+                         "the default for new indexes"),
+            parts=(("multilingual-e5-small", 1.0), ("use-multilingual-v3", 0.075)),
+        ),
+    )
+}
+
+# What a new index embeds with unless told otherwise (a manifest model or a composite).
+DEFAULT_ENCODER = "e5-small+use-v3"
+
+
+def model_parts(name: str) -> list[str]:
+    """The manifest models an encoder name needs prepared: a composite's parts, or the name itself."""
+    spec = COMPOSITES.get(name)
+    return [n for n, _ in spec.parts] if spec else [name]
 
 # Used by verify(): a small fixed multilingual set (not benchmark data).
 VERIFY_TEXTS: tuple[str, ...] = (

@@ -29,6 +29,7 @@ from typing import Any, Iterator, Optional, Sequence
 
 from .._core import normalize_lang
 from ..errors import ExtractionError, InvalidInputError
+from ..models.manifest import DEFAULT_ENCODER
 from .manifest import is_sharded, read_manifest, write_manifest
 from .ops import ShardOps
 from .router import shard_of
@@ -231,7 +232,7 @@ class Router:
 
 
 def build_sharded(index_dir: str, paths: Sequence[str], *, shards: Optional[int] = None, ray_address: str = "auto",
-                  encoder: Optional[str] = "multilingual-e5-small", passages: bool = True, workers: int = 1,
+                  encoder: Optional[str] = DEFAULT_ENCODER, passages: bool = True, workers: int = 1,
                   threads: Optional[int] = None, lang: Optional[str] = None, detect: bool = True,
                   max_bytes: int = 100 * 1024 * 1024, timeout: float = 60.0, batch_size: int = DEFAULT_BATCH,
                   commit_every: int = 10_000, index_settings: Optional[dict[str, Any]] = None,

@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 from ..errors import InvalidInputError, XlqeError
+from ..models.manifest import DEFAULT_ENCODER
 from .manifest import is_sharded, read_manifest
 
 
@@ -34,7 +35,7 @@ def cmd_index_sharded(args: argparse.Namespace) -> int:
                 "stem": not args.no_stem, "stopwords": not args.no_stopwords}
     try:
         report = build_sharded(args.index_dir, args.paths, shards=args.shards, ray_address=args.ray,
-                               encoder=None if args.no_vectors else (args.encoder or "multilingual-e5-small"),
+                               encoder=None if args.no_vectors else (args.encoder or DEFAULT_ENCODER),
                                passages=not args.no_passages, workers=args.workers, threads=args.threads,
                                lang=args.lang, detect=not args.no_detect, max_bytes=args.max_bytes,
                                timeout=args.timeout, batch_size=args.batch_size, commit_every=args.commit_every,
@@ -69,7 +70,7 @@ def _sync_in_process(args: argparse.Namespace, created: bool) -> int:
         if not args.no_vectors:
             from ..models.encoder import Encoder
 
-            vectors = Encoder.load(args.encoder or "multilingual-e5-small", threads=1,
+            vectors = Encoder.load(args.encoder or DEFAULT_ENCODER, threads=1,
                                    low_memory=True).vector_settings(passages=not args.no_passages)
         index = ShardedIndex.create(args.index_dir, args.shards, k1=1.2 if args.k1 is None else args.k1,
                                     b=0.75 if args.b is None else args.b, stem=not args.no_stem,
