@@ -3,6 +3,7 @@ loses and how the merge's settings move it (XQuAD dev; dev, tuned).
 
     python benchmarks/tune_mixed.py collect --bench ../shared/bench --out out/lists-para-win.pkl
     python benchmarks/mixed_replay.py out/lists-para-win.pkl            # diagnosis, then passage weight and heads
+    python benchmarks/mixed_replay.py out/lists-para-win.pkl --companion use-multilingual-v3   # its weight
 
 The BM25 lists and query-language guesses come from `tune_mixed.py collect`; the dense lists are recomputed
 here from the cached document, passage-window and query vectors of the same encoder (exact cosines, as the
@@ -10,6 +11,12 @@ engine scans a language's part below `exact_below`), with the query moved toward
 moves it (`FusionConfig.centroid_shift`), so any passage weight and shift can be replayed. With the default
 settings the replay gives the engine's figures (`xlqe eval --pooled`) to three or four decimals (the engine
 computes in f32 what this computes in f64 in places).
+
+`--companion MODEL` replays a second encoder beside the first (how the weight of `e5-small+use-v3` was
+chosen): each document's dense score gains `w` times the companion's cosine of the query and the whole
+document (the engine's composite also embeds each window with it, which this leaves out), for each `w` of
+`--companion-weights`. The lists must be collected with the first encoder alone (`tune_mixed.py collect
+--encoder multilingual-e5-small`).
 """
 
 from __future__ import annotations
@@ -52,6 +59,17 @@ class Replay:
         self.passages = [np.asarray(p, dtype=np.float32) for p in passages]
         self.guess = [self.data["queries"][q]["guess"] for q in qids]
         self._scores: dict[tuple[str, float], tuple[np.ndarray, np.ndarray]] = {}
+        self.companion: dict[str, np.ndarray] = {}  # language -> [queries, its documents] cosines
+        self.companion_weight = 0.0
+        self._companion_inputs = (docs, list(bench.queries.values()))
+
+    def add_companion(self, name: str) -> None:
+        """Cosines of every query to every document under encoder `name` (cached embeddings), per language."""
+        enc = Encoder.load(name)
+        docs, query_sets = self._companion_inputs
+        dv = encode_cached(enc, [t for _, t in docs], "passage")
+        qv = np.concatenate([encode_cached(enc, [t for _, t in qs], "query") for qs in query_sets])
+        self.companion = {lang: qv @ dv[idx].T for lang, idx in self.by_lang.items()}
 
     def scores(self, lang: str, alpha: float) -> tuple[np.ndarray, np.ndarray]:
         """(own, best passage) similarities of every query to language `lang`'s documents, each query moved
@@ -79,6 +97,8 @@ class Replay:
         for lang, idx in self.by_lang.items():
             own, best = (m[qi] for m in self.scores(lang, alpha))
             s = np.where(np.isfinite(best), (1 - pw) * own + pw * best, own)
+            if self.companion_weight:
+                s = s + self.companion_weight * self.companion[lang][qi]
             top = np.argsort(-s, kind="stable")[:depth]
             out[lang] = [(str(self.doc_ids[idx[t]]), float(s[t])) for t in top]
         return out
@@ -126,8 +146,16 @@ def main() -> None:
     ap.add_argument("--bench", default="../shared/bench")
     ap.add_argument("--level", default="paragraph", choices=["paragraph", "sentence"])
     ap.add_argument("--encoder", default="multilingual-e5-small")
+    ap.add_argument("--companion", help="a second encoder replayed beside the first (see above)")
+    ap.add_argument("--companion-weights", default="0,0.05,0.075,0.1,0.15,0.2,0.3")
     args = ap.parse_args()
     replay = Replay(args.bench, args.level, args.lists, args.encoder)
+    if args.companion:
+        replay.add_companion(args.companion)
+        for w in (float(x) for x in args.companion_weights.split(",")):
+            replay.companion_weight = w
+            replay.report(f"{args.companion} beside, weight {w}", replay.run())
+        return
     fc = FusionConfig()
     base = replay.run()
     replay.report(f"default (passage weight {fc.passage_weight}, heads {fc.calibration_heads}, shift {fc.centroid_shift})", base)
