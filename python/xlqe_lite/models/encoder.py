@@ -12,6 +12,7 @@ come back in input order. Every output row is L2-normalised.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -107,9 +108,11 @@ class Encoder:
         self.name: str = config.name
         self.dim: int = config.dim
         # Encoders whose vectors follow this one's in each text's vector (a manifest composite; see
-        # `CompositeSpec`), each with its scale; this encoder's own part is scaled by `_own_scale`.
+        # `CompositeSpec`), each with its scale; this encoder's own part is scaled by `own_scale`, and
+        # `_base` is the plain encoder it was made from.
         self.companions: tuple[tuple[Encoder, float], ...] = ()
         self.own_scale = 1.0
+        self._base: Optional[Encoder] = None
         self.threads = threads
         self.max_batch_tokens = max_batch_tokens
         self.max_batch_attention = max_batch_attention
@@ -192,7 +195,8 @@ class Encoder:
 
     def _with_companions(self, spec: CompositeSpec, companions: Sequence[Encoder]) -> Encoder:
         """A new encoder named `spec.name` over this one's session, `companions` embedding beside it."""
-        out = Encoder(self.config, self._sess, self._tok, self.threads, self.max_batch_tokens, self.max_batch_attention)
+        out = copy.copy(self)
+        out._base = self
         total = sum(w for _, w in spec.parts)
         out.name = spec.name
         out.dim = self.dim + sum(c.dim for c in companions)
@@ -203,9 +207,7 @@ class Encoder:
     @property
     def own(self) -> Encoder:
         """This encoder without its companions (itself when it has none)."""
-        if not self.companions:
-            return self
-        return Encoder(self.config, self._sess, self._tok, self.threads, self.max_batch_tokens, self.max_batch_attention)
+        return self._base or self
 
     def combine(self, own: np.ndarray, companions: Sequence[np.ndarray]) -> np.ndarray:
         """A composite's vectors from its parts' ([n, part dim] each, in the order of `companions`): each

@@ -206,6 +206,7 @@ def model_parts(name: str) -> list[str]:
     spec = COMPOSITES.get(name)
     return [n for n, _ in spec.parts] if spec else [name]
 
+
 # Used by verify(): a small fixed multilingual set (not benchmark data).
 VERIFY_TEXTS: tuple[str, ...] = (
     "The library is closed on public holidays.",
